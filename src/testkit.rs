@@ -1,0 +1,1 @@
+//! The loopback Dovecot + Postfix stack for tests, the demo and benchmarks.
