@@ -1,5 +1,7 @@
 //! The integration tests: one binary, against real Dovecot and Postfix on loopback.
 
+mod classify;
 mod cli_config;
 mod mailstack;
 mod store;
+mod threading;
