@@ -6,8 +6,12 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod imap;
 pub mod mail;
 pub mod paths;
+pub mod report;
+pub mod service;
 pub mod store;
+pub mod tls;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -1,1 +1,176 @@
-//! Placeholder: filled in by the foundation work.
+//! The SQLite store: the only module that knows SQL.
+//!
+//! One connection per process behind a mutex. Async code reaches it through one narrow door,
+//! [`Store::call`], which runs a closure on a blocking thread inside one transaction; query
+//! functions are plain synchronous `fn(&Transaction, ...)` so they can be tested on an in-memory
+//! database without a runtime. Never hold the connection across an `.await`.
+
+pub mod ingest;
+mod lock;
+mod schema;
+pub mod stats;
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+pub use lock::{DaemonLock, LockError};
+pub use schema::LATEST_VERSION;
+
+/// How long a writer waits for another process's short transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Errors a caller branches on when opening the store.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "the store {path} was written by a newer candor (schema version {found}, this candor knows up to {known}): upgrade candor or point storage.path elsewhere"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("cannot open the store {path}: {source:#}")]
+    Other {
+        path: PathBuf,
+        source: anyhow::Error,
+    },
+}
+
+/// Handle to the store, cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    path: PathBuf,
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating owner-only if needed) the database at `path` and migrates it to the
+    /// latest schema. Refuses a database written by a newer candor.
+    pub fn open(path: &Path) -> Result<Store, OpenError> {
+        let other = |source: anyhow::Error| OpenError::Other {
+            path: path.to_owned(),
+            source,
+        };
+        create_owner_only(path).map_err(other)?;
+        let mut conn = Connection::open(path)
+            .with_context(|| "sqlite could not open the file".to_owned())
+            .map_err(other)?;
+        configure(&conn).map_err(other)?;
+        match schema::migrate(&mut conn) {
+            Ok(()) => {}
+            Err(schema::MigrateError::TooNew { found }) => {
+                return Err(OpenError::TooNew {
+                    path: path.to_owned(),
+                    found,
+                    known: LATEST_VERSION,
+                });
+            }
+            Err(schema::MigrateError::Sql(e)) => return Err(other(e.into())),
+        }
+        Ok(Store {
+            path: path.to_owned(),
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// An in-memory store at the latest schema, for tests.
+    pub fn open_in_memory() -> anyhow::Result<Store> {
+        let mut conn = Connection::open_in_memory()?;
+        configure(&conn)?;
+        schema::migrate(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Store {
+            path: PathBuf::from(":memory:"),
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Takes the one-daemon-per-store lock (SPEC §8) for `run`, `run --once` and `sync`.
+    pub fn lock_daemon(&self, what: &str) -> Result<DaemonLock, LockError> {
+        DaemonLock::acquire(&self.path, what)
+    }
+
+    /// Runs `f` in one immediate (write-locking) transaction on a blocking thread, committing
+    /// when it returns `Ok`.
+    pub async fn call<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> anyhow::Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.call_blocking(f))
+            .await
+            .context("the store task panicked")?
+    }
+
+    /// The same as [`Store::call`] for synchronous callers (one-shot commands, tests).
+    pub fn call_blocking<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> anyhow::Result<T>,
+    {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the store connection was poisoned by a panic"))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("cannot begin a store transaction")?;
+        let value = f(&tx)?;
+        tx.commit().context("cannot commit a store transaction")?;
+        Ok(value)
+    }
+}
+
+/// Creates the database's directory (0700) and file (0600) when missing, so that nothing candor
+/// stores is ever readable by others (SPEC §12). SQLite gives its -wal and -shm files the
+/// permissions of the database file.
+fn create_owner_only(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+        }
+    }
+    if !path.exists() {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+    } else {
+        let mode = fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700))
+                .with_context(|| format!("cannot make {} owner-only", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn configure(conn: &Connection) -> anyhow::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}

@@ -1,1 +1,113 @@
-//! Placeholder.
+//! The store on disk: migrations from empty, reopening, the newer-schema guard, owner-only
+//! files and the one-daemon lock beside a state-changing writer in another process.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::Command;
+
+use candor::store::{LATEST_VERSION, LockError, OpenError, Store};
+
+fn user_version(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn store_is_created_owner_only_and_migrated_from_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/candor/candor.db");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(user_version(&path), LATEST_VERSION);
+    let dir_mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
+    assert_eq!(dir_mode & 0o777, 0o700, "store directory is owner-only");
+    let file_mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(file_mode & 0o777, 0o600, "store file is owner-only");
+    let journal: String = store
+        .call_blocking(|tx| Ok(tx.pragma_query_value(None, "journal_mode", |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(journal, "wal");
+}
+
+#[test]
+fn store_reopens_with_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("candor.db");
+    {
+        let store = Store::open(&path).unwrap();
+        store
+            .call_blocking(|tx| {
+                tx.execute("INSERT INTO accounts (name, created_at) VALUES ('jane', 1)", [])?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let names: Vec<String> = store
+        .call_blocking(|tx| {
+            let mut stmt = tx.prepare("SELECT name FROM accounts")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .unwrap();
+    assert_eq!(names, ["jane"]);
+    assert_eq!(user_version(&path), LATEST_VERSION);
+}
+
+#[test]
+fn store_written_by_a_newer_candor_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("candor.db");
+    drop(Store::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 3)
+            .unwrap();
+    }
+    match Store::open(&path) {
+        Err(err @ OpenError::TooNew { .. }) => {
+            let text = err.to_string();
+            assert!(text.contains("newer candor"), "{text}");
+            assert!(text.contains("upgrade candor"), "{text}");
+        }
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+    assert_eq!(user_version(&path), LATEST_VERSION + 3, "left untouched");
+}
+
+#[test]
+fn second_daemon_is_refused_while_another_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("candor.db");
+    let store = Store::open(&path).unwrap();
+    let _daemon = store.lock_daemon("candor run").unwrap();
+
+    // A second daemon on the same store, even through a fresh handle, is refused by name.
+    let second = Store::open(&path).unwrap();
+    match second.lock_daemon("candor sync") {
+        Err(err @ LockError::Held { .. }) => {
+            let text = err.to_string();
+            assert!(text.contains("candor run, pid"), "{text}");
+        }
+        other => panic!("expected Held, got {other:?}"),
+    }
+
+    // A short state-changing transaction from another process succeeds beside the daemon.
+    let script = format!(
+        "import sqlite3; c = sqlite3.connect({path:?}, timeout=10); \
+         c.execute(\"INSERT INTO accounts (name, created_at) VALUES ('from-another-process', 2)\"); \
+         c.commit()",
+        path = path.to_str().unwrap()
+    );
+    let status = Command::new("python3").args(["-c", &script]).status().unwrap();
+    assert!(status.success(), "the other process could write: {status}");
+    let seen: i64 = store
+        .call_blocking(|tx| {
+            Ok(tx.query_row(
+                "SELECT count(*) FROM accounts WHERE name = 'from-another-process'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(seen, 1, "the daemon's connection sees the other process's write");
+}

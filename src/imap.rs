@@ -1,0 +1,13 @@
+//! Everything IMAP: connections, folder discovery, incremental sync, IDLE, and the APPEND and
+//! SEARCH the outbox asks for. The only module that speaks IMAP.
+//!
+//! Read-only towards the owner's mail: folders are opened with EXAMINE and bodies fetched with
+//! `BODY.PEEK`, so candor never changes a flag (SPEC §3).
+
+mod connect;
+mod folders;
+mod sync;
+
+pub use connect::{ImapError, ImapErrorKind, Session, connect};
+pub use folders::{FolderPlan, discover_folders};
+pub use sync::{AccountSyncReport, FolderSyncReport, sync_account, sync_folder};

@@ -1,0 +1,133 @@
+//! Which folders of an account candor reads: the Inbox, the Sent folder (SPECIAL-USE `\Sent`
+//! unless configured), and the configured scope, hold and outcome folders. Never the virtual
+//! `\All`, `\Flagged` or `\Important` folders (Gmail), which would duplicate everything.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use async_imap::types::NameAttribute;
+use futures::TryStreamExt as _;
+use tokio::time::timeout;
+
+use super::connect::{ImapError, ImapErrorKind, Session};
+use crate::config::Account;
+
+const LIST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The folders to read, each with its role (`inbox`, `sent`, `scope`, `hold`, `outcome:<name>`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FolderPlan {
+    pub folders: Vec<(String, String)>,
+    /// Configured folders the server does not have (reported, not fatal).
+    pub missing: Vec<String>,
+    /// The Sent folder could not be found: the owner's replies are invisible until configured.
+    pub no_sent: bool,
+    /// The Drafts folder, for the outbox (found by SPECIAL-USE unless configured).
+    pub drafts: Option<String>,
+}
+
+impl FolderPlan {
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.folders.iter().map(|(name, _)| name.as_str())
+    }
+}
+
+struct Listed {
+    name: String,
+    sent: bool,
+    drafts: bool,
+    virtual_folder: bool,
+    selectable: bool,
+}
+
+/// Lists the server's folders and decides which to read.
+pub async fn discover_folders(session: &mut Session, account: &Account) -> Result<FolderPlan, ImapError> {
+    let listed = list_all(session).await?;
+    let exists = |name: &str| listed.iter().any(|l| l.name == name && l.selectable);
+
+    let mut plan = FolderPlan::default();
+    let mut seen = BTreeSet::new();
+    let mut add = |plan: &mut FolderPlan, name: &str, role: String| {
+        let virtual_folder = listed.iter().any(|l| l.name == name && l.virtual_folder);
+        if virtual_folder {
+            // Reading an "All Mail" folder would store every message a second time.
+            plan.missing.push(format!("{name} (a virtual folder, not read)"));
+        } else if !exists(name) {
+            plan.missing.push(name.to_owned());
+        } else if seen.insert(name.to_owned()) {
+            plan.folders.push((name.to_owned(), role));
+        }
+    };
+
+    add(&mut plan, "INBOX", "inbox".to_owned());
+    let sent = account
+        .folders
+        .sent
+        .clone()
+        .or_else(|| listed.iter().find(|l| l.sent && !l.virtual_folder).map(|l| l.name.clone()));
+    match sent {
+        Some(name) => add(&mut plan, &name, "sent".to_owned()),
+        None => plan.no_sent = true,
+    }
+    for name in &account.scope.folders {
+        add(&mut plan, name, "scope".to_owned());
+    }
+    if let Some(hold) = &account.folders.hold {
+        add(&mut plan, hold, "hold".to_owned());
+    }
+    for (outcome, name) in &account.folders.outcomes {
+        add(&mut plan, name, format!("outcome:{}", outcome.as_str()));
+    }
+    plan.drafts = account
+        .folders
+        .drafts
+        .clone()
+        .or_else(|| listed.iter().find(|l| l.drafts).map(|l| l.name.clone()));
+    Ok(plan)
+}
+
+async fn list_all(session: &mut Session) -> Result<Vec<Listed>, ImapError> {
+    let names: Vec<_> = timeout(LIST_TIMEOUT, async {
+        let stream = session
+            .list(Some(""), Some("*"))
+            .await
+            .map_err(|e| ImapError::from_imap("LIST", e))?;
+        stream
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(|e| ImapError::from_imap("LIST", e))
+    })
+    .await
+    .map_err(|_| ImapError::timed_out("LIST"))??;
+    let listed = names
+        .iter()
+        .map(|name| {
+            let attrs = name.attributes();
+            let has = |wanted: &str| {
+                attrs.iter().any(|a| match a {
+                    NameAttribute::Extension(ext) => ext.eq_ignore_ascii_case(wanted),
+                    _ => false,
+                })
+            };
+            Listed {
+                name: name.name().to_owned(),
+                sent: attrs.iter().any(|a| matches!(a, NameAttribute::Sent)),
+                drafts: attrs.iter().any(|a| matches!(a, NameAttribute::Drafts)),
+                virtual_folder: attrs
+                    .iter()
+                    .any(|a| matches!(a, NameAttribute::All | NameAttribute::Flagged))
+                    || has("\\Important"),
+                selectable: !attrs.iter().any(|a| matches!(a, NameAttribute::NoSelect))
+                    && !has("\\NonExistent"),
+            }
+        })
+        .collect::<Vec<_>>();
+    if listed.is_empty() {
+        return Err(ImapError::new(
+            ImapErrorKind::Protocol,
+            "LIST",
+            "the server listed no folder at all",
+        ));
+    }
+    Ok(listed)
+}

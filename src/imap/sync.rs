@@ -1,0 +1,343 @@
+//! Incremental sync of one folder and of a whole account.
+//!
+//! Per folder: EXAMINE (read-only), compare UIDVALIDITY with the stored cursor (a change means
+//! a rescan from UID 1; messages already stored are recognised by their key), fetch new UIDs in
+//! range batches, and commit each batch's messages together with the cursor that covers them.
+//! While one batch is parsed and stored on a blocking thread, the next is already being fetched.
+//! Locations that vanished (expunge, move) are marked gone; the messages stay in the history.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::TryStreamExt as _;
+use tokio::time::timeout;
+
+use super::connect::{ImapError, ImapErrorKind, Session};
+use super::folders::FolderPlan;
+use crate::clock::Clock;
+use crate::mail;
+use crate::store::Store;
+use crate::store::ingest::{self, AccountId, BatchOutcome, Fetched, FolderCursor};
+
+/// UIDs per FETCH command.
+const BATCH_UIDS: u32 = 500;
+/// Timeout for EXAMINE, SEARCH and similar commands.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest silence tolerated inside a FETCH response stream.
+const FETCH_ITEM_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a folder sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FolderSyncReport {
+    pub folder: String,
+    pub fetched: usize,
+    pub new_messages: usize,
+    pub known_messages: usize,
+    pub skipped: usize,
+    pub gone: usize,
+    pub uidvalidity_changed: bool,
+}
+
+/// What an account sync did, folder by folder.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountSyncReport {
+    pub folders: Vec<FolderSyncReport>,
+}
+
+impl AccountSyncReport {
+    pub fn new_messages(&self) -> usize {
+        self.folders.iter().map(|f| f.new_messages).sum()
+    }
+    pub fn skipped(&self) -> usize {
+        self.folders.iter().map(|f| f.skipped).sum()
+    }
+    pub fn fetched(&self) -> usize {
+        self.folders.iter().map(|f| f.fetched).sum()
+    }
+}
+
+/// One raw FETCH item, before parsing.
+struct RawItem {
+    uid: u32,
+    internal_date: Option<jiff::Timestamp>,
+    bytes: Option<Vec<u8>>,
+}
+
+/// Syncs every folder of the plan, then records the complete pass.
+pub async fn sync_account(
+    store: &Store,
+    account: AccountId,
+    session: &mut Session,
+    plan: &FolderPlan,
+    clock: Clock,
+) -> anyhow::Result<AccountSyncReport> {
+    let mut report = AccountSyncReport::default();
+    for (name, role) in &plan.folders {
+        report
+            .folders
+            .push(sync_folder(store, account, session, name, role, clock).await?);
+    }
+    let now = clock.now();
+    store
+        .call(move |tx| ingest::account_synced(tx, account, now))
+        .await?;
+    Ok(report)
+}
+
+/// Brings one folder up to date.
+pub async fn sync_folder(
+    store: &Store,
+    account: AccountId,
+    session: &mut Session,
+    folder: &str,
+    role: &str,
+    clock: Clock,
+) -> anyhow::Result<FolderSyncReport> {
+    let mut report = FolderSyncReport {
+        folder: folder.to_owned(),
+        ..FolderSyncReport::default()
+    };
+    let mailbox = timeout(COMMAND_TIMEOUT, session.examine(folder))
+        .await
+        .map_err(|_| ImapError::timed_out(&format!("EXAMINE {folder}")))?
+        .map_err(|e| ImapError::from_imap(&format!("EXAMINE {folder}"), e))?;
+    let uidvalidity = mailbox.uid_validity.ok_or_else(|| {
+        ImapError::new(
+            ImapErrorKind::Protocol,
+            format!("EXAMINE {folder}"),
+            "the server gave no UIDVALIDITY",
+        )
+    })?;
+
+    let (name, role_owned) = (folder.to_owned(), role.to_owned());
+    let now = clock.now();
+    let (mut cursor, changed): (FolderCursor, bool) = store
+        .call(move |tx| {
+            let cursor = ingest::ensure_folder(tx, account, &name, &role_owned)?;
+            if cursor.uidvalidity != Some(uidvalidity) {
+                ingest::reset_uidvalidity(tx, cursor.id, uidvalidity, now)?;
+                let changed = cursor.uidvalidity.is_some();
+                let reset = FolderCursor {
+                    uidvalidity: Some(uidvalidity),
+                    next_uid: 1,
+                    ..cursor
+                };
+                return Ok((reset, changed));
+            }
+            Ok((cursor, false))
+        })
+        .await?;
+    if changed {
+        tracing::info!(folder, uidvalidity, "UIDVALIDITY changed: reading the folder again");
+    }
+    report.uidvalidity_changed = changed;
+
+    // Fetch [next_uid, uid_next) in batches; later arrivals are for the next pass.
+    let uid_next = mailbox.uid_next.unwrap_or(u32::MAX);
+    let mut pending: Option<Vec<RawItem>> = None;
+    let mut start = cursor.next_uid.max(1);
+    while start < uid_next || pending.is_some() {
+        let fetch_range = (start < uid_next).then(|| {
+            let end = start.saturating_add(BATCH_UIDS - 1).min(uid_next - 1);
+            (start, end)
+        });
+        let to_store = pending.take();
+        let store_future = async {
+            match to_store {
+                Some(items) => {
+                    let end = items.last().map(|i| i.uid);
+                    Some((end, store_items(store, account, &cursor, uidvalidity, items, clock).await))
+                }
+                None => None,
+            }
+        };
+        let fetch_future = async {
+            match fetch_range {
+                Some((a, b)) => Some(fetch_range_items(session, a, b).await),
+                None => None,
+            }
+        };
+        let (stored, fetched) = tokio::join!(store_future, fetch_future);
+        if let Some((_, outcome)) = stored {
+            let outcome = outcome?;
+            report.new_messages += outcome.new_messages;
+            report.known_messages += outcome.known_messages;
+            report.skipped += outcome.skipped;
+        }
+        if let Some(fetched) = fetched {
+            let (_, b) = fetch_range.expect("a fetch result implies a fetch range");
+            let mut items = fetched?;
+            report.fetched += items.len();
+            // The cursor after this batch covers the whole range, also UIDs that no longer exist.
+            items.push(RawItem {
+                uid: b,
+                internal_date: None,
+                bytes: None,
+            });
+            pending = Some(items);
+            start = b.saturating_add(1);
+        }
+    }
+    cursor.next_uid = start;
+
+    // Expunges and moves: only worth a SEARCH when the counts disagree.
+    let folder_id = cursor.id;
+    let present = store
+        .call(move |tx| ingest::present_uids(tx, folder_id, uidvalidity))
+        .await?;
+    if present.len() != mailbox.exists as usize {
+        let on_server: BTreeSet<u32> = search_uids(session, "ALL").await?.into_iter().collect();
+        let gone: Vec<u32> = present
+            .iter()
+            .copied()
+            .filter(|uid| *uid < uid_next && !on_server.contains(uid))
+            .collect();
+        if !gone.is_empty() {
+            let now = clock.now();
+            report.gone = store
+                .call(move |tx| ingest::mark_gone(tx, folder_id, uidvalidity, &gone, now))
+                .await?;
+        }
+    }
+    let now = clock.now();
+    store
+        .call(move |tx| ingest::folder_synced(tx, folder_id, now))
+        .await?;
+    Ok(report)
+}
+
+/// Parses and stores one fetched batch with the cursor moved past it, in one transaction.
+/// The batch's last element is a marker carrying the range end (no bytes).
+async fn store_items(
+    store: &Store,
+    account: AccountId,
+    cursor: &FolderCursor,
+    uidvalidity: u32,
+    mut items: Vec<RawItem>,
+    clock: Clock,
+) -> anyhow::Result<BatchOutcome> {
+    let marker = items.pop().expect("every batch ends with its range marker");
+    let next_uid = marker.uid.saturating_add(1);
+    let folder = cursor.id;
+    let now = clock.now();
+    store
+        .call(move |tx| {
+            let fetched: Vec<Fetched> = items.into_iter().map(parse_item).collect();
+            ingest::store_batch(tx, account, folder, uidvalidity, &fetched, next_uid, now)
+        })
+        .await
+}
+
+fn parse_item(item: RawItem) -> Fetched {
+    let uid = item.uid;
+    let Some(bytes) = item.bytes else {
+        return Fetched::Skipped {
+            uid,
+            reason: "the server returned no header for this message".to_owned(),
+        };
+    };
+    let Some(internal_date) = item.internal_date else {
+        return Fetched::Skipped {
+            uid,
+            reason: "the server returned no INTERNALDATE for this message".to_owned(),
+        };
+    };
+    match mail::parse(&bytes) {
+        Ok(message) => Fetched::Parsed {
+            uid,
+            internal_date,
+            message: Box::new(message),
+        },
+        Err(err) => Fetched::Skipped {
+            uid,
+            reason: err.to_string(),
+        },
+    }
+}
+
+fn fetch_query() -> String {
+    format!(
+        "(UID INTERNALDATE BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{}>)",
+        mail::BODY_PREFIX_BYTES
+    )
+}
+
+/// Fetches UIDs `a..=b`. If the server's answer cannot be read as a whole (one hostile message
+/// can break the response parser), falls back to one UID at a time so that only that message is
+/// skipped.
+async fn fetch_range_items(session: &mut Session, a: u32, b: u32) -> Result<Vec<RawItem>, ImapError> {
+    match fetch_uids(session, &format!("{a}:{b}"), a, b).await {
+        Ok(items) => Ok(items),
+        Err(err) if err.kind == ImapErrorKind::Protocol => {
+            tracing::warn!(error = %err, "a FETCH answer could not be read; fetching one by one");
+            let mut items = Vec::new();
+            let uids = search_uids(session, &format!("UID {a}:{b}")).await?;
+            for uid in uids {
+                match fetch_uids(session, &uid.to_string(), uid, uid).await {
+                    Ok(mut one) => items.append(&mut one),
+                    Err(err) if err.kind == ImapErrorKind::Protocol => items.push(RawItem {
+                        uid,
+                        internal_date: None,
+                        bytes: None,
+                    }),
+                    Err(err) => return Err(err),
+                }
+            }
+            Ok(items)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+async fn fetch_uids(session: &mut Session, set: &str, a: u32, b: u32) -> Result<Vec<RawItem>, ImapError> {
+    let query = fetch_query();
+    let command = format!("UID FETCH {set}");
+    let mut stream = timeout(COMMAND_TIMEOUT, session.uid_fetch(set, &query))
+        .await
+        .map_err(|_| ImapError::timed_out(&command))?
+        .map_err(|e| ImapError::from_imap(&command, e))?;
+    let mut items = Vec::new();
+    loop {
+        let next = timeout(FETCH_ITEM_TIMEOUT, stream.try_next())
+            .await
+            .map_err(|_| ImapError::timed_out(&command))?
+            .map_err(|e| ImapError::from_imap(&command, e))?;
+        let Some(fetch) = next else { break };
+        let Some(uid) = fetch.uid else { continue };
+        // `N:*` and even `N:M` may answer UIDs outside the range (crates.md); also unsolicited
+        // FETCH responses for flag changes carry no body.
+        if uid < a || uid > b {
+            continue;
+        }
+        let header = fetch.header();
+        let bytes = header.map(|h| {
+            let text = fetch.text().unwrap_or_default();
+            let mut bytes = Vec::with_capacity(h.len() + text.len());
+            bytes.extend_from_slice(h);
+            bytes.extend_from_slice(text);
+            bytes
+        });
+        let internal_date = fetch
+            .internal_date()
+            .and_then(|d| jiff::Timestamp::from_second(d.timestamp()).ok());
+        items.push(RawItem {
+            uid,
+            internal_date,
+            bytes,
+        });
+    }
+    items.sort_by_key(|i| i.uid);
+    items.dedup_by_key(|i| i.uid);
+    Ok(items)
+}
+
+async fn search_uids(session: &mut Session, query: &str) -> Result<Vec<u32>, ImapError> {
+    let command = format!("UID SEARCH {query}");
+    let set = timeout(COMMAND_TIMEOUT, session.uid_search(query))
+        .await
+        .map_err(|_| ImapError::timed_out(&command))?
+        .map_err(|e| ImapError::from_imap(&command, e))?;
+    let mut uids: Vec<u32> = set.into_iter().collect();
+    uids.sort_unstable();
+    Ok(uids)
+}

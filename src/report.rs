@@ -1,0 +1,61 @@
+//! What candor tells its owner: figures (`candor stats`) and, later, the digest. Never changes
+//! state.
+
+use serde_json::{Value, json};
+
+use crate::store::stats::AccountCounts;
+
+/// Parses a window bound of `stats --since/--until`: RFC 3339, or a date (midnight UTC).
+pub fn parse_bound(text: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+        return Ok(ts);
+    }
+    match text.parse::<jiff::civil::Date>() {
+        Ok(date) => date
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| format!("{text}: {e}")),
+        Err(_) => Err(format!(
+            "{text:?} is neither an RFC 3339 time (2026-11-02T09:00:00Z) nor a date (2026-11-02)"
+        )),
+    }
+}
+
+fn rfc3339(seconds: Option<i64>) -> Value {
+    seconds
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map(|t| Value::String(t.to_string()))
+        .unwrap_or(Value::Null)
+}
+
+/// The `stats --json` object of one account (SPEC §11; keys stay, extra keys welcome).
+pub fn account_stats_json(counts: &AccountCounts) -> Value {
+    json!({
+        "name": counts.name,
+        "messages": counts.messages,
+        "folders": counts.folders,
+        "classes": counts.classes,
+        "skipped": counts.skipped,
+        "last_sync": rfc3339(counts.last_sync),
+        "first_sync": rfc3339(counts.first_sync),
+        "last_error": if counts.last_error.is_empty() { Value::Null } else { Value::String(counts.last_error.clone()) },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_accept_rfc3339_and_dates() {
+        assert_eq!(
+            parse_bound("2026-11-02").unwrap(),
+            "2026-11-02T00:00:00Z".parse::<jiff::Timestamp>().unwrap()
+        );
+        assert_eq!(
+            parse_bound("2026-11-02T09:30:00+01:00").unwrap(),
+            "2026-11-02T08:30:00Z".parse::<jiff::Timestamp>().unwrap()
+        );
+        assert!(parse_bound("yesterday").is_err());
+    }
+}

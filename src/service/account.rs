@@ -1,0 +1,221 @@
+//! One account's long-lived sync task: connect, sync, IDLE (or poll), reconnect with backoff.
+
+use std::time::Duration;
+
+use async_imap::extensions::idle::IdleResponse;
+use rand::Rng as _;
+use tokio::sync::watch;
+use tokio::time::{Instant, timeout};
+
+use super::{FULL_SYNC_EVERY, IDLE_AT_MOST, POLL_EVERY, stopped};
+use crate::clock::Clock;
+use crate::config::Account;
+use crate::imap::{self, ImapError, ImapErrorKind, Session};
+use crate::store::Store;
+use crate::store::ingest::{self, AccountId};
+
+/// After this many refused logins in a row the account waits for the owner (SPEC §3).
+const AUTH_FAILURES_BEFORE_PAUSE: u32 = 3;
+const AUTH_PAUSE: Duration = Duration::from_secs(60 * 60);
+const BACKOFF_START: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// Time allowed for DONE and LOGOUT on the way out.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a connected session ended.
+enum SessionEnd {
+    Shutdown,
+    Failed(anyhow::Error),
+}
+
+pub async fn sync_forever(store: Store, account: Account, clock: Clock, mut shutdown: watch::Receiver<bool>) {
+    let name = account.name.clone();
+    let now = clock.now();
+    let account_id = match store.call(move |tx| ingest::ensure_account(tx, &name, now)).await {
+        Ok(id) => id,
+        Err(err) => {
+            tracing::error!(account = %account.name, "cannot record the account: {err:#}");
+            return;
+        }
+    };
+    let mut backoff = BACKOFF_START;
+    let mut auth_failures = 0u32;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let connected = tokio::select! {
+            result = imap::connect(&account.imap) => result,
+            _ = stopped(&mut shutdown) => return,
+        };
+        let wait = match connected {
+            Ok(session) => {
+                auth_failures = 0;
+                backoff = BACKOFF_START;
+                tracing::info!(account = %account.name, "connected");
+                match serve(&store, &account, account_id, session, clock, &mut shutdown).await {
+                    SessionEnd::Shutdown => return,
+                    SessionEnd::Failed(err) => {
+                        record_error(&store, account_id, &account.name, &err).await;
+                        jittered(BACKOFF_START)
+                    }
+                }
+            }
+            Err(err) => {
+                let is_auth = err.kind == ImapErrorKind::Auth;
+                let err = anyhow::Error::new(err);
+                record_error(&store, account_id, &account.name, &err).await;
+                if is_auth {
+                    auth_failures += 1;
+                    if auth_failures >= AUTH_FAILURES_BEFORE_PAUSE {
+                        tracing::warn!(
+                            account = %account.name,
+                            "the server refused the login {auth_failures} times in a row; not retrying for an hour (or until a restart or reload) so the account is not locked: check the credentials"
+                        );
+                        auth_failures = 0;
+                        AUTH_PAUSE
+                    } else {
+                        jittered(backoff)
+                    }
+                } else {
+                    let wait = jittered(backoff);
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    wait
+                }
+            }
+        };
+        tracing::info!(account = %account.name, seconds = wait.as_secs(), "reconnecting later");
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+async fn record_error(store: &Store, account_id: AccountId, name: &str, err: &anyhow::Error) {
+    tracing::warn!(account = %name, "{err:#}");
+    let text = format!("{err:#}");
+    if let Err(e) = store
+        .call(move |tx| ingest::account_error(tx, account_id, &text))
+        .await
+    {
+        tracing::error!(account = %name, "cannot record the error: {e:#}");
+    }
+}
+
+/// Full jitter over the upper half: never zero, never a thundering herd.
+fn jittered(base: Duration) -> Duration {
+    let ms = base.as_millis().max(2) as u64;
+    Duration::from_millis(rand::rng().random_range(ms / 2..=ms))
+}
+
+/// Runs a connected session until it fails or a shutdown is asked for.
+async fn serve(
+    store: &Store,
+    account: &Account,
+    account_id: AccountId,
+    mut session: Session,
+    clock: Clock,
+    shutdown: &mut watch::Receiver<bool>,
+) -> SessionEnd {
+    let result = async {
+        let has_idle = session
+            .capabilities()
+            .await
+            .map_err(|e| ImapError::from_imap("CAPABILITY", e))?
+            .has_str("IDLE");
+        let mut last_full: Option<Instant> = None;
+        loop {
+            if last_full.is_none_or(|t| t.elapsed() >= FULL_SYNC_EVERY) {
+                let plan = imap::discover_folders(&mut session, account).await?;
+                super::report_plan_problems(account, &plan);
+                let report = tokio::select! {
+                    r = imap::sync_account(store, account_id, &mut session, &plan, clock) => r?,
+                    _ = stopped(shutdown) => return Ok(Some(session)),
+                };
+                log_report(account, &report);
+                last_full = Some(Instant::now());
+            }
+            // The Inbox last, so that it is the selected folder for IDLE.
+            let report = tokio::select! {
+                r = imap::sync_folder(store, account_id, &mut session, "INBOX", "inbox", clock) => r?,
+                _ = stopped(shutdown) => return Ok(Some(session)),
+            };
+            if report.new_messages > 0 || report.gone > 0 {
+                tracing::info!(account = %account.name, new = report.new_messages, gone = report.gone, "INBOX synced");
+            }
+            let until_full = FULL_SYNC_EVERY.saturating_sub(last_full.map(|t| t.elapsed()).unwrap_or_default());
+            let wait = until_full.min(IDLE_AT_MOST).max(Duration::from_secs(1));
+            if has_idle {
+                match idle(session, wait, shutdown).await? {
+                    (s, false) => session = s,
+                    (s, true) => return Ok(Some(s)),
+                }
+            } else {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait.min(POLL_EVERY)) => {}
+                    _ = stopped(shutdown) => return Ok(Some(session)),
+                }
+            }
+        }
+    }
+    .await;
+    match result {
+        Ok(Some(mut session)) => {
+            let _ = timeout(GOODBYE_TIMEOUT, session.logout()).await;
+            SessionEnd::Shutdown
+        }
+        Ok(None) => SessionEnd::Shutdown,
+        Err(err) => SessionEnd::Failed(err),
+    }
+}
+
+/// One IDLE on the selected folder; returns the session and whether a shutdown ended it.
+async fn idle(
+    session: Session,
+    wait: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+) -> anyhow::Result<(Session, bool)> {
+    let mut handle = session.idle();
+    timeout(Duration::from_secs(30), handle.init())
+        .await
+        .map_err(|_| ImapError::timed_out("IDLE"))?
+        .map_err(|e| ImapError::from_imap("IDLE", e))?;
+    let (outcome, stopping) = {
+        let (wait_future, interrupt) = handle.wait_with_timeout(wait);
+        tokio::pin!(wait_future);
+        tokio::select! {
+            outcome = &mut wait_future => (Some(outcome), false),
+            _ = stopped(shutdown) => {
+                drop(interrupt);
+                let _ = timeout(GOODBYE_TIMEOUT, &mut wait_future).await;
+                (None, true)
+            }
+        }
+    };
+    if let Some(outcome) = outcome {
+        match outcome.map_err(|e| ImapError::from_imap("IDLE", e))? {
+            IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => {}
+        }
+    }
+    let session = timeout(Duration::from_secs(30), handle.done())
+        .await
+        .map_err(|_| ImapError::timed_out("DONE"))?
+        .map_err(|e| ImapError::from_imap("DONE", e))?;
+    Ok((session, stopping))
+}
+
+fn log_report(account: &Account, report: &imap::AccountSyncReport) {
+    tracing::info!(
+        account = %account.name,
+        fetched = report.fetched(),
+        new = report.new_messages(),
+        skipped = report.skipped(),
+        "folders synced"
+    );
+    for folder in &report.folders {
+        if folder.skipped > 0 {
+            tracing::warn!(account = %account.name, folder = %folder.folder, skipped = folder.skipped, "messages could not be read and were skipped (see candor stats)");
+        }
+    }
+}

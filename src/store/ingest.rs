@@ -1,0 +1,330 @@
+//! Queries of the ingest: accounts, folders and their cursors, messages and their locations.
+
+use anyhow::Context as _;
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use crate::mail;
+
+/// Row id of an account in the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountId(pub i64);
+
+/// Row id of a folder in the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FolderId(pub i64);
+
+/// Row id of a stored message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageRowId(pub i64);
+
+/// A folder's sync state: every UID below `next_uid` under `uidvalidity` is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderCursor {
+    pub id: FolderId,
+    pub name: String,
+    pub uidvalidity: Option<u32>,
+    pub next_uid: u32,
+}
+
+/// One fetched message, parsed or not.
+#[derive(Debug)]
+pub enum Fetched {
+    Parsed {
+        uid: u32,
+        internal_date: jiff::Timestamp,
+        message: Box<mail::Message>,
+    },
+    Skipped {
+        uid: u32,
+        reason: String,
+    },
+}
+
+impl Fetched {
+    pub fn uid(&self) -> u32 {
+        match self {
+            Fetched::Parsed { uid, .. } | Fetched::Skipped { uid, .. } => *uid,
+        }
+    }
+}
+
+/// What storing a batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Messages new to the account.
+    pub new_messages: usize,
+    /// New locations of messages already stored (the same message in another folder, a
+    /// duplicate delivery, a rescan after a UIDVALIDITY change).
+    pub known_messages: usize,
+    pub skipped: usize,
+}
+
+pub fn ensure_account(tx: &Transaction<'_>, name: &str, now: jiff::Timestamp) -> anyhow::Result<AccountId> {
+    tx.execute(
+        "INSERT INTO accounts (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+        params![name, now.as_second()],
+    )?;
+    let id = tx.query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| r.get(0))?;
+    Ok(AccountId(id))
+}
+
+pub fn ensure_folder(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    name: &str,
+    role: &str,
+) -> anyhow::Result<FolderCursor> {
+    tx.execute(
+        "INSERT INTO folders (account_id, name, role) VALUES (?1, ?2, ?3)
+         ON CONFLICT (account_id, name) DO UPDATE SET role = excluded.role",
+        params![account.0, name, role],
+    )?;
+    let cursor = tx.query_row(
+        "SELECT id, name, uidvalidity, next_uid FROM folders WHERE account_id = ?1 AND name = ?2",
+        params![account.0, name],
+        |r| {
+            Ok(FolderCursor {
+                id: FolderId(r.get(0)?),
+                name: r.get(1)?,
+                uidvalidity: r.get::<_, Option<i64>>(2)?.map(|v| v as u32),
+                next_uid: r.get::<_, i64>(3)? as u32,
+            })
+        },
+    )?;
+    Ok(cursor)
+}
+
+/// The server gave the folder a new UIDVALIDITY: every old location is gone, and the folder is
+/// read again from UID 1 (messages already stored are recognised by their key, SPEC §3).
+pub fn reset_uidvalidity(
+    tx: &Transaction<'_>,
+    folder: FolderId,
+    uidvalidity: u32,
+    now: jiff::Timestamp,
+) -> anyhow::Result<()> {
+    tx.execute(
+        "UPDATE locations SET present = 0, gone_at = ?3
+         WHERE folder_id = ?1 AND uidvalidity != ?2 AND present = 1",
+        params![folder.0, uidvalidity, now.as_second()],
+    )?;
+    tx.execute(
+        "UPDATE folders SET uidvalidity = ?2, next_uid = 1 WHERE id = ?1",
+        params![folder.0, uidvalidity],
+    )?;
+    Ok(())
+}
+
+/// Stores a batch of fetched messages and moves the folder's cursor to `next_uid`, in the
+/// caller's transaction: the cursor never runs ahead of the messages it covers.
+pub fn store_batch(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    folder: FolderId,
+    uidvalidity: u32,
+    batch: &[Fetched],
+    next_uid: u32,
+    now: jiff::Timestamp,
+) -> anyhow::Result<BatchOutcome> {
+    let mut outcome = BatchOutcome::default();
+    for item in batch {
+        match item {
+            Fetched::Parsed {
+                uid,
+                internal_date,
+                message,
+            } => {
+                let (row, new) = insert_message(tx, account, message, *internal_date, now)?;
+                if new {
+                    outcome.new_messages += 1;
+                } else {
+                    outcome.known_messages += 1;
+                }
+                tx.execute(
+                    "INSERT INTO locations (folder_id, uidvalidity, uid, message_id, seen_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (folder_id, uidvalidity, uid)
+                     DO UPDATE SET message_id = excluded.message_id, present = 1, gone_at = NULL",
+                    params![folder.0, uidvalidity, uid, row.0, now.as_second()],
+                )?;
+            }
+            Fetched::Skipped { uid, reason } => {
+                outcome.skipped += 1;
+                tx.execute(
+                    "INSERT INTO skipped (folder_id, uidvalidity, uid, reason, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (folder_id, uidvalidity, uid) DO UPDATE SET reason = excluded.reason",
+                    params![folder.0, uidvalidity, uid, reason, now.as_second()],
+                )?;
+            }
+        }
+    }
+    tx.execute(
+        "UPDATE folders SET next_uid = max(next_uid, ?2) WHERE id = ?1",
+        params![folder.0, next_uid],
+    )?;
+    Ok(outcome)
+}
+
+/// The key of SPEC §2: the Message-ID, unless absent or already taken by a different message
+/// (different From, Date or Subject); then a hash of stable fields.
+fn message_key(tx: &Transaction<'_>, account: AccountId, message: &mail::Message) -> anyhow::Result<String> {
+    let hash_key = format!("hash:{}", message.stable_hash);
+    let Some(id) = message.message_id.as_deref() else {
+        return Ok(hash_key);
+    };
+    let existing = tx
+        .query_row(
+            "SELECT from_addr, date_header, subject FROM messages WHERE account_id = ?1 AND key = ?2",
+            params![account.0, id],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, String>(2)?)),
+        )
+        .optional()?;
+    match existing {
+        None => Ok(id.to_owned()),
+        Some((from, date, subject)) => {
+            let same = from == from_address(message)
+                && date == message.date.map(|d| d.as_second())
+                && subject == message.subject.clone().unwrap_or_default();
+            Ok(if same { id.to_owned() } else { hash_key })
+        }
+    }
+}
+
+fn from_address(message: &mail::Message) -> String {
+    message
+        .from
+        .as_ref()
+        .map(|a| a.address.clone())
+        .unwrap_or_default()
+}
+
+/// Inserts a message unless its key is known; returns its row and whether it is new.
+fn insert_message(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    message: &mail::Message,
+    internal_date: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> anyhow::Result<(MessageRowId, bool)> {
+    let key = message_key(tx, account, message)?;
+    if let Some(id) = tx
+        .query_row(
+            "SELECT id FROM messages WHERE account_id = ?1 AND key = ?2",
+            params![account.0, key],
+            |r| r.get(0),
+        )
+        .optional()?
+    {
+        return Ok((MessageRowId(id), false));
+    }
+    let time = mail::message_time(message.date, internal_date);
+    let bounce = message.bounce.as_ref();
+    tx.execute(
+        "INSERT INTO messages (account_id, key, message_id, stable_hash, in_reply_to, refs,
+             from_addr, from_name, subject, date_header, internal_date, time, class, ooo_until,
+             bounce_kind, bounce_rcpts, candor_kind, candor_outbox, body_text, stored_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        params![
+            account.0,
+            key,
+            message.message_id,
+            message.stable_hash,
+            message.in_reply_to.join(" "),
+            message.references.join(" "),
+            from_address(message),
+            message.from.as_ref().and_then(|a| a.name.clone()).unwrap_or_default(),
+            message.subject.clone().unwrap_or_default(),
+            message.date.map(|d| d.as_second()),
+            internal_date.as_second(),
+            time.as_second(),
+            message.class.as_str(),
+            message.ooo_until.map(|d| d.to_string()),
+            bounce.map(|b| b.kind.as_str()),
+            bounce.map(|b| b.recipients.join(" ")).unwrap_or_default(),
+            message.candor.as_ref().map(|c| c.kind.clone()),
+            message.candor.as_ref().and_then(|c| c.outbox),
+            message.text,
+            now.as_second(),
+        ],
+    )
+    .context("cannot insert a message")?;
+    let row = MessageRowId(tx.last_insert_rowid());
+    let fields: [(&str, &[mail::Address]); 4] = [
+        ("from", message.from.as_slice()),
+        ("to", &message.to),
+        ("cc", &message.cc),
+        ("reply_to", &message.reply_to),
+    ];
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO message_addresses (message_id, field, address, name) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO NOTHING",
+    )?;
+    for (field, addresses) in fields {
+        for address in addresses {
+            insert.execute(params![
+                row.0,
+                field,
+                address.address,
+                address.name.clone().unwrap_or_default()
+            ])?;
+        }
+    }
+    Ok((row, true))
+}
+
+/// UIDs stored as present in a folder under its current UIDVALIDITY, ascending.
+pub fn present_uids(tx: &Transaction<'_>, folder: FolderId, uidvalidity: u32) -> anyhow::Result<Vec<u32>> {
+    let mut stmt = tx.prepare(
+        "SELECT uid FROM locations WHERE folder_id = ?1 AND uidvalidity = ?2 AND present = 1 ORDER BY uid",
+    )?;
+    let uids = stmt
+        .query_map(params![folder.0, uidvalidity], |r| r.get::<_, i64>(0))?
+        .map(|r| r.map(|v| v as u32))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(uids)
+}
+
+/// Marks locations as gone (expunged or moved away); the messages stay in the history.
+pub fn mark_gone(
+    tx: &Transaction<'_>,
+    folder: FolderId,
+    uidvalidity: u32,
+    uids: &[u32],
+    now: jiff::Timestamp,
+) -> anyhow::Result<usize> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE locations SET present = 0, gone_at = ?4
+         WHERE folder_id = ?1 AND uidvalidity = ?2 AND uid = ?3 AND present = 1",
+    )?;
+    let mut n = 0;
+    for uid in uids {
+        n += stmt.execute(params![folder.0, uidvalidity, uid, now.as_second()])?;
+    }
+    Ok(n)
+}
+
+pub fn folder_synced(tx: &Transaction<'_>, folder: FolderId, now: jiff::Timestamp) -> anyhow::Result<()> {
+    tx.execute(
+        "UPDATE folders SET last_sync_at = ?2 WHERE id = ?1",
+        params![folder.0, now.as_second()],
+    )?;
+    Ok(())
+}
+
+/// Records a complete pass over every folder; the first one fixes the activation horizon.
+pub fn account_synced(tx: &Transaction<'_>, account: AccountId, now: jiff::Timestamp) -> anyhow::Result<()> {
+    tx.execute(
+        "UPDATE accounts SET last_sync_at = ?2, first_sync_at = coalesce(first_sync_at, ?2), last_error = ''
+         WHERE id = ?1",
+        params![account.0, now.as_second()],
+    )?;
+    Ok(())
+}
+
+pub fn account_error(tx: &Transaction<'_>, account: AccountId, error: &str) -> anyhow::Result<()> {
+    tx.execute(
+        "UPDATE accounts SET last_error = ?2 WHERE id = ?1",
+        params![account.0, error],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The one-daemon-per-store lock (SPEC §8).
+//!
+//! `run`, `run --once` and `sync` hold an exclusive `flock` on `<store>.lock` for their whole
+//! life; the kernel releases it when the process dies, so a `kill -9` never leaves a stale lock.
+//! Commands that only change state (`candidate close`, `outbox cancel`, ...) do not take it: they
+//! are one short SQLite transaction each, which WAL lets run beside the daemon.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::os::fd::AsRawFd as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+/// Held for as long as the value lives.
+#[derive(Debug)]
+pub struct DaemonLock {
+    _file: File,
+    path: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "another candor ({holder}) is already using the store {store}; stop it first (state-changing commands such as `candor candidate pause` work beside it)"
+    )]
+    Held { store: PathBuf, holder: String },
+    #[error("cannot lock {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn lock_path(store: &Path) -> PathBuf {
+    let mut name = store.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+impl DaemonLock {
+    /// Takes the lock without waiting; `what` (e.g. "candor run, pid 42") is written into the
+    /// lock file so that the refusal can name the holder.
+    pub fn acquire(store: &Path, what: &str) -> Result<DaemonLock, LockError> {
+        let path = lock_path(store);
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io)?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(LockError::Held {
+                    store: store.to_owned(),
+                    holder: if holder.is_empty() {
+                        "unknown process".to_owned()
+                    } else {
+                        holder.to_owned()
+                    },
+                });
+            }
+            return Err(io(err));
+        }
+        let label = format!("{what}, pid {}", std::process::id());
+        file.set_len(0).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        file.write_all(label.as_bytes()).map_err(io)?;
+        Ok(DaemonLock { _file: file, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("candor.db");
+        let first = DaemonLock::acquire(&store, "candor run").unwrap();
+        match DaemonLock::acquire(&store, "candor sync") {
+            Err(LockError::Held { holder, .. }) => {
+                assert!(holder.starts_with("candor run, pid "), "{holder}")
+            }
+            other => panic!("expected Held, got {other:?}"),
+        }
+        drop(first);
+        DaemonLock::acquire(&store, "candor sync").expect("free again after drop");
+    }
+}

@@ -1,0 +1,166 @@
+//! Numbered migrations and the schema-version guard.
+//!
+//! The version lives in SQLite's `user_version`. Each migration runs in its own transaction
+//! together with the version bump, so a crash mid-migration leaves the previous version intact.
+//! Never edit a migration that has shipped: add a new one.
+
+use rusqlite::Connection;
+
+/// The migrations, in order; migration `i` brings the schema to version `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: accounts, folders with their cursors, messages with their locations and addresses.
+    r#"
+    CREATE TABLE accounts (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT    NOT NULL UNIQUE,
+        created_at    INTEGER NOT NULL,
+        first_sync_at INTEGER,             -- end of the first complete sync: the activation horizon
+        last_sync_at  INTEGER,
+        last_error    TEXT    NOT NULL DEFAULT ''
+    ) STRICT;
+
+    CREATE TABLE folders (
+        id           INTEGER PRIMARY KEY,
+        account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name         TEXT    NOT NULL,     -- the server's folder name
+        role         TEXT    NOT NULL DEFAULT '',   -- inbox | sent | drafts | scope | hold | outcome:<name>
+        uidvalidity  INTEGER,              -- NULL until first examined
+        next_uid     INTEGER NOT NULL DEFAULT 1,    -- every UID below this has been stored
+        last_sync_at INTEGER,
+        UNIQUE (account_id, name)
+    ) STRICT;
+
+    CREATE TABLE messages (
+        id            INTEGER PRIMARY KEY,
+        account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        key           TEXT    NOT NULL,    -- the Message-ID, else "hash:<stable hash>" (SPEC §2)
+        message_id    TEXT,                -- as written, without <>
+        stable_hash   TEXT    NOT NULL,
+        in_reply_to   TEXT    NOT NULL DEFAULT '',  -- space-separated ids
+        refs          TEXT    NOT NULL DEFAULT '',  -- space-separated ids
+        from_addr     TEXT    NOT NULL DEFAULT '',
+        from_name     TEXT    NOT NULL DEFAULT '',
+        subject       TEXT    NOT NULL DEFAULT '',
+        date_header   INTEGER,             -- unix seconds, when present and parseable
+        internal_date INTEGER NOT NULL,    -- unix seconds, of the first location seen
+        time          INTEGER NOT NULL,    -- the message time of SPEC §2, unix seconds
+        class         TEXT    NOT NULL CHECK (class IN ('human','auto_reply','bounce','list','role','own')),
+        ooo_until     TEXT,                -- YYYY-MM-DD
+        bounce_kind   TEXT    CHECK (bounce_kind IN ('hard','soft')),
+        bounce_rcpts  TEXT    NOT NULL DEFAULT '',  -- space-separated addresses
+        candor_kind   TEXT,
+        candor_outbox INTEGER,
+        body_text     TEXT    NOT NULL DEFAULT '',  -- the start of the text part only
+        stored_at     INTEGER NOT NULL,
+        UNIQUE (account_id, key)
+    ) STRICT;
+    CREATE INDEX messages_by_time ON messages (account_id, time);
+    CREATE INDEX messages_by_message_id ON messages (account_id, message_id);
+
+    CREATE TABLE message_addresses (
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        field      TEXT    NOT NULL CHECK (field IN ('from','to','cc','reply_to')),
+        address    TEXT    NOT NULL,       -- lowercased
+        name       TEXT    NOT NULL DEFAULT '',
+        PRIMARY KEY (message_id, field, address)
+    ) STRICT;
+    CREATE INDEX message_addresses_by_address ON message_addresses (address);
+
+    CREATE TABLE locations (
+        folder_id   INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        uidvalidity INTEGER NOT NULL,
+        uid         INTEGER NOT NULL,
+        message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        present     INTEGER NOT NULL DEFAULT 1,     -- 0 once expunged or moved away
+        seen_at     INTEGER NOT NULL,
+        gone_at     INTEGER,
+        PRIMARY KEY (folder_id, uidvalidity, uid)
+    ) STRICT;
+    CREATE INDEX locations_by_message ON locations (message_id);
+
+    CREATE TABLE skipped (
+        folder_id   INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        uidvalidity INTEGER NOT NULL,
+        uid         INTEGER NOT NULL,
+        reason      TEXT    NOT NULL,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (folder_id, uidvalidity, uid)
+    ) STRICT;
+    "#,
+];
+
+/// The schema version this candor writes.
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("the database has schema version {found}, newer than this candor knows")]
+    TooNew { found: i64 },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Brings the database to [`LATEST_VERSION`], one transaction per migration.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
+    let found = version(conn)?;
+    if found > LATEST_VERSION {
+        return Err(MigrateError::TooNew { found });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+        // Another process may have migrated while we waited for the lock.
+        if version(&tx)? > index as i64 {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_an_empty_database_to_the_latest_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), LATEST_VERSION);
+        // Running again is a no-op.
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), LATEST_VERSION);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 1)
+            .unwrap();
+        match migrate(&mut conn) {
+            Err(MigrateError::TooNew { found }) => assert_eq!(found, LATEST_VERSION + 1),
+            other => panic!("expected TooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn tables_are_strict() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO accounts (name, created_at) VALUES ('a', 0)",
+            [],
+        )
+        .unwrap();
+        let wrong_type = conn.execute(
+            "INSERT INTO accounts (name, created_at) VALUES ('b', 'yesterday')",
+            [],
+        );
+        assert!(wrong_type.is_err(), "a STRICT table rejects text in an INTEGER column");
+    }
+}
