@@ -1,0 +1,1 @@
+//! Unit tests of parsing and classification with handcrafted messages.
