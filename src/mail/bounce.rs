@@ -27,6 +27,9 @@ pub fn details(facts: &Facts<'_>) -> Bounce {
     if recipients.is_empty() {
         recipients = addresses_in_notice(notice, facts);
     }
+    if recipients.is_empty() {
+        recipients = returned_message_recipients(facts);
+    }
     let status = fields.status.or_else(|| enhanced_status_in(notice));
     let kind = match status.as_deref().and_then(|s| s.chars().next()) {
         Some('4') => BounceKind::Soft,
@@ -150,12 +153,20 @@ fn addresses_in_notice(notice: &str, facts: &Facts<'_>) -> Vec<String> {
         .map(|a| a.address.as_str())
         .collect();
     let mut found = Vec::new();
-    for token in notice.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '"' | ',' | ';')) {
+    // The original sender appears on From/MAIL FROM lines of the notice; it did not bounce.
+    let recipient_lines = notice.lines().filter(|line| {
+        let l = line.trim_start().to_lowercase();
+        !["from:", "mail from", "sender:", "reply-to:", "return-path:", "in:  mail"]
+            .iter()
+            .any(|p| l.starts_with(p))
+    });
+    let is_separator = |c: char| c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '"' | ',' | ';');
+    for token in recipient_lines.flat_map(|line| line.split(is_separator)) {
         let token = token.trim_matches(|c: char| matches!(c, '.' | ':' | '\'' | '`'));
         let Some(address) = recipient_of(token) else {
             continue;
         };
-        if own.contains(&address.as_str()) || classify::is_role_address(&address) {
+        if own.contains(&address.as_str()) || is_mailer_daemon(&address) {
             continue;
         }
         // Message-IDs and URLs also contain '@'; an address has one '@' and a sane local part.
@@ -165,6 +176,43 @@ fn addresses_in_notice(notice: &str, facts: &Facts<'_>) -> Vec<String> {
         push_unique(&mut found, Some(address));
         if found.len() >= 20 {
             break;
+        }
+    }
+    found
+}
+
+fn is_mailer_daemon(address: &str) -> bool {
+    let local = address.rsplit_once('@').map_or(address, |(local, _)| local);
+    let squashed: String = local.chars().filter(|c| c.is_alphanumeric()).collect();
+    squashed.eq_ignore_ascii_case("mailerdaemon")
+}
+
+/// Last resort: the To of the returned original message (a message/rfc822 part, else `To:`
+/// lines in the text after the notice), which for the usual single-recipient mail is the address
+/// that bounced.
+fn returned_message_recipients(facts: &Facts<'_>) -> Vec<String> {
+    let own: Vec<&str> = facts.to.iter().map(|a| a.address.as_str()).collect();
+    let mut found = Vec::new();
+    for part in &facts.parsed.parts {
+        if let mail_parser::PartType::Message(message) = &part.body {
+            for address in message.header_values(mail_parser::HeaderName::To).filter_map(|v| v.as_address()) {
+                for addr in address.iter() {
+                    let address = addr.address.as_deref().and_then(recipient_of);
+                    push_unique(&mut found, address.filter(|a| !own.contains(&a.as_str())));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        for line in facts.text.lines() {
+            let line = line.trim_start();
+            if let (Some(name), Some(value)) = (line.get(..3), line.get(3..))
+                && name.eq_ignore_ascii_case("to:")
+            {
+                for token in value.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | '"')) {
+                    push_unique(&mut found, recipient_of(token).filter(|a| !own.contains(&a.as_str())));
+                }
+            }
         }
     }
     found

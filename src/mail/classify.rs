@@ -157,6 +157,17 @@ const FAILURE_PHRASES: &[&str] = &[
     "error sending message",
     "mail could not be",
     "rejected",
+    "mail failure",
+    "mail failed",
+    "could not send",
+    "returning to sender",
+    "did not reach",
+    "invalid user",
+    "invalid recipient",
+    "not be delivered",
+    "送信できません",
+    "配信できません",
+    "届きませんでした",
 ];
 
 fn reads_as_failure(s: &str) -> bool {
