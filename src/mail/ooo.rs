@@ -26,9 +26,11 @@ pub fn ooo_return_date(subject: &str, text: &str, sent: Date) -> Option<Date> {
         if date < sent || i64::from(ahead) > MAX_DAYS_AHEAD {
             continue;
         }
-        let near = keywords
-            .iter()
-            .any(|&k| k <= position && position - k <= KEYWORD_WINDOW_BYTES);
+        let near = keywords.iter().any(|&k| {
+            k <= position
+                && position - k <= KEYWORD_WINDOW_BYTES
+                && !haystack.get(k..position).is_some_and(ends_a_sentence)
+        });
         if near {
             best_near_keyword = best_near_keyword.max(Some(date));
         }
@@ -58,6 +60,12 @@ impl Mention {
             }
         }
     }
+}
+
+/// Whether a stretch of text crosses a sentence end: a keyword in one sentence says nothing
+/// about a date in the next.
+fn ends_a_sentence(between: &str) -> bool {
+    [". ", ".\n", "! ", "? ", "\n\n"].iter().any(|end| between.contains(end))
 }
 
 const KEYWORDS: &[&str] = &[
@@ -255,5 +263,72 @@ fn day_month(first: u32, second: u32, year: Option<i16>) -> Mention {
         year,
         month: i8::try_from(month).unwrap_or(0),
         day: i8::try_from(day).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    const SENT: Date = date(2026, 3, 2);
+
+    #[test]
+    fn return_dates_in_seven_languages() {
+        let table: &[(&str, Date)] = &[
+            ("I am back on Monday 3 March.", date(2026, 3, 3)),
+            ("I will return on March 16th, 2026.", date(2026, 3, 16)),
+            ("Ich bin bis zum 14.03.2026 nicht im Büro.", date(2026, 3, 14)),
+            ("Ab dem 16. März bin ich wieder erreichbar.", date(2026, 3, 16)),
+            ("Je serai de retour le 3 mars.", date(2026, 3, 3)),
+            ("Absent jusqu'au 12 avril 2026 inclus.", date(2026, 4, 12)),
+            ("Estaré de vuelta el 3 de marzo.", date(2026, 3, 3)),
+            ("Rientrerò il 3 marzo.", date(2026, 3, 3)),
+            ("Ik ben terug op 3 maart.", date(2026, 3, 3)),
+            ("Jag är tillbaka den 3 mars.", date(2026, 3, 3)),
+        ];
+        for (text, want) in table {
+            assert_eq!(ooo_return_date("Out of office", text, SENT), Some(*want), "{text}");
+        }
+    }
+
+    #[test]
+    fn numeric_forms() {
+        let table: &[(&str, Option<Date>)] = &[
+            ("back 2026-03-20", Some(date(2026, 3, 20))),
+            ("back on 20/03/2026", Some(date(2026, 3, 20))),
+            ("back on 03/20/2026 (US)", Some(date(2026, 3, 20))),
+            ("zurück am 20.3.26", Some(date(2026, 3, 20))),
+            ("bis 20.03. abwesend", Some(date(2026, 3, 20))),
+            ("call 10.1.2.3 or +49 30-1234-5678", None),
+            ("back at 14.30 today", None),
+        ];
+        for (text, want) in table {
+            assert_eq!(ooo_return_date("", text, SENT), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn year_rollover_ranges_and_past_dates() {
+        let december = date(2025, 12, 20);
+        assert_eq!(ooo_return_date("", "back on 5 January", december), Some(date(2026, 1, 5)));
+        assert_eq!(ooo_return_date("", "back on 28 December", december), Some(date(2025, 12, 28)));
+        assert_eq!(
+            ooo_return_date("", "I am away from 2 March until 13 March.", SENT),
+            Some(date(2026, 3, 13))
+        );
+        assert_eq!(ooo_return_date("", "Du 2 mars jusqu'au 9 mars", SENT), Some(date(2026, 3, 9)));
+        assert_eq!(ooo_return_date("", "vom 02.03.2026 bis 06.03.2026", SENT), Some(date(2026, 3, 6)));
+        assert_eq!(ooo_return_date("", "back 1 February 2026", SENT), None);
+        assert_eq!(ooo_return_date("Away until May 5", "", SENT), Some(date(2026, 5, 5)));
+    }
+
+    #[test]
+    fn keywords_beat_other_dates_and_no_date_is_none() {
+        let text = "Back on 9 March. Our conference on 20 May 2026 is sold out.";
+        assert_eq!(ooo_return_date("", text, SENT), Some(date(2026, 3, 9)));
+        assert_eq!(ooo_return_date("Automatic reply", "I am out of the office.", SENT), None);
+        assert_eq!(ooo_return_date("", "", SENT), None);
+        assert_eq!(ooo_return_date("", "© 2031 Example Corp. back 31.02.2026", SENT), None);
     }
 }

@@ -81,3 +81,39 @@ fn is_outlook_block(line: &str, rest: &[&str]) -> bool {
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribution_styles_cut_the_quoted_part() {
+        let attributions = [
+            "On Mon, 2 Mar 2026 at 10:00, Jane Doe <jane@example.com> wrote:",
+            "Am 02.03.2026 um 10:00 schrieb Jane Doe <jane@example.com>:",
+            "Le lun. 2 mars 2026 à 10:00, Jane Doe <jane@example.com> a écrit :",
+            "El lun, 2 mar 2026 a las 10:00, Jane Doe (<jane@example.com>) escribió:",
+            "Il giorno lun 2 mar 2026 alle ore 10:00 Jane Doe <jane@example.com> ha scritto:",
+            "Op ma 2 mrt 2026 om 10:00 schreef Jane Doe <jane@example.com>:",
+            "Den mån 2 mars 2026 kl 10:00 skrev Jane Doe <jane@example.com>:",
+            "-----Original Message-----",
+            "----- Ursprüngliche Nachricht -----",
+            "From: Jane Doe <jane@example.com>\nSent: Monday, March 2, 2026 10:00 AM\nTo: Bob",
+            "Von: Jane Doe\nGesendet: Montag, 2. März 2026 10:00",
+            "-- \nBob Smith, Recruiter",
+        ];
+        for attribution in attributions {
+            let text = format!("Yes, please stop.\n\nThanks\n{attribution}\nOld text I wrote\n> quoted");
+            assert_eq!(new_text(&text), "Yes, please stop.\n\nThanks", "{attribution}");
+        }
+    }
+
+    #[test]
+    fn quoted_lines_go_and_wrapped_attributions_are_found() {
+        assert_eq!(new_text("> old\nnew line\n  > older\nmore"), "new line\nmore");
+        let wrapped = "Sounds good.\nOn Mon, 2 Mar 2026 at 10:00, Jane Doe <\njane@example.com> wrote:\n> hi";
+        assert_eq!(new_text(wrapped), "Sounds good.");
+        assert_eq!(new_text("On my way, talk soon.\nBob"), "On my way, talk soon.\nBob");
+        assert_eq!(new_text(""), "");
+    }
+}
