@@ -100,6 +100,10 @@ pub fn recipient_of(value: &str) -> Option<String> {
     let address = token
         .trim_matches(|c: char| matches!(c, '<' | '>' | '"' | '\'' | ',' | ';'))
         .to_lowercase();
+    let address = address
+        .strip_prefix("mailto:")
+        .map(str::to_string)
+        .unwrap_or(address);
     let (local, domain) = address.rsplit_once('@')?;
     (!local.is_empty() && (domain.contains('.') || domain == "localhost")).then_some(address)
 }
@@ -156,11 +160,20 @@ fn addresses_in_notice(notice: &str, facts: &Facts<'_>) -> Vec<String> {
     // The original sender appears on From/MAIL FROM lines of the notice; it did not bounce.
     let recipient_lines = notice.lines().filter(|line| {
         let l = line.trim_start().to_lowercase();
-        !["from:", "mail from", "sender:", "reply-to:", "return-path:", "in:  mail"]
-            .iter()
-            .any(|p| l.starts_with(p))
+        ![
+            "from:",
+            "mail from",
+            "sender:",
+            "reply-to:",
+            "return-path:",
+            "in:  mail",
+        ]
+        .iter()
+        .any(|p| l.starts_with(p))
     });
-    let is_separator = |c: char| c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '"' | ',' | ';');
+    let is_separator = |c: char| {
+        c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '"' | ',' | ';')
+    };
     for token in recipient_lines.flat_map(|line| line.split(is_separator)) {
         let token = token.trim_matches(|c: char| matches!(c, '.' | ':' | '\'' | '`'));
         let Some(address) = recipient_of(token) else {
@@ -195,7 +208,10 @@ fn returned_message_recipients(facts: &Facts<'_>) -> Vec<String> {
     let mut found = Vec::new();
     for part in &facts.parsed.parts {
         if let mail_parser::PartType::Message(message) = &part.body {
-            for address in message.header_values(mail_parser::HeaderName::To).filter_map(|v| v.as_address()) {
+            for address in message
+                .header_values(mail_parser::HeaderName::To)
+                .filter_map(|v| v.as_address())
+            {
                 for addr in address.iter() {
                     let address = addr.address.as_deref().and_then(recipient_of);
                     push_unique(&mut found, address.filter(|a| !own.contains(&a.as_str())));
@@ -209,8 +225,13 @@ fn returned_message_recipients(facts: &Facts<'_>) -> Vec<String> {
             if let (Some(name), Some(value)) = (line.get(..3), line.get(3..))
                 && name.eq_ignore_ascii_case("to:")
             {
-                for token in value.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | '"')) {
-                    push_unique(&mut found, recipient_of(token).filter(|a| !own.contains(&a.as_str())));
+                for token in
+                    value.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | '"'))
+                {
+                    push_unique(
+                        &mut found,
+                        recipient_of(token).filter(|a| !own.contains(&a.as_str())),
+                    );
                 }
             }
         }
@@ -222,12 +243,15 @@ fn returned_message_recipients(facts: &Facts<'_>) -> Vec<String> {
 pub fn enhanced_status_in(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
-        if !(b == b'4' || b == b'5') || (i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.')) {
+        if !(b == b'4' || b == b'5')
+            || (i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.'))
+        {
             continue;
         }
         let rest = &text[i..];
         let mut parts = rest.splitn(3, '.');
-        let (Some(class), Some(subject), Some(tail)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(class), Some(subject), Some(tail)) = (parts.next(), parts.next(), parts.next())
+        else {
             continue;
         };
         let detail: String = tail.chars().take_while(char::is_ascii_digit).collect();
@@ -282,9 +306,18 @@ mod tests {
 
     #[test]
     fn enhanced_status_codes() {
-        assert_eq!(enhanced_status_in("550 5.1.1 <x@y>: unknown").as_deref(), Some("5.1.1"));
-        assert_eq!(enhanced_status_in("Status: 4.4.7").as_deref(), Some("4.4.7"));
-        assert_eq!(enhanced_status_in("#5.7.133 blocked").as_deref(), Some("5.7.133"));
+        assert_eq!(
+            enhanced_status_in("550 5.1.1 <x@y>: unknown").as_deref(),
+            Some("5.1.1")
+        );
+        assert_eq!(
+            enhanced_status_in("Status: 4.4.7").as_deref(),
+            Some("4.4.7")
+        );
+        assert_eq!(
+            enhanced_status_in("#5.7.133 blocked").as_deref(),
+            Some("5.7.133")
+        );
         assert_eq!(enhanced_status_in("version 14.5.2.1 here"), None);
         assert_eq!(enhanced_status_in("2.0.0 ok"), None);
         assert_eq!(enhanced_status_in("5.1."), None);

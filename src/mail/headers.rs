@@ -22,7 +22,11 @@ pub fn normalize_line_endings(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     if has_lf || !raw.contains(&b'\r') {
         return std::borrow::Cow::Borrowed(raw);
     }
-    std::borrow::Cow::Owned(raw.iter().map(|&b| if b == b'\r' { b'\n' } else { b }).collect())
+    std::borrow::Cow::Owned(
+        raw.iter()
+            .map(|&b| if b == b'\r' { b'\n' } else { b })
+            .collect(),
+    )
 }
 
 /// Splits a message into its header block and body at the first empty line.
@@ -147,7 +151,10 @@ pub fn fold_line_breaks(s: &str) -> String {
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\r' || c == '\n' {
-            while chars.peek().is_some_and(|n| matches!(n, '\r' | '\n' | ' ' | '\t')) {
+            while chars
+                .peek()
+                .is_some_and(|n| matches!(n, '\r' | '\n' | ' ' | '\t'))
+            {
                 chars.next();
             }
             if !out.ends_with([' ', '\t']) {
@@ -166,7 +173,8 @@ mod tests {
 
     #[test]
     fn unfolds_and_keeps_order_and_case_insensitive_lookup() {
-        let block = b"From x\r\nmessage-id: <a@b>\r\nSubject: one\r\n\ttwo\r\nMESSAGE-ID: <c@d>\r\n";
+        let block =
+            b"From x\r\nmessage-id: <a@b>\r\nSubject: one\r\n\ttwo\r\nMESSAGE-ID: <c@d>\r\n";
         let headers = parse_headers(block);
         assert_eq!(first(&headers, "Subject"), Some("one two"));
         let ids: Vec<_> = values(&headers, "Message-Id").collect();
@@ -191,7 +199,10 @@ mod tests {
 
     #[test]
     fn cr_only_line_endings_become_lf() {
-        assert_eq!(&*normalize_line_endings(b"A: b\rC: d\r\rbody"), b"A: b\nC: d\n\nbody");
+        assert_eq!(
+            &*normalize_line_endings(b"A: b\rC: d\r\rbody"),
+            b"A: b\nC: d\n\nbody"
+        );
         assert_eq!(&*normalize_line_endings(b"A: b\r\n\r\n"), b"A: b\r\n\r\n");
     }
 
@@ -205,6 +216,9 @@ mod tests {
 
     #[test]
     fn line_breaks_fold_to_one_space() {
-        assert_eq!(fold_line_breaks("Hello\r\n world\nagain\r"), "Hello world again");
+        assert_eq!(
+            fold_line_breaks("Hello\r\n world\nagain\r"),
+            "Hello world again"
+        );
     }
 }

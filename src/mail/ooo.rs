@@ -22,7 +22,10 @@ pub fn ooo_return_date(subject: &str, text: &str, sent: Date) -> Option<Date> {
         let Some(date) = mention.resolve(sent) else {
             continue;
         };
-        let ahead = sent.until(date).map(|span| span.get_days()).unwrap_or(i32::MAX);
+        let ahead = sent
+            .until(date)
+            .map(|span| span.get_days())
+            .unwrap_or(i32::MAX);
         if date < sent || i64::from(ahead) > MAX_DAYS_AHEAD {
             continue;
         }
@@ -65,24 +68,58 @@ impl Mention {
 /// Whether a stretch of text crosses a sentence end: a keyword in one sentence says nothing
 /// about a date in the next.
 fn ends_a_sentence(between: &str) -> bool {
-    [". ", ".\n", "! ", "? ", "\n\n"].iter().any(|end| between.contains(end))
+    [". ", ".\n", "! ", "? ", "\n\n"]
+        .iter()
+        .any(|end| between.contains(end))
 }
 
 const KEYWORDS: &[&str] = &[
     // EN
-    "back", "return", "until", "till", "through", "resume", "in the office",
+    "back",
+    "return",
+    "until",
+    "till",
+    "through",
+    "resume",
+    "in the office",
     // DE
-    "bis", "zurück", "wieder", "ab dem", "ab ",
+    "bis",
+    "zurück",
+    "wieder",
+    "ab dem",
+    "ab ",
     // FR
-    "retour", "jusqu", "à partir", "a partir", "reprendrai", "de nouveau",
+    "retour",
+    "jusqu",
+    "à partir",
+    "a partir",
+    "reprendrai",
+    "de nouveau",
     // ES
-    "vuelta", "regreso", "hasta", "volveré", "volvere", "regresaré",
+    "vuelta",
+    "regreso",
+    "hasta",
+    "volveré",
+    "volvere",
+    "regresaré",
     // IT
-    "rientr", "fino al", "ritorno", "torner", "dal ",
+    "rientr",
+    "fino al",
+    "ritorno",
+    "torner",
+    "dal ",
     // NL
-    "terug", "tot en met", "t/m", "vanaf", "weer",
+    "terug",
+    "tot en met",
+    "t/m",
+    "vanaf",
+    "weer",
     // SV
-    "tillbaka", "till och med", "t.o.m", "åter", "från och med",
+    "tillbaka",
+    "till och med",
+    "t.o.m",
+    "åter",
+    "från och med",
 ];
 
 fn keyword_positions(haystack: &str) -> Vec<usize> {
@@ -94,29 +131,103 @@ fn keyword_positions(haystack: &str) -> Vec<usize> {
 }
 
 const MONTHS: &[(&str, i8)] = &[
-    ("january", 1), ("jan", 1), ("januar", 1), ("jänner", 1), ("janvier", 1), ("janv", 1),
-    ("enero", 1), ("gennaio", 1), ("januari", 1),
-    ("february", 2), ("feb", 2), ("februar", 2), ("février", 2), ("fevrier", 2), ("févr", 2),
-    ("fevr", 2), ("febrero", 2), ("febbraio", 2), ("februari", 2),
-    ("march", 3), ("mar", 3), ("märz", 3), ("maerz", 3), ("mär", 3), ("mrz", 3), ("mars", 3),
-    ("marzo", 3), ("maart", 3), ("mrt", 3),
-    ("april", 4), ("apr", 4), ("avril", 4), ("avr", 4), ("abril", 4), ("aprile", 4),
-    ("may", 5), ("mai", 5), ("mayo", 5), ("maggio", 5), ("mei", 5), ("maj", 5),
-    ("june", 6), ("jun", 6), ("juni", 6), ("juin", 6), ("junio", 6), ("giugno", 6),
-    ("july", 7), ("jul", 7), ("juli", 7), ("juillet", 7), ("juil", 7), ("julio", 7), ("luglio", 7),
-    ("august", 8), ("aug", 8), ("août", 8), ("aout", 8), ("agosto", 8), ("augustus", 8),
+    ("january", 1),
+    ("jan", 1),
+    ("januar", 1),
+    ("jänner", 1),
+    ("janvier", 1),
+    ("janv", 1),
+    ("enero", 1),
+    ("gennaio", 1),
+    ("januari", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("februar", 2),
+    ("février", 2),
+    ("fevrier", 2),
+    ("févr", 2),
+    ("fevr", 2),
+    ("febrero", 2),
+    ("febbraio", 2),
+    ("februari", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("märz", 3),
+    ("maerz", 3),
+    ("mär", 3),
+    ("mrz", 3),
+    ("mars", 3),
+    ("marzo", 3),
+    ("maart", 3),
+    ("mrt", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("avril", 4),
+    ("avr", 4),
+    ("abril", 4),
+    ("aprile", 4),
+    ("may", 5),
+    ("mai", 5),
+    ("mayo", 5),
+    ("maggio", 5),
+    ("mei", 5),
+    ("maj", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("juni", 6),
+    ("juin", 6),
+    ("junio", 6),
+    ("giugno", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("juli", 7),
+    ("juillet", 7),
+    ("juil", 7),
+    ("julio", 7),
+    ("luglio", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("août", 8),
+    ("aout", 8),
+    ("agosto", 8),
+    ("augustus", 8),
     ("augusti", 8),
-    ("september", 9), ("sep", 9), ("sept", 9), ("septembre", 9), ("septiembre", 9),
-    ("setiembre", 9), ("settembre", 9),
-    ("october", 10), ("oct", 10), ("oktober", 10), ("okt", 10), ("octobre", 10), ("octubre", 10),
-    ("ottobre", 10), ("ott", 10),
-    ("november", 11), ("nov", 11), ("novembre", 11), ("noviembre", 11),
-    ("december", 12), ("dec", 12), ("dezember", 12), ("dez", 12), ("décembre", 12),
-    ("decembre", 12), ("déc", 12), ("diciembre", 12), ("dicembre", 12), ("dic", 12),
+    ("september", 9),
+    ("sep", 9),
+    ("sept", 9),
+    ("septembre", 9),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("settembre", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("oktober", 10),
+    ("okt", 10),
+    ("octobre", 10),
+    ("octubre", 10),
+    ("ottobre", 10),
+    ("ott", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("novembre", 11),
+    ("noviembre", 11),
+    ("december", 12),
+    ("dec", 12),
+    ("dezember", 12),
+    ("dez", 12),
+    ("décembre", 12),
+    ("decembre", 12),
+    ("déc", 12),
+    ("diciembre", 12),
+    ("dicembre", 12),
+    ("dic", 12),
 ];
 
 fn month_of(word: &str) -> Option<i8> {
-    MONTHS.iter().find(|(name, _)| *name == word).map(|&(_, m)| m)
+    MONTHS
+        .iter()
+        .find(|(name, _)| *name == word)
+        .map(|&(_, m)| m)
 }
 
 /// A word token and where it starts.
@@ -132,11 +243,17 @@ fn tokens(haystack: &str) -> Vec<Token<'_>> {
         if c.is_alphanumeric() {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
-            out.push(Token { at: s, word: &haystack[s..i] });
+            out.push(Token {
+                at: s,
+                word: &haystack[s..i],
+            });
         }
     }
     if let Some(s) = start {
-        out.push(Token { at: s, word: &haystack[s..] });
+        out.push(Token {
+            at: s,
+            word: &haystack[s..],
+        });
     }
     out
 }
@@ -145,7 +262,10 @@ fn tokens(haystack: &str) -> Vec<Token<'_>> {
 fn day_of(word: &str) -> Option<i8> {
     let digits: &str = word.trim_end_matches(|c: char| c.is_alphabetic());
     let suffix = &word[digits.len()..];
-    if digits.is_empty() || digits.len() > 2 || !["", "st", "nd", "rd", "th", "er", "e", "o", "º"].contains(&suffix) {
+    if digits.is_empty()
+        || digits.len() > 2
+        || !["", "st", "nd", "rd", "th", "er", "e", "o", "º"].contains(&suffix)
+    {
         return None;
     }
     let day: i8 = digits.parse().ok()?;
@@ -179,7 +299,9 @@ fn find_dates(haystack: &str) -> Vec<(usize, Mention)> {
         while before > 0 && FILLERS.contains(&tokens[before - 1].word) {
             before -= 1;
         }
-        let day_before = before.checked_sub(1).and_then(|j| Some((j, day_of(tokens[j].word)?)));
+        let day_before = before
+            .checked_sub(1)
+            .and_then(|j| Some((j, day_of(tokens[j].word)?)));
         let (start, day, after) = match day_before {
             Some((j, day)) => (tokens[j].at, day, i + 1),
             // Month first: "March 3rd, 2026".
@@ -188,7 +310,9 @@ fn find_dates(haystack: &str) -> Vec<(usize, Mention)> {
                 None => continue,
             },
         };
-        let year = tokens.get(skip_fillers(after)).and_then(|t| year_of(t.word));
+        let year = tokens
+            .get(skip_fillers(after))
+            .and_then(|t| year_of(t.word));
         found.push((start, Mention { year, month, day }));
     }
     found
@@ -206,7 +330,9 @@ fn numeric_dates(haystack: &str) -> Vec<(usize, Mention)> {
     };
     let mut i = 0;
     while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() || (i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.')) {
+        if !bytes[i].is_ascii_digit()
+            || (i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.'))
+        {
             i += 1;
             continue;
         }
@@ -229,7 +355,9 @@ fn numeric_dates(haystack: &str) -> Vec<(usize, Mention)> {
         }
         i = end;
         // Part of a longer dotted or dashed run (IP addresses, versions, phone numbers).
-        if bytes.get(end).is_some_and(|b| matches!(b, b'.' | b'/' | b'-'))
+        if bytes
+            .get(end)
+            .is_some_and(|b| matches!(b, b'.' | b'/' | b'-'))
             && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
         {
             continue;
@@ -245,7 +373,9 @@ fn numeric_dates(haystack: &str) -> Vec<(usize, Mention)> {
                 day_month(n1, n2, i16::try_from(year).ok())
             }
             // Year-less only in the unambiguous German "14.03." or slash forms.
-            (1..=2, None) if len2 <= 2 && (sep == b'/' || (sep == b'.' && bytes.get(end) == Some(&b'.'))) => {
+            (1..=2, None)
+                if len2 <= 2 && (sep == b'/' || (sep == b'.' && bytes.get(end) == Some(&b'.'))) =>
+            {
                 day_month(n1, n2, None)
             }
             _ => continue,
@@ -258,7 +388,11 @@ fn numeric_dates(haystack: &str) -> Vec<(usize, Mention)> {
 }
 
 fn day_month(first: u32, second: u32, year: Option<i16>) -> Mention {
-    let (day, month) = if second > 12 && first <= 12 { (second, first) } else { (first, second) };
+    let (day, month) = if second > 12 && first <= 12 {
+        (second, first)
+    } else {
+        (first, second)
+    };
     Mention {
         year,
         month: i8::try_from(month).unwrap_or(0),
@@ -278,8 +412,14 @@ mod tests {
         let table: &[(&str, Date)] = &[
             ("I am back on Monday 3 March.", date(2026, 3, 3)),
             ("I will return on March 16th, 2026.", date(2026, 3, 16)),
-            ("Ich bin bis zum 14.03.2026 nicht im Büro.", date(2026, 3, 14)),
-            ("Ab dem 16. März bin ich wieder erreichbar.", date(2026, 3, 16)),
+            (
+                "Ich bin bis zum 14.03.2026 nicht im Büro.",
+                date(2026, 3, 14),
+            ),
+            (
+                "Ab dem 16. März bin ich wieder erreichbar.",
+                date(2026, 3, 16),
+            ),
             ("Je serai de retour le 3 mars.", date(2026, 3, 3)),
             ("Absent jusqu'au 12 avril 2026 inclus.", date(2026, 4, 12)),
             ("Estaré de vuelta el 3 de marzo.", date(2026, 3, 3)),
@@ -288,7 +428,11 @@ mod tests {
             ("Jag är tillbaka den 3 mars.", date(2026, 3, 3)),
         ];
         for (text, want) in table {
-            assert_eq!(ooo_return_date("Out of office", text, SENT), Some(*want), "{text}");
+            assert_eq!(
+                ooo_return_date("Out of office", text, SENT),
+                Some(*want),
+                "{text}"
+            );
         }
     }
 
@@ -311,24 +455,45 @@ mod tests {
     #[test]
     fn year_rollover_ranges_and_past_dates() {
         let december = date(2025, 12, 20);
-        assert_eq!(ooo_return_date("", "back on 5 January", december), Some(date(2026, 1, 5)));
-        assert_eq!(ooo_return_date("", "back on 28 December", december), Some(date(2025, 12, 28)));
+        assert_eq!(
+            ooo_return_date("", "back on 5 January", december),
+            Some(date(2026, 1, 5))
+        );
+        assert_eq!(
+            ooo_return_date("", "back on 28 December", december),
+            Some(date(2025, 12, 28))
+        );
         assert_eq!(
             ooo_return_date("", "I am away from 2 March until 13 March.", SENT),
             Some(date(2026, 3, 13))
         );
-        assert_eq!(ooo_return_date("", "Du 2 mars jusqu'au 9 mars", SENT), Some(date(2026, 3, 9)));
-        assert_eq!(ooo_return_date("", "vom 02.03.2026 bis 06.03.2026", SENT), Some(date(2026, 3, 6)));
+        assert_eq!(
+            ooo_return_date("", "Du 2 mars jusqu'au 9 mars", SENT),
+            Some(date(2026, 3, 9))
+        );
+        assert_eq!(
+            ooo_return_date("", "vom 02.03.2026 bis 06.03.2026", SENT),
+            Some(date(2026, 3, 6))
+        );
         assert_eq!(ooo_return_date("", "back 1 February 2026", SENT), None);
-        assert_eq!(ooo_return_date("Away until May 5", "", SENT), Some(date(2026, 5, 5)));
+        assert_eq!(
+            ooo_return_date("Away until May 5", "", SENT),
+            Some(date(2026, 5, 5))
+        );
     }
 
     #[test]
     fn keywords_beat_other_dates_and_no_date_is_none() {
         let text = "Back on 9 March. Our conference on 20 May 2026 is sold out.";
         assert_eq!(ooo_return_date("", text, SENT), Some(date(2026, 3, 9)));
-        assert_eq!(ooo_return_date("Automatic reply", "I am out of the office.", SENT), None);
+        assert_eq!(
+            ooo_return_date("Automatic reply", "I am out of the office.", SENT),
+            None
+        );
         assert_eq!(ooo_return_date("", "", SENT), None);
-        assert_eq!(ooo_return_date("", "© 2031 Example Corp. back 31.02.2026", SENT), None);
+        assert_eq!(
+            ooo_return_date("", "© 2031 Example Corp. back 31.02.2026", SENT),
+            None
+        );
     }
 }

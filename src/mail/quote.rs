@@ -30,13 +30,16 @@ fn starts_the_quoted_part(line: &str, next: &str, rest: &[&str]) -> bool {
     }
     // Attributions wrap: "On Mon, 3 Mar 2026 at 10:00, Jane Doe <\njane@x> wrote:".
     let joined = format!("{} {}", trimmed, next.trim());
-    is_attribution(trimmed) || (!trimmed.is_empty() && is_attribution(&joined) && !is_attribution(next.trim()))
+    is_attribution(trimmed)
+        || (!trimmed.is_empty() && is_attribution(&joined) && !is_attribution(next.trim()))
         || is_outlook_block(trimmed, rest)
 }
 
 /// `-----Original Message-----` and its translations, with any number of dashes and spaces.
 fn is_separator(line: &str) -> bool {
-    let core = line.trim_matches(|c: char| c == '-' || c == '_' || c.is_whitespace()).to_lowercase();
+    let core = line
+        .trim_matches(|c: char| c == '-' || c == '_' || c.is_whitespace())
+        .to_lowercase();
     line.starts_with("--")
         && [
             "original message",
@@ -59,7 +62,8 @@ fn is_attribution(line: &str) -> bool {
     let ends_colon = lower.ends_with(':');
     (lower.starts_with("on ") && lower.ends_with("wrote:"))
         || (lower.starts_with("am ") && lower.contains("schrieb") && ends_colon)
-        || (lower.starts_with("le ") && (lower.ends_with("a écrit :") || lower.ends_with("a écrit:")))
+        || (lower.starts_with("le ")
+            && (lower.ends_with("a écrit :") || lower.ends_with("a écrit:")))
         || (lower.starts_with("el ") && lower.ends_with("escribió:"))
         || (lower.starts_with("il ") && lower.contains("ha scritto") && ends_colon)
         || (lower.starts_with("op ") && lower.contains("schreef") && ends_colon)
@@ -73,13 +77,29 @@ fn is_outlook_block(line: &str, rest: &[&str]) -> bool {
         let l = l.trim_start_matches('*').trim().to_lowercase();
         names.iter().any(|n| l.starts_with(n))
     };
-    field(line, &["from:", "von:", "de :", "de:", "da:", "van:", "från:"])
-        && rest.iter().take(4).any(|l| {
-            field(
-                l,
-                &["sent:", "date:", "gesendet:", "datum:", "envoyé :", "envoyé:", "enviado el:", "enviado:", "fecha:", "inviato:", "data:", "verzonden:", "skickat:"],
-            )
-        })
+    field(
+        line,
+        &["from:", "von:", "de :", "de:", "da:", "van:", "från:"],
+    ) && rest.iter().take(4).any(|l| {
+        field(
+            l,
+            &[
+                "sent:",
+                "date:",
+                "gesendet:",
+                "datum:",
+                "envoyé :",
+                "envoyé:",
+                "enviado el:",
+                "enviado:",
+                "fecha:",
+                "inviato:",
+                "data:",
+                "verzonden:",
+                "skickat:",
+            ],
+        )
+    })
 }
 
 #[cfg(test)]
@@ -103,17 +123,29 @@ mod tests {
             "-- \nBob Smith, Recruiter",
         ];
         for attribution in attributions {
-            let text = format!("Yes, please stop.\n\nThanks\n{attribution}\nOld text I wrote\n> quoted");
-            assert_eq!(new_text(&text), "Yes, please stop.\n\nThanks", "{attribution}");
+            let text =
+                format!("Yes, please stop.\n\nThanks\n{attribution}\nOld text I wrote\n> quoted");
+            assert_eq!(
+                new_text(&text),
+                "Yes, please stop.\n\nThanks",
+                "{attribution}"
+            );
         }
     }
 
     #[test]
     fn quoted_lines_go_and_wrapped_attributions_are_found() {
-        assert_eq!(new_text("> old\nnew line\n  > older\nmore"), "new line\nmore");
-        let wrapped = "Sounds good.\nOn Mon, 2 Mar 2026 at 10:00, Jane Doe <\njane@example.com> wrote:\n> hi";
+        assert_eq!(
+            new_text("> old\nnew line\n  > older\nmore"),
+            "new line\nmore"
+        );
+        let wrapped =
+            "Sounds good.\nOn Mon, 2 Mar 2026 at 10:00, Jane Doe <\njane@example.com> wrote:\n> hi";
         assert_eq!(new_text(wrapped), "Sounds good.");
-        assert_eq!(new_text("On my way, talk soon.\nBob"), "On my way, talk soon.\nBob");
+        assert_eq!(
+            new_text("On my way, talk soon.\nBob"),
+            "On my way, talk soon.\nBob"
+        );
         assert_eq!(new_text(""), "");
     }
 }

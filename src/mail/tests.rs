@@ -24,17 +24,31 @@ fn class_strings_round_trip() {
 #[test]
 fn a_plain_message_is_human_with_its_fields() {
     let m = msg(
-        &format!("{BASE}\nCc: \"Carl\" <CARL@x.org>, d@y.org\nReply-To: r@x.org\nIn-Reply-To: <p@x>\nReferences: <r1@x> <yes> <p@x>"),
+        &format!(
+            "{BASE}\nCc: \"Carl\" <CARL@x.org>, d@y.org\nReply-To: r@x.org\nIn-Reply-To: <p@x>\nReferences: <r1@x> <yes> <p@x>"
+        ),
         "Hi Bob,\r\nhow are you?\r\n",
     );
     assert_eq!(m.class, Class::Human);
     assert_eq!(m.message_id.as_deref(), Some("a1@example.com"));
-    assert_eq!(m.from, Some(Address { address: "jane@example.com".into(), name: Some("Jane Doe".into()) }));
-    assert_eq!(m.cc.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(), ["carl@x.org", "d@y.org"]);
+    assert_eq!(
+        m.from,
+        Some(Address {
+            address: "jane@example.com".into(),
+            name: Some("Jane Doe".into())
+        })
+    );
+    assert_eq!(
+        m.cc.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(),
+        ["carl@x.org", "d@y.org"]
+    );
     assert_eq!(m.reply_to[0].address, "r@x.org");
     assert_eq!(m.in_reply_to, ["p@x"]);
     assert_eq!(m.references, ["r1@x", "yes", "p@x"]);
-    assert_eq!(m.date, Some("2026-03-03T09:00:00Z".parse().expect("valid timestamp")));
+    assert_eq!(
+        m.date,
+        Some("2026-03-03T09:00:00Z".parse().expect("valid timestamp"))
+    );
     assert!(m.text.starts_with("Hi Bob,"));
     assert_eq!(m.stable_hash.len(), 64);
     assert!(m.bounce.is_none() && m.candor.is_none() && m.ooo_until.is_none());
@@ -42,7 +56,10 @@ fn a_plain_message_is_human_with_its_fields() {
 
 #[test]
 fn stable_hash_ignores_per_delivery_headers_and_sees_the_body() {
-    let a = msg(&format!("Received: from a by b\nDelivered-To: x@y\n{BASE}"), "Body one");
+    let a = msg(
+        &format!("Received: from a by b\nDelivered-To: x@y\n{BASE}"),
+        "Body one",
+    );
     let b = msg(&format!("Received: from c by d\n{BASE}"), "Body one");
     let c = msg(BASE, "Body two");
     assert_eq!(a.stable_hash, b.stable_hash);
@@ -52,14 +69,22 @@ fn stable_hash_ignores_per_delivery_headers_and_sees_the_body() {
 #[test]
 fn x_candor_makes_own_whatever_else_it_carries() {
     let m = msg(
-        &format!("{BASE}\nx-candor: kind=follow_up_1; outbox=42; account=work\nAuto-Submitted: auto-generated\nList-Id: <l.x>"),
+        &format!(
+            "{BASE}\nx-candor: kind=follow_up_1; outbox=42; account=work\nAuto-Submitted: auto-generated\nList-Id: <l.x>"
+        ),
         "",
     );
     assert_eq!(m.class, Class::Own);
     let mark = m.candor.expect("mark");
-    assert_eq!((mark.kind.as_str(), mark.outbox, mark.account.as_deref()), ("follow_up_1", Some(42), Some("work")));
+    assert_eq!(
+        (mark.kind.as_str(), mark.outbox, mark.account.as_deref()),
+        ("follow_up_1", Some(42), Some("work"))
+    );
     let digest = classify::parse_candor_mark("kind=digest; outbox=x");
-    assert_eq!((digest.kind.as_str(), digest.outbox, digest.account), ("digest", None, None));
+    assert_eq!(
+        (digest.kind.as_str(), digest.outbox, digest.account),
+        ("digest", None, None)
+    );
 }
 
 #[test]
@@ -80,7 +105,10 @@ fn dsn_is_a_hard_or_soft_bounce_with_final_recipients() {
     assert_eq!(bounce.recipients, ["cand@example.com"]);
     assert_eq!(bounce.status.as_deref(), Some("5.1.1"));
     let soft = dsn("4.4.7", "delayed").bounce.expect("bounce details");
-    assert_eq!((soft.kind, soft.status.as_deref()), (BounceKind::Soft, Some("4.4.7")));
+    assert_eq!(
+        (soft.kind, soft.status.as_deref()),
+        (BounceKind::Soft, Some("4.4.7"))
+    );
 }
 
 #[test]
@@ -92,9 +120,15 @@ fn plain_text_bounce_from_mailer_daemon() {
     assert_eq!(m.class, Class::Bounce);
     let bounce = m.bounce.expect("bounce details");
     assert_eq!(bounce.recipients, ["gone@example.com"]);
-    assert_eq!((bounce.kind, bounce.status.as_deref()), (BounceKind::Hard, Some("5.1.1")));
+    assert_eq!(
+        (bounce.kind, bounce.status.as_deref()),
+        (BounceKind::Hard, Some("5.1.1"))
+    );
     // The same sender without a failure text is a role message, not a bounce.
-    let notice = msg("From: postmaster@example.org\nDate: Tue, 3 Mar 2026 10:00:00 +0000\nSubject: Weekly stats", "All good.");
+    let notice = msg(
+        "From: postmaster@example.org\nDate: Tue, 3 Mar 2026 10:00:00 +0000\nSubject: Weekly stats",
+        "All good.",
+    );
     assert_eq!(notice.class, Class::Role);
 }
 
@@ -112,20 +146,43 @@ fn auto_reply_markers_and_subjects() {
         let m = msg(&format!("{BASE}\n{header}"), "I am away.");
         assert_eq!(m.class, Class::AutoReply, "{header}");
     }
-    for not_a_sign in ["Auto-Submitted: no", "X-Auto-Response-Suppress: All", "X-Autoreply: no"] {
-        assert_eq!(msg(&format!("{BASE}\n{not_a_sign}"), "").class, Class::Human, "{not_a_sign}");
+    for not_a_sign in [
+        "Auto-Submitted: no",
+        "X-Auto-Response-Suppress: All",
+        "X-Autoreply: no",
+    ] {
+        assert_eq!(
+            msg(&format!("{BASE}\n{not_a_sign}"), "").class,
+            Class::Human,
+            "{not_a_sign}"
+        );
     }
     let subjects = [
-        "Out of Office: Hello", "Automatic reply: Hello", "Autoreply: Hello", "Abwesenheitsnotiz: Hallo",
-        "Automatische Antwort: Hallo", "Réponse automatique : Bonjour", "Absence: Bonjour",
-        "Respuesta automática: Hola", "Risposta automatica: Ciao", "Afwezig: Hallo",
-        "Automatisch antwoord: Hallo", "Frånvaro: Hej", "Autosvar: Hej",
+        "Out of Office: Hello",
+        "Automatic reply: Hello",
+        "Autoreply: Hello",
+        "Abwesenheitsnotiz: Hallo",
+        "Automatische Antwort: Hallo",
+        "Réponse automatique : Bonjour",
+        "Absence: Bonjour",
+        "Respuesta automática: Hola",
+        "Risposta automatica: Ciao",
+        "Afwezig: Hallo",
+        "Automatisch antwoord: Hallo",
+        "Frånvaro: Hej",
+        "Autosvar: Hej",
     ];
     for subject in subjects {
-        let m = msg(&BASE.replace("Subject: Hello", &format!("Subject: {subject}")), "");
+        let m = msg(
+            &BASE.replace("Subject: Hello", &format!("Subject: {subject}")),
+            "",
+        );
         assert_eq!(m.class, Class::AutoReply, "{subject}");
     }
-    let human = msg(&BASE.replace("Subject: Hello", "Subject: On the absence of bugs"), "");
+    let human = msg(
+        &BASE.replace("Subject: Hello", "Subject: On the absence of bugs"),
+        "",
+    );
     assert_eq!(human.class, Class::Human);
 }
 
@@ -135,18 +192,41 @@ fn out_of_office_date_is_taken_from_the_auto_reply() {
         &format!("{BASE}\nAuto-Submitted: auto-replied"),
         "I am out of the office and back on Monday 9 March.\r\n",
     );
-    assert_eq!((m.class, m.ooo_until), (Class::AutoReply, Some(date(2026, 3, 9))));
+    assert_eq!(
+        (m.class, m.ooo_until),
+        (Class::AutoReply, Some(date(2026, 3, 9)))
+    );
 }
 
 #[test]
 fn list_and_role_senders() {
-    for header in ["List-Id: <jobs.example.org>", "list-unsubscribe: <mailto:u@x>", "List-Post: <mailto:p@x>", "Precedence: bulk", "Precedence: LIST", "Precedence: junk"] {
-        assert_eq!(msg(&format!("{BASE}\n{header}"), "").class, Class::List, "{header}");
+    for header in [
+        "List-Id: <jobs.example.org>",
+        "list-unsubscribe: <mailto:u@x>",
+        "List-Post: <mailto:p@x>",
+        "Precedence: bulk",
+        "Precedence: LIST",
+        "Precedence: junk",
+    ] {
+        assert_eq!(
+            msg(&format!("{BASE}\n{header}"), "").class,
+            Class::List,
+            "{header}"
+        );
     }
     for sender in [
-        "MAILER-DAEMON@x.org", "postmaster@x.org", "no-reply@x.org", "noreply@x.org", "No_Reply@x.org",
-        "donotreply@x.org", "do-not-reply@x.org", "do_not_reply@x.org", "noreply-jobs@x.org",
-        "owner-list@x.org", "list-request@x.org", "bounces+123@x.org",
+        "MAILER-DAEMON@x.org",
+        "postmaster@x.org",
+        "no-reply@x.org",
+        "noreply@x.org",
+        "No_Reply@x.org",
+        "donotreply@x.org",
+        "do-not-reply@x.org",
+        "do_not_reply@x.org",
+        "noreply-jobs@x.org",
+        "owner-list@x.org",
+        "list-request@x.org",
+        "bounces+123@x.org",
     ] {
         let m = msg(&BASE.replace("Jane@Example.com", sender), "");
         assert_eq!(m.class, Class::Role, "{sender}");
@@ -170,7 +250,10 @@ fn the_first_of_two_message_ids_wins() {
     let m = msg(&format!("{BASE}\nMessage-ID: <second@example.com>"), "");
     assert_eq!(m.message_id.as_deref(), Some("a1@example.com"));
     assert_eq!(m.extra_message_ids, ["second@example.com"]);
-    let none = msg(&BASE.replace("Message-ID: <a1@example.com>", "Message-ID:   "), "");
+    let none = msg(
+        &BASE.replace("Message-ID: <a1@example.com>", "Message-ID:   "),
+        "",
+    );
     assert_eq!(none.message_id, None);
 }
 
@@ -190,21 +273,35 @@ fn line_breaks_are_removed_from_names_and_subjects() {
 #[test]
 fn garbage_is_unparseable_or_parsed_but_never_panics() {
     let err = parse(b"").expect_err("empty input is not an email");
-    assert_eq!(err.to_string(), "not an email: no From, Date or Message-ID header");
+    assert_eq!(
+        err.to_string(),
+        "not an email: no From, Date or Message-ID header"
+    );
     assert!(parse(b"\0\0\0\xff\xfe").is_err());
     assert!(parse(b"just some words\nand more").is_err());
-    let huge_header = format!("From: a@b.c\r\nSubject: {}\r\nMessage-ID: <{}@x>\r\n\r\nbody", "x".repeat(1 << 20), "y".repeat(5000));
+    let huge_header = format!(
+        "From: a@b.c\r\nSubject: {}\r\nMessage-ID: <{}@x>\r\n\r\nbody",
+        "x".repeat(1 << 20),
+        "y".repeat(5000)
+    );
     let m = parse(huge_header.as_bytes()).expect("a huge header still parses");
-    assert!(m.message_id.is_some_and(|id| id.len() <= headers::MAX_ID_BYTES));
-    let nul = parse(b"From: a\0@b.c\r\nDate: \0\r\nSubject: \0\xff\r\n\r\n\0\0").expect("From present");
+    assert!(
+        m.message_id
+            .is_some_and(|id| id.len() <= headers::MAX_ID_BYTES)
+    );
+    let nul =
+        parse(b"From: a\0@b.c\r\nDate: \0\r\nSubject: \0\xff\r\n\r\n\0\0").expect("From present");
     assert_eq!(nul.date, None);
     // Random bytes, and random bytes behind a plausible header: no panic, whatever the result.
     let mut rng = rand::rng();
     for round in 0..2000 {
         let len = rand::Rng::random_range(&mut rng, 0..600);
-        let mut bytes: Vec<u8> = (0..len).map(|_| rand::Rng::random::<u8>(&mut rng)).collect();
+        let mut bytes: Vec<u8> = (0..len)
+            .map(|_| rand::Rng::random::<u8>(&mut rng))
+            .collect();
         if round % 2 == 0 {
-            let mut with_header = b"From: x@y.z\r\nContent-Type: multipart/report; boundary=\"\"\r\n\r\n".to_vec();
+            let mut with_header =
+                b"From: x@y.z\r\nContent-Type: multipart/report; boundary=\"\"\r\n\r\n".to_vec();
             with_header.append(&mut bytes);
             bytes = with_header;
         }
