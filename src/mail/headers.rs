@@ -1,0 +1,224 @@
+//! Raw header access: the few fields we read ourselves instead of trusting mail-parser's view.
+//!
+//! mail-parser keeps the *last* of repeated headers (notmuch and we want the first Message-ID),
+//! and some headers (X-Candor, Auto-Submitted, Final-Recipient lines) are simplest to read
+//! verbatim. Everything here works on lossy UTF-8 and never panics.
+
+/// The longest id we store: RFC 5322 §2.1.1 caps a line at 998 bytes, so no legitimate id is
+/// longer; garbage past that is cut, not rejected.
+pub const MAX_ID_BYTES: usize = 998;
+
+/// One unfolded header field: name as written, value with folding line breaks removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawHeader {
+    pub name: String,
+    pub value: String,
+}
+
+/// Replaces CR-only line endings (classic Mac OS, seen in the sisimai `mac/` set) with LF, so
+/// mail-parser and our own scanning see line breaks. CRLF and LF input is returned unchanged.
+pub fn normalize_line_endings(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let has_lf = raw.contains(&b'\n');
+    if has_lf || !raw.contains(&b'\r') {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    std::borrow::Cow::Owned(
+        raw.iter()
+            .map(|&b| if b == b'\r' { b'\n' } else { b })
+            .collect(),
+    )
+}
+
+/// Splits a message into its header block and body at the first empty line.
+pub fn split_header_body(raw: &[u8]) -> (&[u8], &[u8]) {
+    let mut line_start = 0;
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\n' {
+            let line = &raw[line_start..i];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                return (&raw[..line_start], &raw[i + 1..]);
+            }
+            line_start = i + 1;
+        }
+        i += 1;
+    }
+    (raw, &[])
+}
+
+/// Parses a header block into unfolded fields, in order. Lines that are neither a field nor a
+/// continuation (a leading mbox `From ` line, garbage) are skipped.
+pub fn parse_headers(block: &[u8]) -> Vec<RawHeader> {
+    let text = String::from_utf8_lossy(block);
+    let mut headers: Vec<RawHeader> = Vec::new();
+    let mut continuing = false;
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.starts_with([' ', '\t']) {
+            if continuing && let Some(last) = headers.last_mut() {
+                last.value.push(' ');
+                last.value.push_str(line.trim());
+            }
+            continue;
+        }
+        continuing = false;
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        // A field name is printable ASCII without spaces (RFC 5322 §3.6.8).
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+            continue;
+        }
+        headers.push(RawHeader {
+            name: name.to_string(),
+            value: value.trim().to_string(),
+        });
+        continuing = true;
+    }
+    headers
+}
+
+/// All values of the header `name` (case-insensitive), in order.
+pub fn values<'a>(headers: &'a [RawHeader], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .iter()
+        .filter(move |h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str())
+}
+
+/// The first value of the header `name`, if present.
+pub fn first<'a>(headers: &'a [RawHeader], name: &'a str) -> Option<&'a str> {
+    values(headers, name).next()
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub fn truncate_at_char(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The id of a Message-ID header value: the text between the first `<` and the next `>`, else the
+/// trimmed value; capped at [`MAX_ID_BYTES`]. `None` when empty.
+pub fn message_id_of(value: &str) -> Option<String> {
+    let inner = match value.find('<') {
+        Some(start) => {
+            let rest = &value[start + 1..];
+            rest.find('>').map_or(rest, |end| &rest[..end])
+        }
+        None => value,
+    };
+    let id = truncate_at_char(inner.trim(), MAX_ID_BYTES).trim();
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+/// The ids in an In-Reply-To or References value, in order, without brackets. Bogus ids
+/// (`<yes>`) are kept; threading decides what to ignore. A value without any `<...>` that is a
+/// single token is kept as an id too (some clients omit the brackets); free text is dropped.
+pub fn id_list(value: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut rest = value;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('>') else {
+            break;
+        };
+        let id = truncate_at_char(after[..end].trim(), MAX_ID_BYTES).trim();
+        if !id.is_empty() {
+            ids.push(id.to_string());
+        }
+        rest = &after[end + 1..];
+    }
+    if ids.is_empty() {
+        let trimmed = value.trim();
+        if !trimmed.is_empty() && !trimmed.contains(char::is_whitespace) && !trimmed.contains('<') {
+            ids.push(truncate_at_char(trimmed, MAX_ID_BYTES).to_string());
+        }
+    }
+    ids
+}
+
+/// Replaces line breaks (and the folding whitespace after them) with one space, so that names and
+/// subjects never carry CR or LF into logs, the database or outgoing headers.
+pub fn fold_line_breaks(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' || c == '\n' {
+            while chars
+                .peek()
+                .is_some_and(|n| matches!(n, '\r' | '\n' | ' ' | '\t'))
+            {
+                chars.next();
+            }
+            if !out.ends_with([' ', '\t']) {
+                out.push(' ');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfolds_and_keeps_order_and_case_insensitive_lookup() {
+        let block =
+            b"From x\r\nmessage-id: <a@b>\r\nSubject: one\r\n\ttwo\r\nMESSAGE-ID: <c@d>\r\n";
+        let headers = parse_headers(block);
+        assert_eq!(first(&headers, "Subject"), Some("one two"));
+        let ids: Vec<_> = values(&headers, "Message-Id").collect();
+        assert_eq!(ids, ["<a@b>", "<c@d>"]);
+    }
+
+    #[test]
+    fn ids_are_unbracketed_capped_and_bogus_ones_kept() {
+        assert_eq!(message_id_of("  <Ab@C>  "), Some("Ab@C".into()));
+        assert_eq!(message_id_of("bare@id"), Some("bare@id".into()));
+        assert_eq!(message_id_of("<>"), None);
+        assert_eq!(message_id_of(""), None);
+        let huge = format!("<{}@x>", "é".repeat(2000));
+        let id = message_id_of(&huge).expect("non-empty");
+        assert!(id.len() <= MAX_ID_BYTES);
+        assert_eq!(id_list("<a@b> <yes>\t<c@d>"), ["a@b", "yes", "c@d"]);
+        assert_eq!(id_list("Your message of Monday <x@y>"), ["x@y"]);
+        assert_eq!(id_list("bare@id"), ["bare@id"]);
+        assert!(id_list("some free text").is_empty());
+        assert!(id_list("<unterminated").is_empty());
+    }
+
+    #[test]
+    fn cr_only_line_endings_become_lf() {
+        assert_eq!(
+            &*normalize_line_endings(b"A: b\rC: d\r\rbody"),
+            b"A: b\nC: d\n\nbody"
+        );
+        assert_eq!(&*normalize_line_endings(b"A: b\r\n\r\n"), b"A: b\r\n\r\n");
+    }
+
+    #[test]
+    fn splits_at_the_first_empty_line() {
+        let (h, b) = split_header_body(b"A: b\r\n\r\nbody\r\n\r\nmore");
+        assert_eq!(h, b"A: b\r\n");
+        assert_eq!(b, b"body\r\n\r\nmore");
+        assert_eq!(split_header_body(b"A: b"), (&b"A: b"[..], &b""[..]));
+    }
+
+    #[test]
+    fn line_breaks_fold_to_one_space() {
+        assert_eq!(
+            fold_line_breaks("Hello\r\n world\nagain\r"),
+            "Hello world again"
+        );
+    }
+}

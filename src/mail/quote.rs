@@ -1,0 +1,151 @@
+//! The new, unquoted text of a reply: what the writer typed, without the quoted thread, the
+//! attribution line, forwarded Outlook headers or the signature (SPEC §6 reads opt-outs and
+//! questions only here).
+
+/// Drops `>` lines, and everything from the first attribution line, `-----Original
+/// Message-----` separator, Outlook header block or `-- ` signature delimiter onward.
+pub fn new_text(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut kept: Vec<&str> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let next = lines.get(i + 1).copied().unwrap_or("");
+        if starts_the_quoted_part(line, next, &lines[i + 1..]) {
+            break;
+        }
+        if line.trim_start().starts_with('>') {
+            continue;
+        }
+        kept.push(line.trim_end());
+    }
+    kept.join("\n").trim().to_string()
+}
+
+fn starts_the_quoted_part(line: &str, next: &str, rest: &[&str]) -> bool {
+    let trimmed = line.trim();
+    if trimmed == "--" && line.starts_with("--") {
+        return true;
+    }
+    if is_separator(trimmed) {
+        return true;
+    }
+    // Attributions wrap: "On Mon, 3 Mar 2026 at 10:00, Jane Doe <\njane@x> wrote:".
+    let joined = format!("{} {}", trimmed, next.trim());
+    is_attribution(trimmed)
+        || (!trimmed.is_empty() && is_attribution(&joined) && !is_attribution(next.trim()))
+        || is_outlook_block(trimmed, rest)
+}
+
+/// `-----Original Message-----` and its translations, with any number of dashes and spaces.
+fn is_separator(line: &str) -> bool {
+    let core = line
+        .trim_matches(|c: char| c == '-' || c == '_' || c.is_whitespace())
+        .to_lowercase();
+    line.starts_with("--")
+        && [
+            "original message",
+            "ursprüngliche nachricht",
+            "originalnachricht",
+            "message d'origine",
+            "message original",
+            "mensaje original",
+            "messaggio originale",
+            "oorspronkelijk bericht",
+            "ursprungligt meddelande",
+            "forwarded message",
+            "weitergeleitete nachricht",
+        ]
+        .contains(&core.as_str())
+}
+
+fn is_attribution(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    let ends_colon = lower.ends_with(':');
+    (lower.starts_with("on ") && lower.ends_with("wrote:"))
+        || (lower.starts_with("am ") && lower.contains("schrieb") && ends_colon)
+        || (lower.starts_with("le ")
+            && (lower.ends_with("a écrit :") || lower.ends_with("a écrit:")))
+        || (lower.starts_with("el ") && lower.ends_with("escribió:"))
+        || (lower.starts_with("il ") && lower.contains("ha scritto") && ends_colon)
+        || (lower.starts_with("op ") && lower.contains("schreef") && ends_colon)
+        || (lower.starts_with("den ") && lower.contains("skrev") && ends_colon)
+}
+
+/// Outlook's forwarded header block: `From:` followed within a few lines by `Sent:` (or its
+/// translations, or `Date:`).
+fn is_outlook_block(line: &str, rest: &[&str]) -> bool {
+    let field = |l: &str, names: &[&str]| {
+        let l = l.trim_start_matches('*').trim().to_lowercase();
+        names.iter().any(|n| l.starts_with(n))
+    };
+    field(
+        line,
+        &["from:", "von:", "de :", "de:", "da:", "van:", "från:"],
+    ) && rest.iter().take(4).any(|l| {
+        field(
+            l,
+            &[
+                "sent:",
+                "date:",
+                "gesendet:",
+                "datum:",
+                "envoyé :",
+                "envoyé:",
+                "enviado el:",
+                "enviado:",
+                "fecha:",
+                "inviato:",
+                "data:",
+                "verzonden:",
+                "skickat:",
+            ],
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribution_styles_cut_the_quoted_part() {
+        let attributions = [
+            "On Mon, 2 Mar 2026 at 10:00, Jane Doe <jane@example.com> wrote:",
+            "Am 02.03.2026 um 10:00 schrieb Jane Doe <jane@example.com>:",
+            "Le lun. 2 mars 2026 à 10:00, Jane Doe <jane@example.com> a écrit :",
+            "El lun, 2 mar 2026 a las 10:00, Jane Doe (<jane@example.com>) escribió:",
+            "Il giorno lun 2 mar 2026 alle ore 10:00 Jane Doe <jane@example.com> ha scritto:",
+            "Op ma 2 mrt 2026 om 10:00 schreef Jane Doe <jane@example.com>:",
+            "Den mån 2 mars 2026 kl 10:00 skrev Jane Doe <jane@example.com>:",
+            "-----Original Message-----",
+            "----- Ursprüngliche Nachricht -----",
+            "From: Jane Doe <jane@example.com>\nSent: Monday, March 2, 2026 10:00 AM\nTo: Bob",
+            "Von: Jane Doe\nGesendet: Montag, 2. März 2026 10:00",
+            "-- \nBob Smith, Recruiter",
+        ];
+        for attribution in attributions {
+            let text =
+                format!("Yes, please stop.\n\nThanks\n{attribution}\nOld text I wrote\n> quoted");
+            assert_eq!(
+                new_text(&text),
+                "Yes, please stop.\n\nThanks",
+                "{attribution}"
+            );
+        }
+    }
+
+    #[test]
+    fn quoted_lines_go_and_wrapped_attributions_are_found() {
+        assert_eq!(
+            new_text("> old\nnew line\n  > older\nmore"),
+            "new line\nmore"
+        );
+        let wrapped =
+            "Sounds good.\nOn Mon, 2 Mar 2026 at 10:00, Jane Doe <\njane@example.com> wrote:\n> hi";
+        assert_eq!(new_text(wrapped), "Sounds good.");
+        assert_eq!(
+            new_text("On my way, talk soon.\nBob"),
+            "On my way, talk soon.\nBob"
+        );
+        assert_eq!(new_text(""), "");
+    }
+}

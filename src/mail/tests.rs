@@ -1,0 +1,317 @@
+//! Unit tests of parsing and classification with handcrafted messages.
+
+use jiff::civil::date;
+
+use super::*;
+
+fn msg(headers: &str, body: &str) -> Message {
+    let raw = format!("{}\r\n\r\n{}", headers.replace('\n', "\r\n"), body);
+    parse(raw.as_bytes()).expect("handcrafted message parses")
+}
+
+const BASE: &str = "From: Jane Doe <Jane@Example.com>\nTo: bob@example.org\nDate: Tue, 3 Mar 2026 10:00:00 +0100\nMessage-ID: <a1@example.com>\nSubject: Hello";
+
+#[test]
+fn class_strings_round_trip() {
+    for class in Class::ALL {
+        assert_eq!(class.as_str().parse::<Class>(), Ok(class));
+    }
+    assert!("nonsense".parse::<Class>().is_err());
+    assert_eq!(BounceKind::Hard.as_str(), "hard");
+    assert_eq!(BounceKind::Soft.as_str(), "soft");
+}
+
+#[test]
+fn a_plain_message_is_human_with_its_fields() {
+    let m = msg(
+        &format!(
+            "{BASE}\nCc: \"Carl\" <CARL@x.org>, d@y.org\nReply-To: r@x.org\nIn-Reply-To: <p@x>\nReferences: <r1@x> <yes> <p@x>"
+        ),
+        "Hi Bob,\r\nhow are you?\r\n",
+    );
+    assert_eq!(m.class, Class::Human);
+    assert_eq!(m.message_id.as_deref(), Some("a1@example.com"));
+    assert_eq!(
+        m.from,
+        Some(Address {
+            address: "jane@example.com".into(),
+            name: Some("Jane Doe".into())
+        })
+    );
+    assert_eq!(
+        m.cc.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(),
+        ["carl@x.org", "d@y.org"]
+    );
+    assert_eq!(m.reply_to[0].address, "r@x.org");
+    assert_eq!(m.in_reply_to, ["p@x"]);
+    assert_eq!(m.references, ["r1@x", "yes", "p@x"]);
+    assert_eq!(
+        m.date,
+        Some("2026-03-03T09:00:00Z".parse().expect("valid timestamp"))
+    );
+    assert!(m.text.starts_with("Hi Bob,"));
+    assert_eq!(m.stable_hash.len(), 64);
+    assert!(m.bounce.is_none() && m.candor.is_none() && m.ooo_until.is_none());
+}
+
+#[test]
+fn stable_hash_ignores_per_delivery_headers_and_sees_the_body() {
+    let a = msg(
+        &format!("Received: from a by b\nDelivered-To: x@y\n{BASE}"),
+        "Body one",
+    );
+    let b = msg(&format!("Received: from c by d\n{BASE}"), "Body one");
+    let c = msg(BASE, "Body two");
+    assert_eq!(a.stable_hash, b.stable_hash);
+    assert_ne!(a.stable_hash, c.stable_hash);
+}
+
+#[test]
+fn x_candor_makes_own_whatever_else_it_carries() {
+    let m = msg(
+        &format!(
+            "{BASE}\nx-candor: kind=follow_up_1; outbox=42; account=work\nAuto-Submitted: auto-generated\nList-Id: <l.x>"
+        ),
+        "",
+    );
+    assert_eq!(m.class, Class::Own);
+    let mark = m.candor.expect("mark");
+    assert_eq!(
+        (mark.kind.as_str(), mark.outbox, mark.account.as_deref()),
+        ("follow_up_1", Some(42), Some("work"))
+    );
+    let digest = classify::parse_candor_mark("kind=digest; outbox=x");
+    assert_eq!(
+        (digest.kind.as_str(), digest.outbox, digest.account),
+        ("digest", None, None)
+    );
+}
+
+#[test]
+fn dsn_is_a_hard_or_soft_bounce_with_final_recipients() {
+    let dsn = |status: &str, action: &str| {
+        let body = format!(
+            "--b\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: RFC822; <Cand@Example.COM>\r\nOriginal-Recipient: rfc822;orig@example.com\r\nAction: {action}\r\nStatus: {status}\r\n\r\n--b--\r\n"
+        );
+        msg(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: me@x.org\nDate: Tue, 3 Mar 2026 10:00:00 +0000\nSubject: Undelivered Mail\ncontent-type: Multipart/Report; report-type=Delivery-Status; boundary=\"b\"",
+            &body,
+        )
+    };
+    let hard = dsn("5.1.1", "failed");
+    assert_eq!(hard.class, Class::Bounce);
+    let bounce = hard.bounce.expect("bounce details");
+    assert_eq!(bounce.kind, BounceKind::Hard);
+    assert_eq!(bounce.recipients, ["cand@example.com"]);
+    assert_eq!(bounce.status.as_deref(), Some("5.1.1"));
+    let soft = dsn("4.4.7", "delayed").bounce.expect("bounce details");
+    assert_eq!(
+        (soft.kind, soft.status.as_deref()),
+        (BounceKind::Soft, Some("4.4.7"))
+    );
+}
+
+#[test]
+fn plain_text_bounce_from_mailer_daemon() {
+    let m = msg(
+        "From: MAILER-DAEMON@mx.example.org\nTo: me@x.org\nDate: Tue, 3 Mar 2026 10:00:00 +0000\nSubject: failure notice",
+        "Hi. This is the qmail-send program.\r\n\r\n<gone@example.com>:\r\n192.0.2.1 does not like recipient.\r\nRemote host said: 550 5.1.1 user unknown\r\n\r\n--- Below this line is a copy of the message.\r\n\r\nReturn-Path: <me@x.org>\r\nTo: gone@example.com\r\nFrom: me@x.org\r\n",
+    );
+    assert_eq!(m.class, Class::Bounce);
+    let bounce = m.bounce.expect("bounce details");
+    assert_eq!(bounce.recipients, ["gone@example.com"]);
+    assert_eq!(
+        (bounce.kind, bounce.status.as_deref()),
+        (BounceKind::Hard, Some("5.1.1"))
+    );
+    // The same sender without a failure text is a role message, not a bounce.
+    let notice = msg(
+        "From: postmaster@example.org\nDate: Tue, 3 Mar 2026 10:00:00 +0000\nSubject: Weekly stats",
+        "All good.",
+    );
+    assert_eq!(notice.class, Class::Role);
+}
+
+#[test]
+fn auto_reply_markers_and_subjects() {
+    let headers = [
+        "Auto-Submitted: auto-replied (vacation)",
+        "AUTO-SUBMITTED: Auto-Generated",
+        "X-Autoreply: yes",
+        "X-Autorespond: Out of office",
+        "Precedence: auto_reply",
+        "X-Apple-Action: vacation",
+    ];
+    for header in headers {
+        let m = msg(&format!("{BASE}\n{header}"), "I am away.");
+        assert_eq!(m.class, Class::AutoReply, "{header}");
+    }
+    for not_a_sign in [
+        "Auto-Submitted: no",
+        "X-Auto-Response-Suppress: All",
+        "X-Autoreply: no",
+    ] {
+        assert_eq!(
+            msg(&format!("{BASE}\n{not_a_sign}"), "").class,
+            Class::Human,
+            "{not_a_sign}"
+        );
+    }
+    let subjects = [
+        "Out of Office: Hello",
+        "Automatic reply: Hello",
+        "Autoreply: Hello",
+        "Abwesenheitsnotiz: Hallo",
+        "Automatische Antwort: Hallo",
+        "Réponse automatique : Bonjour",
+        "Absence: Bonjour",
+        "Respuesta automática: Hola",
+        "Risposta automatica: Ciao",
+        "Afwezig: Hallo",
+        "Automatisch antwoord: Hallo",
+        "Frånvaro: Hej",
+        "Autosvar: Hej",
+    ];
+    for subject in subjects {
+        let m = msg(
+            &BASE.replace("Subject: Hello", &format!("Subject: {subject}")),
+            "",
+        );
+        assert_eq!(m.class, Class::AutoReply, "{subject}");
+    }
+    let human = msg(
+        &BASE.replace("Subject: Hello", "Subject: On the absence of bugs"),
+        "",
+    );
+    assert_eq!(human.class, Class::Human);
+}
+
+#[test]
+fn out_of_office_date_is_taken_from_the_auto_reply() {
+    let m = msg(
+        &format!("{BASE}\nAuto-Submitted: auto-replied"),
+        "I am out of the office and back on Monday 9 March.\r\n",
+    );
+    assert_eq!(
+        (m.class, m.ooo_until),
+        (Class::AutoReply, Some(date(2026, 3, 9)))
+    );
+}
+
+#[test]
+fn list_and_role_senders() {
+    for header in [
+        "List-Id: <jobs.example.org>",
+        "list-unsubscribe: <mailto:u@x>",
+        "List-Post: <mailto:p@x>",
+        "Precedence: bulk",
+        "Precedence: LIST",
+        "Precedence: junk",
+    ] {
+        assert_eq!(
+            msg(&format!("{BASE}\n{header}"), "").class,
+            Class::List,
+            "{header}"
+        );
+    }
+    for sender in [
+        "MAILER-DAEMON@x.org",
+        "postmaster@x.org",
+        "no-reply@x.org",
+        "noreply@x.org",
+        "No_Reply@x.org",
+        "donotreply@x.org",
+        "do-not-reply@x.org",
+        "do_not_reply@x.org",
+        "noreply-jobs@x.org",
+        "owner-list@x.org",
+        "list-request@x.org",
+        "bounces+123@x.org",
+    ] {
+        let m = msg(&BASE.replace("Jane@Example.com", sender), "");
+        assert_eq!(m.class, Class::Role, "{sender}");
+    }
+}
+
+#[test]
+fn message_time_prefers_date_within_a_day() {
+    let internal: jiff::Timestamp = "2026-03-03T12:00:00Z".parse().expect("valid");
+    let near: jiff::Timestamp = "2026-03-02T13:00:00Z".parse().expect("valid");
+    let far: jiff::Timestamp = "2026-03-02T11:59:59Z".parse().expect("valid");
+    let future: jiff::Timestamp = "2026-03-04T12:00:01Z".parse().expect("valid");
+    assert_eq!(message_time(Some(near), internal), near);
+    assert_eq!(message_time(Some(far), internal), internal);
+    assert_eq!(message_time(Some(future), internal), internal);
+    assert_eq!(message_time(None, internal), internal);
+}
+
+#[test]
+fn the_first_of_two_message_ids_wins() {
+    let m = msg(&format!("{BASE}\nMessage-ID: <second@example.com>"), "");
+    assert_eq!(m.message_id.as_deref(), Some("a1@example.com"));
+    assert_eq!(m.extra_message_ids, ["second@example.com"]);
+    let none = msg(
+        &BASE.replace("Message-ID: <a1@example.com>", "Message-ID:   "),
+        "",
+    );
+    assert_eq!(none.message_id, None);
+}
+
+#[test]
+fn line_breaks_are_removed_from_names_and_subjects() {
+    let m = msg(
+        "From: =?utf-8?q?Jane=0D=0ABcc=3A_evil?= <j@x.org>\nDate: Tue, 3 Mar 2026 10:00:00 +0000\nSubject: =?utf-8?q?Hello=0D=0AWorld?=\n\tfolded",
+        "",
+    );
+    let name = m.from.and_then(|a| a.name).expect("display name");
+    assert!(!name.contains(['\r', '\n']), "{name:?}");
+    let subject = m.subject.expect("subject");
+    assert!(!subject.contains(['\r', '\n']), "{subject:?}");
+    assert!(subject.starts_with("Hello World"), "{subject:?}");
+}
+
+#[test]
+fn garbage_is_unparseable_or_parsed_but_never_panics() {
+    let err = parse(b"").expect_err("empty input is not an email");
+    assert_eq!(
+        err.to_string(),
+        "not an email: no From, Date or Message-ID header"
+    );
+    assert!(parse(b"\0\0\0\xff\xfe").is_err());
+    assert!(parse(b"just some words\nand more").is_err());
+    let huge_header = format!(
+        "From: a@b.c\r\nSubject: {}\r\nMessage-ID: <{}@x>\r\n\r\nbody",
+        "x".repeat(1 << 20),
+        "y".repeat(5000)
+    );
+    let m = parse(huge_header.as_bytes()).expect("a huge header still parses");
+    assert!(
+        m.message_id
+            .is_some_and(|id| id.len() <= headers::MAX_ID_BYTES)
+    );
+    let nul =
+        parse(b"From: a\0@b.c\r\nDate: \0\r\nSubject: \0\xff\r\n\r\n\0\0").expect("From present");
+    assert_eq!(nul.date, None);
+    // Random bytes, and random bytes behind a plausible header: no panic, whatever the result.
+    let mut rng = rand::rng();
+    for round in 0..2000 {
+        let len = rand::Rng::random_range(&mut rng, 0..600);
+        let mut bytes: Vec<u8> = (0..len)
+            .map(|_| rand::Rng::random::<u8>(&mut rng))
+            .collect();
+        if round % 2 == 0 {
+            let mut with_header =
+                b"From: x@y.z\r\nContent-Type: multipart/report; boundary=\"\"\r\n\r\n".to_vec();
+            with_header.append(&mut bytes);
+            bytes = with_header;
+        }
+        let _ = parse(&bytes);
+    }
+}
+
+#[test]
+fn cr_only_line_endings_parse() {
+    let m = parse(b"From: a@b.c\rSubject: Hi\rMessage-ID: <x@y>\r\rBody\r").expect("parses");
+    assert_eq!(m.subject.as_deref(), Some("Hi"));
+    assert_eq!(m.message_id.as_deref(), Some("x@y"));
+}
