@@ -76,13 +76,11 @@ pub(super) fn build_server(
                 .map_or_else(|| fallback.to_owned(), |u| u.value),
         ),
     };
-    if let Some(name) = &username
-        && name.trim().is_empty()
+    // Only a username written here is checked: an inherited empty one is IMAP's problem.
+    if let Some(written) = section.raw("username")
+        && username.as_ref().is_some_and(|name| name.trim().is_empty())
     {
-        let at = section
-            .raw("username")
-            .map_or(section.span.clone(), |v| v.span);
-        ctx.report(&at, &section.key_path("username"), "the username is empty");
+        ctx.report_at(&written, "the username is empty");
     }
     let password = password_source(ctx, section);
     let ca_file = section
@@ -104,7 +102,10 @@ fn password_source(ctx: &mut Ctx<'_>, section: &Section<'_, '_>) -> Option<Passw
     let literal = section.string(ctx, "password");
     let file = section.string(ctx, "password_file");
     let command = section.string(ctx, "password_command");
-    let present: Vec<&Val<String>> = [&literal, &file, &command].into_iter().flatten().collect();
+    let mut present: Vec<&Val<String>> =
+        [&literal, &file, &command].into_iter().flatten().collect();
+    // Reported at the second source in file order: the line the user added last, probably.
+    present.sort_by_key(|v| v.span.start);
     if present.is_empty() {
         ctx.report(
             &section.span.clone(),
