@@ -1,0 +1,1 @@
+//! Business calendar (placeholder).
