@@ -75,7 +75,7 @@ fn waits_table() {
                 (1, 100, Owner, true),
             ],
             vec![
-                (CandidateReply, 1, Some(2), Some(100)),
+                (CandidateReply, 1, Some(2), Some(0)),
                 (RecruiterReply, 2, Some(3), Some(100)),
                 (CandidateReply, 3, None, None),
             ],
