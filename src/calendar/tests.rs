@@ -270,6 +270,9 @@ fn next_business_day_start_table() {
     }
 }
 
+/// (calendar, local time, window, inside, next window start in UTC)
+type WindowCase<'a> = (&'a BusinessCalendar, &'a str, (u16, u16), bool, &'a str);
+
 #[test]
 fn send_window_table() {
     let berlin = office("Europe/Berlin");
@@ -277,7 +280,7 @@ fn send_window_table() {
     let nine_to_five = (9 * 60, 17 * 60);
     let all_day = (0, 1440);
     // (calendar, local time, window, inside, next window start in UTC)
-    let cases: Vec<(&BusinessCalendar, &str, (u16, u16), bool, &str)> = vec![
+    let cases: Vec<WindowCase> = vec![
         (
             &berlin,
             "2026-03-23T08:59",

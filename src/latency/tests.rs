@@ -23,6 +23,9 @@ fn events(list: &[(i64, i64, Side, bool)]) -> Vec<Event> {
         .collect()
 }
 
+/// Compact event: (key, seconds after T0, side, human).
+type E = (i64, i64, Side, bool);
+
 /// Compact wait: (direction, opened_by, closed_by, latency).
 type W = (Direction, i64, Option<i64>, Option<i64>);
 
@@ -35,7 +38,7 @@ fn compact(waits: &[Wait]) -> Vec<W> {
 
 #[test]
 fn waits_table() {
-    let cases: Vec<(&str, Vec<(i64, i64, Side, bool)>, Vec<W>)> = vec![
+    let cases: Vec<(&str, Vec<E>, Vec<W>)> = vec![
         ("no events", vec![], vec![]),
         (
             "one open wait",

@@ -160,10 +160,13 @@ fn merges_report_the_absorbed_threads() {
     assert_eq!(again.merged, Vec::<ThreadId>::new());
 }
 
+/// Thread partition as sorted key lists.
+type Partition = Vec<Vec<i64>>;
+
 #[test]
 fn headerless_replies() {
     // (name, messages, expected partition)
-    let cases: Vec<(&str, Vec<M>, Vec<Vec<i64>>)> = vec![
+    let cases: Vec<(&str, Vec<M>, Partition)> = vec![
         (
             "attaches to the same correspondent and subject",
             vec![
