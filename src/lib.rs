@@ -3,10 +3,12 @@
 //! The library holds everything; `src/main.rs` only parses the command line, sets up logging and
 //! maps errors to exit codes. See `ARCHITECTURE.md` for the code map and the invariants.
 
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod imap;
+pub mod latency;
 pub mod mail;
 pub mod paths;
 pub mod report;
@@ -15,3 +17,4 @@ pub mod store;
 pub mod tls;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod threading;
