@@ -39,6 +39,9 @@ enum Commands {
     SeedDemo {
         #[arg(long)]
         dir: PathBuf,
+        /// The day the demo is dated against (default: today, local time).
+        #[arg(long)]
+        today: Option<jiff::civil::Date>,
     },
     /// Print the ports, users and server processes of the stack in DIR.
     Status {
@@ -85,21 +88,44 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let left = testkit::stack_processes(Some(stack.dir()));
             anyhow::ensure!(left.is_empty(), "processes still running: {left:?}");
         }
-        Commands::SeedDemo { dir } => {
+        Commands::SeedDemo { dir, today } => {
             let stack = MailStack::attach(&dir)?;
-            let today = jiff::ZonedDateTime::now().date();
+            let today = today.unwrap_or_else(|| jiff::ZonedDateTime::now().date());
             let mailbox = demo::demo_mailbox(today);
             let owner = stack_user(&stack, demo::RECRUITER)?;
-            let mut count = 0;
-            for (folder, message) in &mailbox {
-                stack.seed(&owner, folder, std::slice::from_ref(message))?;
-                count += 1;
+            let others = demo::OTHER_USERS
+                .iter()
+                .map(|address| stack_user(&stack, address))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            for folder in ["INBOX", "Sent"] {
+                let mut messages: Vec<_> = mailbox
+                    .iter()
+                    .filter(|(f, _)| f == folder)
+                    .map(|(_, message)| message.clone())
+                    .collect();
+                // UIDs rise with arrival time in a real mailbox.
+                messages.sort_by_key(|message| message.internal_date);
+                stack.seed(&owner, folder, &messages)?;
             }
-            for address in demo::OTHER_USERS {
-                stack_user(&stack, address)?;
+            // Jane's mail to a local demo user also lands in that user's INBOX, unread.
+            let mut delivered = 0;
+            for user in &others {
+                let needle = format!("<{}>", user.address);
+                let copies: Vec<_> = mailbox
+                    .iter()
+                    .filter(|(folder, message)| folder == "Sent" && to_header_contains(&message.raw, &needle))
+                    .map(|(_, message)| testkit::SeedMessage { flags: String::new(), ..message.clone() })
+                    .collect();
+                delivered += copies.len();
+                stack.seed(user, "INBOX", &copies)?;
             }
             write_env(&stack)?;
-            println!("seeded {count} messages for {}", demo::RECRUITER);
+            println!(
+                "seeded {} messages for {} and {delivered} copies for {} other users",
+                mailbox.len(),
+                demo::RECRUITER,
+                others.len()
+            );
         }
         Commands::Status { dir } => {
             let stack = MailStack::attach(&dir)?;
@@ -126,6 +152,12 @@ fn stack_user(stack: &MailStack, address: &str) -> anyhow::Result<testkit::Stack
         Some(user) => Ok(user),
         None => stack.add_user(address),
     }
+}
+
+fn to_header_contains(raw: &[u8], needle: &str) -> bool {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    head.lines().any(|line| line.starts_with("To: ") && line.contains(needle))
 }
 
 fn write_env(stack: &MailStack) -> anyhow::Result<String> {
