@@ -25,8 +25,13 @@ pub use process::stack_processes;
 use servers::{check_path, fresh_temp_dir, layout, require_root, write_atomically};
 
 /// Domains Postfix treats as local unless the caller chooses others.
-pub const DEFAULT_DOMAINS: &[&str] =
-    &["agency.example", "candidates.example", "client.example", "lists.example", "example.com"];
+pub const DEFAULT_DOMAINS: &[&str] = &[
+    "agency.example",
+    "candidates.example",
+    "client.example",
+    "lists.example",
+    "example.com",
+];
 
 /// How long a server may take to come up or go down before we call it broken.
 const SERVER_TIMEOUT: Duration = Duration::from_secs(15);
@@ -99,13 +104,18 @@ impl MailStack {
     pub fn start_in(dir: &Path, domains: &[&str]) -> anyhow::Result<MailStack> {
         require_root()?;
         let dir = process::dir_0755(dir.to_path_buf())?;
-        let dir = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("resolving {}", dir.display()))?;
         check_path(&dir)?;
         if !stack_processes(Some(&dir)).is_empty() {
             bail!("a stack is already running in {}", dir.display());
         }
         let vmail = process::ensure_vmail()?;
-        let domains: Vec<String> = domains.iter().map(|domain| domain.to_ascii_lowercase()).collect();
+        let domains: Vec<String> = domains
+            .iter()
+            .map(|domain| domain.to_ascii_lowercase())
+            .collect();
         layout(&dir, vmail)?;
         certs::make_certificates(&dir.join("tls")).context("making the test certificates")?;
         // Ports are free when picked but may be taken before the servers bind: try again.
@@ -142,7 +152,9 @@ impl MailStack {
     /// Reconnects to a stack started earlier in `dir` (e.g. by `candor-stack start`). The
     /// returned value is detached: dropping it leaves the servers running.
     pub fn attach(dir: &Path) -> anyhow::Result<MailStack> {
-        let dir = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("resolving {}", dir.display()))?;
         let state = std::fs::read_to_string(dir.join("stack.state"))
             .with_context(|| format!("no stack state in {} (not started there?)", dir.display()))?;
         let field = |key: &str| -> anyhow::Result<String> {
@@ -152,7 +164,9 @@ impl MailStack {
                 .with_context(|| format!("stack.state lacks {key}"))
         };
         let port = |key: &str| -> anyhow::Result<u16> {
-            field(key)?.parse().with_context(|| format!("stack.state: bad {key}"))
+            field(key)?
+                .parse()
+                .with_context(|| format!("stack.state: bad {key}"))
         };
         let ports = Ports {
             imap: port("imap")?,
@@ -160,7 +174,10 @@ impl MailStack {
             lmtp: port("lmtp")?,
             smtp: port("smtp")?,
         };
-        let domains = field("domains")?.split_whitespace().map(str::to_owned).collect();
+        let domains = field("domains")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
         Ok(MailStack {
             dir,
             ports,
@@ -207,7 +224,8 @@ impl MailStack {
         let address = address.trim().to_ascii_lowercase();
         let valid = address.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        }) && !address.contains(|c: char| c == ':' || c == '/' || c.is_whitespace() || c.is_control());
+        }) && !address
+            .contains(|c: char| c == ':' || c == '/' || c.is_whitespace() || c.is_control());
         if !valid {
             bail!("unsupported address {address:?}");
         }
@@ -227,7 +245,11 @@ impl MailStack {
             .with_context(|| format!("opening {}", users.display()))?;
         std::io::Write::write_all(&mut file, line.as_bytes())
             .with_context(|| format!("writing {}", users.display()))?;
-        Ok(StackUser { username: address.clone(), address, password })
+        Ok(StackUser {
+            username: address.clone(),
+            address,
+            password,
+        })
     }
 
     /// Every user, in the order they were added.
@@ -250,7 +272,12 @@ impl MailStack {
     }
 
     /// Writes `messages` as Maildir files into `folder` (created and subscribed if needed).
-    pub fn seed(&self, user: &StackUser, folder: &str, messages: &[SeedMessage]) -> anyhow::Result<()> {
+    pub fn seed(
+        &self,
+        user: &StackUser,
+        folder: &str,
+        messages: &[SeedMessage],
+    ) -> anyhow::Result<()> {
         maildir::seed(&self.maildir(user), folder, messages, self.vmail)
             .with_context(|| format!("seeding {folder} of {}", user.username))
     }
@@ -269,7 +296,11 @@ impl MailStack {
     }
 
     /// Logs `user` in over IMAP, trusting only the test CA.
-    pub async fn imap_session(&self, user: &StackUser, mode: ImapTls) -> anyhow::Result<client::ImapSession> {
+    pub async fn imap_session(
+        &self,
+        user: &StackUser,
+        mode: ImapTls,
+    ) -> anyhow::Result<client::ImapSession> {
         let config = tls::trusting_ca_file(&self.ca_file())?;
         let port = match mode {
             ImapTls::StartTls => self.ports.imap,
@@ -279,7 +310,11 @@ impl MailStack {
     }
 
     /// Every message of `folder` over IMAP (EXAMINE + UID FETCH 1:*), sorted by UID.
-    pub async fn read_folder(&self, user: &StackUser, folder: &str) -> anyhow::Result<Vec<StoredMessage>> {
+    pub async fn read_folder(
+        &self,
+        user: &StackUser,
+        folder: &str,
+    ) -> anyhow::Result<Vec<StoredMessage>> {
         let mut session = self.imap_session(user, ImapTls::Implicit).await?;
         let messages = client::fetch_all(&mut session, folder).await;
         // A failed LOGOUT does not make the messages read less true.
@@ -306,7 +341,10 @@ impl MailStack {
                 return Ok(found);
             }
             if tokio::time::Instant::now() >= deadline {
-                bail!("no matching message in {folder} of {} after {timeout:?}", user.username);
+                bail!(
+                    "no matching message in {folder} of {} after {timeout:?}",
+                    user.username
+                );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -382,7 +420,10 @@ impl Drop for MailStack {
         if !self.done
             && let Err(error) = self.shutdown()
         {
-            eprintln!("candor testkit: stopping the stack in {}: {error:#}", self.dir.display());
+            eprintln!(
+                "candor testkit: stopping the stack in {}: {error:#}",
+                self.dir.display()
+            );
         }
         if self.remove_dir && stack_processes(Some(&self.dir)).is_empty() {
             let _ = std::fs::remove_dir_all(&self.dir);

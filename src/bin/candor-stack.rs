@@ -67,7 +67,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Commands::Start { dir, users, domains } => {
+        Commands::Start {
+            dir,
+            users,
+            domains,
+        } => {
             let domains: Vec<&str> = if domains.is_empty() {
                 testkit::DEFAULT_DOMAINS.to_vec()
             } else {
@@ -113,8 +117,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let needle = format!("<{}>", user.address);
                 let copies: Vec<_> = mailbox
                     .iter()
-                    .filter(|(folder, message)| folder == "Sent" && to_header_contains(&message.raw, &needle))
-                    .map(|(_, message)| testkit::SeedMessage { flags: String::new(), ..message.clone() })
+                    .filter(|(folder, message)| {
+                        folder == "Sent" && to_header_contains(&message.raw, &needle)
+                    })
+                    .map(|(_, message)| testkit::SeedMessage {
+                        flags: String::new(),
+                        ..message.clone()
+                    })
                     .collect();
                 delivered += copies.len();
                 stack.seed(user, "INBOX", &copies)?;
@@ -148,7 +157,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The user with `address`, created if missing.
 fn stack_user(stack: &MailStack, address: &str) -> anyhow::Result<testkit::StackUser> {
-    match stack.users()?.into_iter().find(|user| user.address == address) {
+    match stack
+        .users()?
+        .into_iter()
+        .find(|user| user.address == address)
+    {
         Some(user) => Ok(user),
         None => stack.add_user(address),
     }
@@ -157,7 +170,8 @@ fn stack_user(stack: &MailStack, address: &str) -> anyhow::Result<testkit::Stack
 fn to_header_contains(raw: &[u8], needle: &str) -> bool {
     let text = String::from_utf8_lossy(raw);
     let head = text.split("\r\n\r\n").next().unwrap_or_default();
-    head.lines().any(|line| line.starts_with("To: ") && line.contains(needle))
+    head.lines()
+        .any(|line| line.starts_with("To: ") && line.contains(needle))
 }
 
 fn write_env(stack: &MailStack) -> anyhow::Result<String> {

@@ -11,12 +11,25 @@ use anyhow::{Context, bail};
 /// Writes `ca.pem`, `ca.key`, `leaf.pem` and `leaf.key` into `tls_dir` (which must exist).
 pub fn make_certificates(tls_dir: &Path) -> anyhow::Result<()> {
     let path = |name: &str| tls_dir.join(name).display().to_string();
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     openssl(
         &[
             &["req", "-x509"][..],
             &ec,
-            &["-keyout", &path("ca.key"), "-out", &path("ca.pem"), "-days", "3650"],
+            &[
+                "-keyout",
+                &path("ca.key"),
+                "-out",
+                &path("ca.pem"),
+                "-days",
+                "3650",
+            ],
             &["-subj", "/CN=candor throwaway test CA"],
             &["-addext", "basicConstraints=critical,CA:TRUE"],
             &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
@@ -43,9 +56,22 @@ pub fn make_certificates(tls_dir: &Path) -> anyhow::Result<()> {
     // A random serial: two stacks' leaves must never look like the same certificate.
     let serial = format!("0x{:016x}", rand::random::<u64>());
     openssl(&[
-        "x509", "-req", "-in", &path("leaf.csr"), "-CA", &path("ca.pem"), "-CAkey",
-        &path("ca.key"), "-set_serial", &serial, "-days", "3650", "-extfile", &path("leaf.ext"),
-        "-out", &path("leaf.pem"),
+        "x509",
+        "-req",
+        "-in",
+        &path("leaf.csr"),
+        "-CA",
+        &path("ca.pem"),
+        "-CAkey",
+        &path("ca.key"),
+        "-set_serial",
+        &serial,
+        "-days",
+        "3650",
+        "-extfile",
+        &path("leaf.ext"),
+        "-out",
+        &path("leaf.pem"),
     ])?;
     Ok(())
 }

@@ -42,7 +42,10 @@ pub async fn imap_login(
     let connector = TlsConnector::from(config);
     let name = ServerName::try_from("localhost").context("server name")?;
     let tls = match mode {
-        ImapTls::Implicit => connector.connect(name, tcp).await.context("TLS handshake")?,
+        ImapTls::Implicit => connector
+            .connect(name, tcp)
+            .await
+            .context("TLS handshake")?,
         ImapTls::StartTls => {
             let mut client = async_imap::Client::new(tcp);
             read_greeting(&mut client).await?;
@@ -78,7 +81,10 @@ where
 }
 
 /// Every message of `folder`: EXAMINE, then `UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[])`.
-pub async fn fetch_all(session: &mut ImapSession, folder: &str) -> anyhow::Result<Vec<StoredMessage>> {
+pub async fn fetch_all(
+    session: &mut ImapSession,
+    folder: &str,
+) -> anyhow::Result<Vec<StoredMessage>> {
     let mailbox = session
         .examine(folder)
         .await
@@ -96,12 +102,22 @@ pub async fn fetch_all(session: &mut ImapSession, folder: &str) -> anyhow::Resul
     let mut messages = Vec::with_capacity(fetches.len());
     for fetch in &fetches {
         let uid = fetch.uid.context("FETCH answer without UID")?;
-        let date = fetch.internal_date().context("FETCH answer without INTERNALDATE")?;
-        let internal_date = jiff::Timestamp::from_second(date.timestamp())
-            .context("INTERNALDATE out of range")?;
+        let date = fetch
+            .internal_date()
+            .context("FETCH answer without INTERNALDATE")?;
+        let internal_date =
+            jiff::Timestamp::from_second(date.timestamp()).context("INTERNALDATE out of range")?;
         let flags = fetch.flags().map(|flag| flag_name(&flag)).collect();
-        let raw = fetch.body().context("FETCH answer without a body")?.to_vec();
-        messages.push(StoredMessage { uid, internal_date, flags, raw });
+        let raw = fetch
+            .body()
+            .context("FETCH answer without a body")?
+            .to_vec();
+        messages.push(StoredMessage {
+            uid,
+            internal_date,
+            flags,
+            raw,
+        });
     }
     messages.sort_by_key(|message| message.uid);
     Ok(messages)
@@ -143,19 +159,25 @@ pub async fn smtp_submit(
         .add_root_certificate(Certificate::from_pem(ca_pem).context("parsing the test CA")?)
         .build_rustls()
         .context("building the SMTP TLS parameters")?;
-    let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(port)
-        .tls(Tls::Required(tls))
-        .credentials(Credentials::new(username.to_owned(), password.to_owned()))
-        .build();
+    let transport =
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(port)
+            .tls(Tls::Required(tls))
+            .credentials(Credentials::new(username.to_owned(), password.to_owned()))
+            .build();
     let from = envelope_from
         .parse()
         .with_context(|| format!("envelope sender {envelope_from:?}"))?;
     let to = to
         .iter()
-        .map(|address| address.parse().with_context(|| format!("recipient {address:?}")))
+        .map(|address| {
+            address
+                .parse()
+                .with_context(|| format!("recipient {address:?}"))
+        })
         .collect::<anyhow::Result<Vec<lettre::Address>>>()?;
-    let envelope = lettre::address::Envelope::new(Some(from), to).context("building the envelope")?;
+    let envelope =
+        lettre::address::Envelope::new(Some(from), to).context("building the envelope")?;
     transport
         .send_raw(&envelope, raw)
         .await

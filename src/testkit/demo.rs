@@ -4,9 +4,9 @@
 //! everything she received in `INBOX`. Dates are business days before `today` (Europe/Berlin),
 //! so the states (overdue, follow-up due, closure due, ...) hold whenever the demo is seeded.
 
+use jiff::ZonedDateTime;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
-use jiff::ZonedDateTime;
 
 use super::SeedMessage;
 
@@ -28,7 +28,10 @@ const SIGNATURE: &str = "Best regards,\nJane Doe\nTalent Partner, Agency Example
 
 /// The whole demo mailbox as (folder, message) pairs, oldest first within each conversation.
 pub fn demo_mailbox(today: Date) -> Vec<(String, SeedMessage)> {
-    let mut demo = Demo { today, out: Vec::new() };
+    let mut demo = Demo {
+        today,
+        out: Vec::new(),
+    };
     demo.waiting_on_jane();
     demo.quiet_after_question();
     demo.quiet_after_one_follow_up();
@@ -107,12 +110,19 @@ impl Demo {
             self.id(mail.id, mail.from),
         );
         if let Some(parent) = ids.last() {
-            head.push_str(&format!("In-Reply-To: {parent}\r\nReferences: {}\r\n", ids.join(" ")));
+            head.push_str(&format!(
+                "In-Reply-To: {parent}\r\nReferences: {}\r\n",
+                ids.join(" ")
+            ));
         }
         for (name, value) in mail.extra_headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
-        if !mail.extra_headers.iter().any(|(name, _)| *name == "Content-Type") {
+        if !mail
+            .extra_headers
+            .iter()
+            .any(|(name, _)| *name == "Content-Type")
+        {
             head.push_str(
                 "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
                  Content-Transfer-Encoding: 8bit\r\n",
@@ -120,7 +130,8 @@ impl Demo {
         }
         let raw = format!("{head}\r\n{}", mail.body.replace('\n', "\r\n")).into_bytes();
         // Jane has read everything older than today; her own mail is seen by definition.
-        let seen = folder == "Sent" || mail.at.date() < self.today.yesterday().unwrap_or(self.today);
+        let seen =
+            folder == "Sent" || mail.at.date() < self.today.yesterday().unwrap_or(self.today);
         let message = SeedMessage {
             raw,
             internal_date: mail.at.timestamp(),
@@ -130,13 +141,47 @@ impl Demo {
     }
 
     /// Jane's message `id` to `to`, answering `parents`.
-    fn jane(&mut self, to: &str, subject: &str, id: &str, parents: &[&str], at: ZonedDateTime, body: &str) {
+    fn jane(
+        &mut self,
+        to: &str,
+        subject: &str,
+        id: &str,
+        parents: &[&str],
+        at: ZonedDateTime,
+        body: &str,
+    ) {
         let body = format!("{body}\n{SIGNATURE}");
-        self.push(Mail { from: JANE, to, subject, id, parents, at, body: &body, extra_headers: &[] });
+        self.push(Mail {
+            from: JANE,
+            to,
+            subject,
+            id,
+            parents,
+            at,
+            body: &body,
+            extra_headers: &[],
+        });
     }
 
-    fn reply(&mut self, from: &str, subject: &str, id: &str, parents: &[&str], at: ZonedDateTime, body: &str) {
-        self.push(Mail { from, to: JANE, subject, id, parents, at, body, extra_headers: &[] });
+    fn reply(
+        &mut self,
+        from: &str,
+        subject: &str,
+        id: &str,
+        parents: &[&str],
+        at: ZonedDateTime,
+        body: &str,
+    ) {
+        self.push(Mail {
+            from,
+            to: JANE,
+            subject,
+            id,
+            parents,
+            at,
+            body,
+            extra_headers: &[],
+        });
     }
 
     fn waiting_on_jane(&mut self) {
@@ -193,18 +238,29 @@ impl Demo {
         self.jane(dana, "Re: Engineering Manager search", "dana.3", &[one, two], self.at(22, 14, 0),
             "Hi Dana,\n\nThe team builds the patient app (Kotlin and Go). Would Tuesday or Wednesday \
              suit you for a first conversation?\n");
-        self.jane(dana, "Re: Engineering Manager search", "dana.4", &[one, two, three], self.at(16, 9, 5),
-            "Hi Dana,\n\nA gentle follow-up on my question about a first conversation.\n");
+        self.jane(
+            dana,
+            "Re: Engineering Manager search",
+            "dana.4",
+            &[one, two, three],
+            self.at(16, 9, 5),
+            "Hi Dana,\n\nA gentle follow-up on my question about a first conversation.\n",
+        );
         self.jane(dana, "Re: Engineering Manager search", "dana.5", &[one, two, three, four], self.at(9, 9, 10),
             "Hi Dana,\n\nI do not want to crowd your inbox. Should I keep you in mind for future roles \
              instead?\n");
     }
 
     fn cold_outreach(&mut self) {
-        self.jane("Erik Larsen <erik.larsen@candidates.example>", "Frontend Lead in Copenhagen", "erik.1", &[],
+        self.jane(
+            "Erik Larsen <erik.larsen@candidates.example>",
+            "Frontend Lead in Copenhagen",
+            "erik.1",
+            &[],
             self.at(3, 15, 30),
             "Hello Erik,\n\nI am working on a Frontend Lead role (TypeScript, design systems) in \
-             Copenhagen. Would you be open to a brief chat?\n");
+             Copenhagen. Would you be open to a brief chat?\n",
+        );
     }
 
     fn out_of_office(&mut self) {
@@ -214,7 +270,11 @@ impl Demo {
             "Hello Fatima,\n\nA payments company is hiring a Security Engineer. Your work on threat \
              modelling stood out to me. Would you like to hear more?\n");
         let back = self.at(0, 8, 0).date().tomorrow().unwrap_or(self.today);
-        let back = back.tomorrow().unwrap_or(back).strftime("%d.%m.%Y").to_string();
+        let back = back
+            .tomorrow()
+            .unwrap_or(back)
+            .strftime("%d.%m.%Y")
+            .to_string();
         let body = format!(
             "Guten Tag,\n\nvielen Dank für Ihre Nachricht. Ich bin bis einschließlich {back} nicht im Büro \
              und habe nur eingeschränkt Zugriff auf meine E-Mails. Ab dem {back} bin ich wieder für Sie \
@@ -290,16 +350,56 @@ impl Demo {
         let subject = "Re: Site Reliability Engineer in Vienna";
         let mut chain: Vec<String> = Vec::new();
         let steps: [(&str, bool, u32, i8, &str); 6] = [
-            ("ivan.1", true, 6, 9, "Hi Ivan,\n\nAn exchange in Vienna is hiring an SRE (Linux, Terraform, on-call shared by six). Interested?\n"),
-            ("ivan.2", false, 5, 12, "Hi Jane,\n\nSounds good. What does the on-call rotation look like?\n\nIvan\n"),
-            ("ivan.3", true, 4, 10, "Hi Ivan,\n\nOne week in six, paid, with a follow-the-sun handover. Shall I set up a call with their lead?\n"),
-            ("ivan.4", false, 2, 17, "Hi Jane,\n\nYes please. Any afternoon this week works for me.\n\nIvan\n"),
-            ("ivan.5", true, 1, 11, "Hi Ivan,\n\nWonderful. Would Thursday at 15:00 CET suit you?\n"),
-            ("ivan.6", false, 1, 16, "Hi Jane,\n\nThursday at 15:00 is perfect. Thank you!\n\nIvan\n"),
+            (
+                "ivan.1",
+                true,
+                6,
+                9,
+                "Hi Ivan,\n\nAn exchange in Vienna is hiring an SRE (Linux, Terraform, on-call shared by six). Interested?\n",
+            ),
+            (
+                "ivan.2",
+                false,
+                5,
+                12,
+                "Hi Jane,\n\nSounds good. What does the on-call rotation look like?\n\nIvan\n",
+            ),
+            (
+                "ivan.3",
+                true,
+                4,
+                10,
+                "Hi Ivan,\n\nOne week in six, paid, with a follow-the-sun handover. Shall I set up a call with their lead?\n",
+            ),
+            (
+                "ivan.4",
+                false,
+                2,
+                17,
+                "Hi Jane,\n\nYes please. Any afternoon this week works for me.\n\nIvan\n",
+            ),
+            (
+                "ivan.5",
+                true,
+                1,
+                11,
+                "Hi Ivan,\n\nWonderful. Would Thursday at 15:00 CET suit you?\n",
+            ),
+            (
+                "ivan.6",
+                false,
+                1,
+                16,
+                "Hi Jane,\n\nThursday at 15:00 is perfect. Thank you!\n\nIvan\n",
+            ),
         ];
         for (local, from_jane, days, hour, body) in steps {
             let parents: Vec<&str> = chain.iter().map(String::as_str).collect();
-            let subject = if chain.is_empty() { &subject[4..] } else { subject };
+            let subject = if chain.is_empty() {
+                &subject[4..]
+            } else {
+                subject
+            };
             let at = self.at(days, hour, 0);
             if from_jane {
                 self.jane(ivan, subject, local, &parents, at, body);
@@ -325,13 +425,25 @@ impl Demo {
         let kai = "Kai Müller <kai.mueller@candidates.example>";
         let first = self.id("kai.1", JANE);
         let second = self.id("kai.2", kai);
-        self.jane(kai, "Embedded Engineer role", "kai.1", &[], self.at(4, 9, 10),
+        self.jane(
+            kai,
+            "Embedded Engineer role",
+            "kai.1",
+            &[],
+            self.at(4, 9, 10),
             "Hello Kai,\n\nAn automotive supplier in Stuttgart is hiring an Embedded Engineer \
-             (C, Rust, AUTOSAR). Could we talk this week?\n");
+             (C, Rust, AUTOSAR). Could we talk this week?\n",
+        );
         self.reply(kai, "Re: Embedded Engineer role", "kai.2", &[&first], self.at(3, 12, 30),
             "Hello Jane,\n\nThanks for reaching out. Thursday or Friday morning would work.\n\nKai\n");
-        self.jane(kai, "Re: Embedded Engineer role", "kai.3", &[&first, &second], self.at(3, 14, 0),
-            "Hello Kai,\n\nThank you. Which of the two suits you better, and is 10:00 fine?\n");
+        self.jane(
+            kai,
+            "Re: Embedded Engineer role",
+            "kai.3",
+            &[&first, &second],
+            self.at(3, 14, 0),
+            "Hello Kai,\n\nThank you. Which of the two suits you better, and is 10:00 fine?\n",
+        );
     }
 
     fn mailing_list(&mut self) {
@@ -363,7 +475,10 @@ impl Demo {
             body: "A new candidate applied to your posting \"Senior Backend Engineer\".\n\n\
                    Log in to your dashboard to review the application.\n\n\
                    This is an automated message; replies to this address are not read.\n",
-            extra_headers: &[("Auto-Submitted", "auto-generated"), ("Reply-To", "noreply@jobs.example")],
+            extra_headers: &[
+                ("Auto-Submitted", "auto-generated"),
+                ("Reply-To", "noreply@jobs.example"),
+            ],
         });
     }
 
@@ -400,22 +515,47 @@ mod tests {
         let mailbox = demo_mailbox(today);
         assert!(mailbox.len() >= 30, "{}", mailbox.len());
         let mut ids = std::collections::BTreeSet::new();
-        let end_of_today = today.at(0, 0, 0, 0).in_tz("Europe/Berlin").unwrap().timestamp();
+        let end_of_today = today
+            .at(0, 0, 0, 0)
+            .in_tz("Europe/Berlin")
+            .unwrap()
+            .timestamp();
         for (folder, message) in &mailbox {
             assert!(folder == "INBOX" || folder == "Sent", "{folder}");
-            let parsed = mail_parser::MessageParser::default().parse(&message.raw).unwrap();
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&message.raw)
+                .unwrap();
             let id = parsed.message_id().expect("Message-ID").to_owned();
             assert!(ids.insert(id.clone()), "duplicate {id}");
             assert!(parsed.date().is_some() && parsed.from().is_some(), "{id}");
-            assert!(message.internal_date < end_of_today, "{id} is not in the past");
-            let weekday = message.internal_date.in_tz("Europe/Berlin").unwrap().weekday();
-            assert!(!matches!(weekday, Weekday::Saturday | Weekday::Sunday), "{id} on {weekday:?}");
-            assert_eq!(folder == "Sent", header(&message.raw, "From").as_deref() == Some(JANE));
+            assert!(
+                message.internal_date < end_of_today,
+                "{id} is not in the past"
+            );
+            let weekday = message
+                .internal_date
+                .in_tz("Europe/Berlin")
+                .unwrap()
+                .weekday();
+            assert!(
+                !matches!(weekday, Weekday::Saturday | Weekday::Sunday),
+                "{id} on {weekday:?}"
+            );
+            assert_eq!(
+                folder == "Sent",
+                header(&message.raw, "From").as_deref() == Some(JANE)
+            );
         }
         for (_, message) in &mailbox {
-            for reference in header(&message.raw, "References").unwrap_or_default().split(' ') {
+            for reference in header(&message.raw, "References")
+                .unwrap_or_default()
+                .split(' ')
+            {
                 let reference = reference.trim_matches(['<', '>']);
-                assert!(reference.is_empty() || ids.contains(reference), "dangling {reference}");
+                assert!(
+                    reference.is_empty() || ids.contains(reference),
+                    "dangling {reference}"
+                );
             }
         }
     }
@@ -428,7 +568,10 @@ mod tests {
             .map(|(_, message)| String::from_utf8_lossy(&message.raw).into_owned())
             .collect();
         let has = |needle: &str| texts.iter().any(|text| text.contains(needle));
-        assert!(has("Status: 5.1.1") && has("Final-Recipient: rfc822; gregory.olsen@candidates.example"));
+        assert!(
+            has("Status: 5.1.1")
+                && has("Final-Recipient: rfc822; gregory.olsen@candidates.example")
+        );
         assert!(has("MAILER-DAEMON@agency.example"));
         assert!(has("Auto-Submitted: auto-replied") && has("nicht im Büro"));
         assert!(has("please remove me from your list") || has("Please remove me from your list"));

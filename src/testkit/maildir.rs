@@ -53,8 +53,13 @@ pub fn create_home(mail_dir: &Path, username: &str, vmail: (u32, u32)) -> anyhow
 /// Makes `folder` exist (`cur`, `new`, `tmp`, `maildirfolder`) and be subscribed.
 pub fn ensure_folder(root: &Path, folder: &str, vmail: (u32, u32)) -> anyhow::Result<PathBuf> {
     let path = folder_dir(root, folder)?;
-    for sub in [root.to_path_buf(), path.clone(), path.join("cur"), path.join("new"), path.join("tmp")]
-    {
+    for sub in [
+        root.to_path_buf(),
+        path.clone(),
+        path.join("cur"),
+        path.join("new"),
+        path.join("tmp"),
+    ] {
         if !sub.exists() {
             std::fs::create_dir_all(&sub).with_context(|| format!("creating {}", sub.display()))?;
             chown(&sub, vmail)?;
@@ -105,14 +110,22 @@ fn subscribe(root: &Path, folder: &str, vmail: (u32, u32)) -> anyhow::Result<()>
     if names.iter().any(|name| subscription_name(name) == folder) {
         return Ok(());
     }
-    let line = if header.is_empty() { folder.replace('/', ".") } else { folder.replace('/', "\t") };
+    let line = if header.is_empty() {
+        folder.replace('/', ".")
+    } else {
+        folder.replace('/', "\t")
+    };
     let mut out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&file)
         .with_context(|| format!("opening {}", file.display()))?;
-    let separator = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
-    write!(out, "{separator}{line}\n").with_context(|| format!("writing {}", file.display()))?;
+    let separator = if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    writeln!(out, "{separator}{line}").with_context(|| format!("writing {}", file.display()))?;
     chown(&file, vmail)
 }
 
@@ -124,7 +137,10 @@ fn split_subscriptions(text: &str) -> (&str, Vec<&str>) {
         },
         None => ("", text),
     };
-    (header, rest.lines().filter(|line| !line.is_empty()).collect())
+    (
+        header,
+        rest.lines().filter(|line| !line.is_empty()).collect(),
+    )
 }
 
 fn subscription_name(line: &str) -> String {
@@ -134,7 +150,12 @@ fn subscription_name(line: &str) -> String {
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 /// Writes `messages` into `folder` as Maildir files in `cur/` dated by their internal dates.
-pub fn seed(root: &Path, folder: &str, messages: &[SeedMessage], vmail: (u32, u32)) -> anyhow::Result<()> {
+pub fn seed(
+    root: &Path,
+    folder: &str,
+    messages: &[SeedMessage],
+    vmail: (u32, u32),
+) -> anyhow::Result<()> {
     let path = ensure_folder(root, folder, vmail)?;
     let cur = path.join("cur");
     let base = SystemTime::now()
@@ -168,7 +189,10 @@ pub fn seed(root: &Path, folder: &str, messages: &[SeedMessage], vmail: (u32, u3
 /// Maildir info flags, sorted and deduplicated as the Maildir spec asks (`S`, `RS`, ...).
 fn maildir_flags(flags: &str) -> anyhow::Result<String> {
     let mut chars: Vec<char> = flags.chars().collect();
-    if let Some(bad) = chars.iter().find(|c| !matches!(c, 'D' | 'F' | 'P' | 'R' | 'S' | 'T')) {
+    if let Some(bad) = chars
+        .iter()
+        .find(|c| !matches!(c, 'D' | 'F' | 'P' | 'R' | 'S' | 'T'))
+    {
         bail!("unsupported maildir flag {bad:?} in {flags:?} (use D, F, P, R, S, T)");
     }
     chars.sort_unstable();
@@ -191,7 +215,10 @@ mod tests {
         let root = Path::new("/m/Maildir");
         assert_eq!(folder_dir(root, "INBOX").unwrap(), root);
         assert_eq!(folder_dir(root, "Sent").unwrap(), root.join(".Sent"));
-        assert_eq!(folder_dir(root, "Clients/Acme").unwrap(), root.join(".Clients.Acme"));
+        assert_eq!(
+            folder_dir(root, "Clients/Acme").unwrap(),
+            root.join(".Clients.Acme")
+        );
         assert!(folder_dir(root, "../etc").is_err());
         assert!(folder_dir(root, "").is_err());
     }

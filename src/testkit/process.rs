@@ -60,7 +60,11 @@ pub fn stack_processes(dir: Option<&Path>) -> Vec<u32> {
 pub fn instance_name(dir: &Path) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
-    let hex: String = digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect();
+    let hex: String = digest
+        .iter()
+        .take(6)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     format!("candor-s{hex}")
 }
 
@@ -74,7 +78,9 @@ fn is_dovecot_of_stack(cmdline: &str, title: Option<&str>, config: Option<&str>)
         }
         _ => {
             let is_child = first.strip_prefix("dovecot-candor-s").is_some_and(|rest| {
-                rest.len() > 13 && rest.as_bytes()[12] == b'/' && rest[..12].bytes().all(|b| b.is_ascii_hexdigit())
+                rest.len() > 13
+                    && rest.as_bytes()[12] == b'/'
+                    && rest[..12].bytes().all(|b| b.is_ascii_hexdigit())
             });
             let is_master = first.ends_with("dovecot")
                 && args.any(|arg| {
@@ -121,7 +127,9 @@ pub fn run_launcher(command: &mut Command, dir: &Path, log: &Path) -> anyhow::Re
         .append(true)
         .open(log)
         .with_context(|| format!("opening {}", log.display()))?;
-    let err = out.try_clone().context("duplicating the launcher log handle")?;
+    let err = out
+        .try_clone()
+        .context("duplicating the launcher log handle")?;
     let status = command
         .env(STACK_ENV, dir)
         .stdin(Stdio::null())
@@ -152,7 +160,10 @@ pub fn kill_leftovers(dir: &Path) {
 /// A free TCP port on 127.0.0.1 (bind port 0, read it back, release it).
 pub fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
-    Ok(listener.local_addr().context("reading the bound address")?.port())
+    Ok(listener
+        .local_addr()
+        .context("reading the bound address")?
+        .port())
 }
 
 /// Waits until something accepts TCP connections on 127.0.0.1:`port`.
@@ -171,7 +182,9 @@ pub fn lookup_user(name: &str) -> Option<(u32, u32)> {
     let name = CString::new(name).ok()?;
     // SAFETY: getpwnam returns null or a pointer to a static record that we copy at once; calls
     // are serialised by USER_LOCK within this process.
-    let _guard = USER_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = USER_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let record = unsafe { libc::getpwnam(name.as_ptr()) };
     if record.is_null() {
         return None;
@@ -190,12 +203,20 @@ pub fn ensure_vmail() -> anyhow::Result<(u32, u32)> {
         return Ok(ids);
     }
     static CREATE_LOCK: Mutex<()> = Mutex::new(());
-    let _guard = CREATE_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = CREATE_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(ids) = lookup_user("vmail") {
         return Ok(ids);
     }
     let output = Command::new("useradd")
-        .args(["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent"])
+        .args([
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+        ])
         .args(["--shell", "/usr/sbin/nologin", "vmail"])
         .stdin(Stdio::null())
         .output()

@@ -13,13 +13,20 @@ impl MailStack {
     /// Writes both servers' configuration and the `stack.state` that `attach` reads.
     pub(super) fn write_configs(&self) -> anyhow::Result<()> {
         let dir = &self.dir;
-        std::fs::write(dir.join("dovecot/dovecot.conf"), conf::dovecot_conf(dir, &self.ports))
-            .context("writing dovecot.conf")?;
+        std::fs::write(
+            dir.join("dovecot/dovecot.conf"),
+            conf::dovecot_conf(dir, &self.ports),
+        )
+        .context("writing dovecot.conf")?;
         let main_cf = dir.join("postfix/main.cf");
         let master_cf = dir.join("postfix/master.cf");
-        std::fs::write(&main_cf, conf::postfix_main_cf(dir, &self.ports, &self.domains))
-            .context("writing main.cf")?;
-        std::fs::write(&master_cf, conf::postfix_master_cf(&self.ports)).context("writing master.cf")?;
+        std::fs::write(
+            &main_cf,
+            conf::postfix_main_cf(dir, &self.ports, &self.domains),
+        )
+        .context("writing main.cf")?;
+        std::fs::write(&master_cf, conf::postfix_master_cf(&self.ports))
+            .context("writing master.cf")?;
         // Postfix waits until main.cf is more than 1 s old before it starts: backdate both.
         let past = SystemTime::now() - Duration::from_secs(60);
         for file in [&main_cf, &master_cf] {
@@ -54,10 +61,17 @@ impl MailStack {
         let _ = std::fs::remove_file(self.dir.join("run/dovecot/anvil-auth-penalty"));
         let mut command = Command::new("dovecot");
         command.arg("-c").arg(self.dir.join("dovecot/dovecot.conf"));
-        process::run_launcher(&mut command, &self.dir, &self.dir.join("log/dovecot.start.log"))
-            .context("starting dovecot")?;
+        process::run_launcher(
+            &mut command,
+            &self.dir,
+            &self.dir.join("log/dovecot.start.log"),
+        )
+        .context("starting dovecot")?;
         if !process::wait_for_port(self.ports.imaps, SERVER_TIMEOUT) {
-            bail!("dovecot did not accept connections on port {}", self.ports.imaps);
+            bail!(
+                "dovecot did not accept connections on port {}",
+                self.ports.imaps
+            );
         }
         Ok(())
     }
@@ -91,10 +105,17 @@ impl MailStack {
     pub fn start_postfix(&self) -> anyhow::Result<()> {
         let mut command = Command::new("postfix");
         command.arg("-c").arg(self.dir.join("postfix")).arg("start");
-        process::run_launcher(&mut command, &self.dir, &self.dir.join("log/postfix.start.log"))
-            .context("starting postfix")?;
+        process::run_launcher(
+            &mut command,
+            &self.dir,
+            &self.dir.join("log/postfix.start.log"),
+        )
+        .context("starting postfix")?;
         if !process::wait_for_port(self.ports.smtp, SERVER_TIMEOUT) {
-            bail!("postfix did not accept connections on port {}", self.ports.smtp);
+            bail!(
+                "postfix did not accept connections on port {}",
+                self.ports.smtp
+            );
         }
         Ok(())
     }
@@ -108,7 +129,9 @@ impl MailStack {
         {
             process::signal(pid, libc::SIGTERM);
         }
-        if !wait_until(SERVER_TIMEOUT, || self.server_processes("postfix").is_empty()) {
+        if !wait_until(SERVER_TIMEOUT, || {
+            self.server_processes("postfix").is_empty()
+        }) {
             for pid in self.server_processes("postfix") {
                 process::signal(pid, libc::SIGKILL);
             }
@@ -128,9 +151,16 @@ impl MailStack {
             return Ok(());
         }
         let mut command = Command::new("postfix");
-        command.arg("-c").arg(self.dir.join("postfix")).arg("reload");
-        process::run_launcher(&mut command, &self.dir, &self.dir.join("log/postfix.start.log"))
-            .context("reloading postfix")
+        command
+            .arg("-c")
+            .arg(self.dir.join("postfix"))
+            .arg("reload");
+        process::run_launcher(
+            &mut command,
+            &self.dir,
+            &self.dir.join("log/postfix.start.log"),
+        )
+        .context("reloading postfix")
     }
 
     /// This stack's processes whose executable lives in a path naming `server`.
@@ -164,7 +194,10 @@ pub(super) fn fresh_temp_dir() -> anyhow::Result<PathBuf> {
             }
         }
     }
-    bail!("could not create a fresh directory under {}", base.display())
+    bail!(
+        "could not create a fresh directory under {}",
+        base.display()
+    )
 }
 
 /// Dovecot and Postfix switch users and bind ports; the stack runs as root only.
@@ -205,14 +238,22 @@ pub(super) fn check_path(dir: &Path) -> anyhow::Result<()> {
 
 /// Creates the directory tree of a stack with the owners the servers expect.
 pub(super) fn layout(dir: &Path, vmail: (u32, u32)) -> anyhow::Result<()> {
-    for sub in ["tls", "dovecot", "run/dovecot", "state/dovecot", "log", "postfix", "spool/postfix"] {
+    for sub in [
+        "tls",
+        "dovecot",
+        "run/dovecot",
+        "state/dovecot",
+        "log",
+        "postfix",
+        "spool/postfix",
+    ] {
         dir_0755(dir.join(sub))?;
     }
     let mail = dir_0755(dir.join("mail"))?;
     process::chown(&mail, vmail)?;
     let data = dir_0755(dir.join("lib/postfix"))?;
-    let (postfix_uid, postfix_gid) =
-        process::lookup_user("postfix").context("no postfix user: run scripts/install-mailstack.sh")?;
+    let (postfix_uid, postfix_gid) = process::lookup_user("postfix")
+        .context("no postfix user: run scripts/install-mailstack.sh")?;
     process::chown(&data, (postfix_uid, postfix_gid))?;
     for file in ["dovecot/users", "postfix/refusals"] {
         let path = dir.join(file);

@@ -18,7 +18,9 @@ pub fn trusting_ca_file(ca_file: &Path) -> anyhow::Result<Arc<ClientConfig>> {
         .with_context(|| format!("reading CA file {}", ca_file.display()))?;
     for cert in certs {
         let cert = cert.with_context(|| format!("parsing CA file {}", ca_file.display()))?;
-        roots.add(cert).context("adding a CA certificate to the root store")?;
+        roots
+            .add(cert)
+            .context("adding a CA certificate to the root store")?;
     }
     if roots.is_empty() {
         bail!("CA file {} holds no certificate", ca_file.display());
