@@ -172,7 +172,10 @@ pub struct StatsArgs {
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn main(cli: Cli) -> ExitCode {
-    let config_path = cli.config.clone().unwrap_or_else(crate::paths::default_config_path);
+    let config_path = cli
+        .config
+        .clone()
+        .unwrap_or_else(crate::paths::default_config_path);
     let clock = match cli.now {
         Some(start) => Clock::starting_at(start),
         None => Clock::system(),
@@ -257,7 +260,11 @@ fn account_summary(account: &config::Account) -> String {
         "{name}: {owner} <{address}>, imap {ih}:{ip} ({it}), smtp {sh}:{sp} ({st}), mode {mode}, scope {scope}, {tz}",
         name = account.name,
         owner = account.owner_name,
-        address = account.owner_addresses.first().map(String::as_str).unwrap_or("?"),
+        address = account
+            .owner_addresses
+            .first()
+            .map(String::as_str)
+            .unwrap_or("?"),
         ih = account.imap.host,
         ip = account.imap.port,
         it = account.imap.tls.as_str(),

@@ -14,7 +14,7 @@ pub mod paths;
 pub mod report;
 pub mod service;
 pub mod store;
-pub mod tls;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod threading;
+pub mod tls;

@@ -31,7 +31,11 @@ pub const IDLE_AT_MOST: Duration = Duration::from_secs(9 * 60);
 pub const POLL_EVERY: Duration = Duration::from_secs(60);
 
 /// Connects to one account and syncs every folder once.
-pub async fn sync_account_once(store: &Store, account: &Account, clock: Clock) -> anyhow::Result<AccountSyncReport> {
+pub async fn sync_account_once(
+    store: &Store,
+    account: &Account,
+    clock: Clock,
+) -> anyhow::Result<AccountSyncReport> {
     let name = account.name.clone();
     let now = clock.now();
     let account_id = store

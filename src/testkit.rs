@@ -291,6 +291,18 @@ impl MailStack {
         maildir::delete_folder(&self.maildir(user), folder)
     }
 
+    /// Removes every message of a folder, as an expunge by another client would; the folder
+    /// and its UIDVALIDITY stay.
+    pub fn expunge_all(&self, user: &StackUser, folder: &str) -> anyhow::Result<()> {
+        let dir = maildir::folder_dir(&self.maildir(user), folder)?;
+        for sub in ["cur", "new"] {
+            for entry in std::fs::read_dir(dir.join(sub))? {
+                std::fs::remove_file(entry?.path())?;
+            }
+        }
+        Ok(())
+    }
+
     fn maildir(&self, user: &StackUser) -> PathBuf {
         maildir::maildir_root(&self.dir.join("mail"), &user.username)
     }

@@ -31,9 +31,12 @@ pub fn client_config(ca_file: Option<&Path>) -> anyhow::Result<Arc<ClientConfig>
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
         for cert in read_ca_file(path)? {
-            roots
-                .add(cert)
-                .with_context(|| format!("the CA file {} holds an unusable certificate", path.display()))?;
+            roots.add(cert).with_context(|| {
+                format!(
+                    "the CA file {} holds an unusable certificate",
+                    path.display()
+                )
+            })?;
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -62,10 +65,22 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for host in ["localhost", "127.0.0.1", "127.3.4.5", "::1", "[::1]", "LOCALHOST"] {
+        for host in [
+            "localhost",
+            "127.0.0.1",
+            "127.3.4.5",
+            "::1",
+            "[::1]",
+            "LOCALHOST",
+        ] {
             assert!(is_loopback_host(host), "{host}");
         }
-        for host in ["imap.example.com", "10.0.0.1", "localhost.example.com", "0.0.0.0"] {
+        for host in [
+            "imap.example.com",
+            "10.0.0.1",
+            "localhost.example.com",
+            "0.0.0.0",
+        ] {
             assert!(!is_loopback_host(host), "{host}");
         }
     }

@@ -56,7 +56,11 @@ pub async fn sync(config: Config, clock: Clock) -> ExitCode {
             }
         }
     }
-    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// `candor run [--once]`.
@@ -65,7 +69,11 @@ pub async fn run(config: Config, clock: Clock, once: bool) -> ExitCode {
         Ok(store) => store,
         Err(code) => return code,
     };
-    let what = if once { "candor run --once" } else { "candor run" };
+    let what = if once {
+        "candor run --once"
+    } else {
+        "candor run"
+    };
     let _lock = match lock(&store, what) {
         Ok(lock) => lock,
         Err(code) => return code,
@@ -79,7 +87,11 @@ pub async fn run(config: Config, clock: Clock, once: bool) -> ExitCode {
                 tracing::error!("{err:#}");
             }
         }
-        return if failed { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        return if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
     match service::run(config, store, clock).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,7 +11,13 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{LogFormat, Logging};
 
 /// Targets whose verbose levels would leak secrets or message bodies.
-const CAPPED_TARGETS: &[&str] = &["async_imap", "imap_proto", "lettre", "rustls", "tokio_rustls"];
+const CAPPED_TARGETS: &[&str] = &[
+    "async_imap",
+    "imap_proto",
+    "lettre",
+    "rustls",
+    "tokio_rustls",
+];
 
 pub fn filter(level: &str) -> EnvFilter {
     let mut filter = match std::env::var("RUST_LOG") {

@@ -76,10 +76,19 @@ impl ImapError {
 /// Opens and authenticates a session to `server`.
 pub async fn connect(server: &Server) -> Result<Session, ImapError> {
     let address = format!("{}:{}", server.host, server.port);
-    let tcp = timeout(CONNECT_TIMEOUT, TcpStream::connect((server.host.as_str(), server.port)))
-        .await
-        .map_err(|_| ImapError::timed_out(&format!("connecting to {address}")))?
-        .map_err(|e| ImapError::new(ImapErrorKind::Network, format!("connecting to {address}"), e))?;
+    let tcp = timeout(
+        CONNECT_TIMEOUT,
+        TcpStream::connect((server.host.as_str(), server.port)),
+    )
+    .await
+    .map_err(|_| ImapError::timed_out(&format!("connecting to {address}")))?
+    .map_err(|e| {
+        ImapError::new(
+            ImapErrorKind::Network,
+            format!("connecting to {address}"),
+            e,
+        )
+    })?;
     // Nagle's algorithm delays small IMAP commands behind unacknowledged writes.
     let _ = tcp.set_nodelay(true);
 
@@ -90,12 +99,19 @@ pub async fn connect(server: &Server) -> Result<Session, ImapError> {
         }
         TlsMode::Starttls => {
             let mut client = greet(Client::new(Box::new(tcp) as Box<dyn Io>)).await?;
-            timeout(HANDSHAKE_TIMEOUT, client.run_command_and_check_ok("STARTTLS"))
-                .await
-                .map_err(|_| ImapError::timed_out("STARTTLS"))?
-                .map_err(|e| {
-                    ImapError::new(ImapErrorKind::Tls, "STARTTLS", format!("server refused: {e}"))
-                })?;
+            timeout(
+                HANDSHAKE_TIMEOUT,
+                client.run_command_and_check_ok("STARTTLS", None),
+            )
+            .await
+            .map_err(|_| ImapError::timed_out("STARTTLS"))?
+            .map_err(|e| {
+                ImapError::new(
+                    ImapErrorKind::Tls,
+                    "STARTTLS",
+                    format!("server refused: {e}"),
+                )
+            })?;
             let inner = client.into_inner();
             let tls = tls_handshake(server, inner).await?;
             // No second greeting after STARTTLS (RFC 3501 §6.2.1).
@@ -115,9 +131,8 @@ where
 {
     let config = crate::tls::client_config(server.ca_file.as_deref())
         .map_err(|e| ImapError::new(ImapErrorKind::Tls, "loading trust anchors", e))?;
-    let name = ServerName::try_from(server.host.clone()).map_err(|e| {
-        ImapError::new(ImapErrorKind::Tls, format!("host name {}", server.host), e)
-    })?;
+    let name = ServerName::try_from(server.host.clone())
+        .map_err(|e| ImapError::new(ImapErrorKind::Tls, format!("host name {}", server.host), e))?;
     let connector = tokio_rustls::TlsConnector::from(Arc::clone(&config));
     timeout(HANDSHAKE_TIMEOUT, connector.connect(name, stream))
         .await

@@ -41,7 +41,10 @@ struct Listed {
 }
 
 /// Lists the server's folders and decides which to read.
-pub async fn discover_folders(session: &mut Session, account: &Account) -> Result<FolderPlan, ImapError> {
+pub async fn discover_folders(
+    session: &mut Session,
+    account: &Account,
+) -> Result<FolderPlan, ImapError> {
     let listed = list_all(session).await?;
     let exists = |name: &str| listed.iter().any(|l| l.name == name && l.selectable);
 
@@ -51,7 +54,8 @@ pub async fn discover_folders(session: &mut Session, account: &Account) -> Resul
         let virtual_folder = listed.iter().any(|l| l.name == name && l.virtual_folder);
         if virtual_folder {
             // Reading an "All Mail" folder would store every message a second time.
-            plan.missing.push(format!("{name} (a virtual folder, not read)"));
+            plan.missing
+                .push(format!("{name} (a virtual folder, not read)"));
         } else if !exists(name) {
             plan.missing.push(name.to_owned());
         } else if seen.insert(name.to_owned()) {
@@ -60,11 +64,12 @@ pub async fn discover_folders(session: &mut Session, account: &Account) -> Resul
     };
 
     add(&mut plan, "INBOX", "inbox".to_owned());
-    let sent = account
-        .folders
-        .sent
-        .clone()
-        .or_else(|| listed.iter().find(|l| l.sent && !l.virtual_folder).map(|l| l.name.clone()));
+    let sent = account.folders.sent.clone().or_else(|| {
+        listed
+            .iter()
+            .find(|l| l.sent && !l.virtual_folder)
+            .map(|l| l.name.clone())
+    });
     match sent {
         Some(name) => add(&mut plan, &name, "sent".to_owned()),
         None => plan.no_sent = true,

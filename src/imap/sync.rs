@@ -128,7 +128,11 @@ pub async fn sync_folder(
         })
         .await?;
     if changed {
-        tracing::info!(folder, uidvalidity, "UIDVALIDITY changed: reading the folder again");
+        tracing::info!(
+            folder,
+            uidvalidity,
+            "UIDVALIDITY changed: reading the folder again"
+        );
     }
     report.uidvalidity_changed = changed;
 
@@ -146,7 +150,10 @@ pub async fn sync_folder(
             match to_store {
                 Some(items) => {
                     let end = items.last().map(|i| i.uid);
-                    Some((end, store_items(store, account, &cursor, uidvalidity, items, clock).await))
+                    Some((
+                        end,
+                        store_items(store, account, &cursor, uidvalidity, items, clock).await,
+                    ))
                 }
                 None => None,
             }
@@ -265,7 +272,11 @@ fn fetch_query() -> String {
 /// Fetches UIDs `a..=b`. If the server's answer cannot be read as a whole (one hostile message
 /// can break the response parser), falls back to one UID at a time so that only that message is
 /// skipped.
-async fn fetch_range_items(session: &mut Session, a: u32, b: u32) -> Result<Vec<RawItem>, ImapError> {
+async fn fetch_range_items(
+    session: &mut Session,
+    a: u32,
+    b: u32,
+) -> Result<Vec<RawItem>, ImapError> {
     match fetch_uids(session, &format!("{a}:{b}"), a, b).await {
         Ok(items) => Ok(items),
         Err(err) if err.kind == ImapErrorKind::Protocol => {
@@ -289,7 +300,12 @@ async fn fetch_range_items(session: &mut Session, a: u32, b: u32) -> Result<Vec<
     }
 }
 
-async fn fetch_uids(session: &mut Session, set: &str, a: u32, b: u32) -> Result<Vec<RawItem>, ImapError> {
+async fn fetch_uids(
+    session: &mut Session,
+    set: &str,
+    a: u32,
+    b: u32,
+) -> Result<Vec<RawItem>, ImapError> {
     let query = fetch_query();
     let command = format!("UID FETCH {set}");
     let mut stream = timeout(COMMAND_TIMEOUT, session.uid_fetch(set, &query))

@@ -28,10 +28,18 @@ enum SessionEnd {
     Failed(anyhow::Error),
 }
 
-pub async fn sync_forever(store: Store, account: Account, clock: Clock, mut shutdown: watch::Receiver<bool>) {
+pub async fn sync_forever(
+    store: Store,
+    account: Account,
+    clock: Clock,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let name = account.name.clone();
     let now = clock.now();
-    let account_id = match store.call(move |tx| ingest::ensure_account(tx, &name, now)).await {
+    let account_id = match store
+        .call(move |tx| ingest::ensure_account(tx, &name, now))
+        .await
+    {
         Ok(id) => id,
         Err(err) => {
             tracing::error!(account = %account.name, "cannot record the account: {err:#}");

@@ -59,12 +59,18 @@ pub struct BatchOutcome {
     pub skipped: usize,
 }
 
-pub fn ensure_account(tx: &Transaction<'_>, name: &str, now: jiff::Timestamp) -> anyhow::Result<AccountId> {
+pub fn ensure_account(
+    tx: &Transaction<'_>,
+    name: &str,
+    now: jiff::Timestamp,
+) -> anyhow::Result<AccountId> {
     tx.execute(
         "INSERT INTO accounts (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
         params![name, now.as_second()],
     )?;
-    let id = tx.query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| r.get(0))?;
+    let id = tx.query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })?;
     Ok(AccountId(id))
 }
 
@@ -167,7 +173,11 @@ pub fn store_batch(
 
 /// The key of SPEC §2: the Message-ID, unless absent or already taken by a different message
 /// (different From, Date or Subject); then a hash of stable fields.
-fn message_key(tx: &Transaction<'_>, account: AccountId, message: &mail::Message) -> anyhow::Result<String> {
+fn message_key(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    message: &mail::Message,
+) -> anyhow::Result<String> {
     let hash_key = format!("hash:{}", message.stable_hash);
     let Some(id) = message.message_id.as_deref() else {
         return Ok(hash_key);
@@ -273,7 +283,11 @@ fn insert_message(
 }
 
 /// UIDs stored as present in a folder under its current UIDVALIDITY, ascending.
-pub fn present_uids(tx: &Transaction<'_>, folder: FolderId, uidvalidity: u32) -> anyhow::Result<Vec<u32>> {
+pub fn present_uids(
+    tx: &Transaction<'_>,
+    folder: FolderId,
+    uidvalidity: u32,
+) -> anyhow::Result<Vec<u32>> {
     let mut stmt = tx.prepare(
         "SELECT uid FROM locations WHERE folder_id = ?1 AND uidvalidity = ?2 AND present = 1 ORDER BY uid",
     )?;
@@ -303,7 +317,11 @@ pub fn mark_gone(
     Ok(n)
 }
 
-pub fn folder_synced(tx: &Transaction<'_>, folder: FolderId, now: jiff::Timestamp) -> anyhow::Result<()> {
+pub fn folder_synced(
+    tx: &Transaction<'_>,
+    folder: FolderId,
+    now: jiff::Timestamp,
+) -> anyhow::Result<()> {
     tx.execute(
         "UPDATE folders SET last_sync_at = ?2 WHERE id = ?1",
         params![folder.0, now.as_second()],
@@ -312,7 +330,11 @@ pub fn folder_synced(tx: &Transaction<'_>, folder: FolderId, now: jiff::Timestam
 }
 
 /// Records a complete pass over every folder; the first one fixes the activation horizon.
-pub fn account_synced(tx: &Transaction<'_>, account: AccountId, now: jiff::Timestamp) -> anyhow::Result<()> {
+pub fn account_synced(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    now: jiff::Timestamp,
+) -> anyhow::Result<()> {
     tx.execute(
         "UPDATE accounts SET last_sync_at = ?2, first_sync_at = coalesce(first_sync_at, ?2), last_error = ''
          WHERE id = ?1",

@@ -161,6 +161,9 @@ mod tests {
             "INSERT INTO accounts (name, created_at) VALUES ('b', 'yesterday')",
             [],
         );
-        assert!(wrong_type.is_err(), "a STRICT table rejects text in an INTEGER column");
+        assert!(
+            wrong_type.is_err(),
+            "a STRICT table rejects text in an INTEGER column"
+        );
     }
 }

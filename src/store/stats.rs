@@ -52,7 +52,9 @@ pub fn account_counts(
     let mut stmt = tx.prepare(
         "SELECT class, count(*) FROM messages WHERE account_id = ?1 AND time >= ?2 AND time < ?3 GROUP BY class",
     )?;
-    let rows = stmt.query_map(params![id, since, until], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map(params![id, since, until], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
     for row in rows {
         let (class, n) = row?;
         counts.messages += n as u64;
@@ -67,7 +69,9 @@ pub fn account_counts(
          WHERE f.account_id = ?1
          GROUP BY f.id ORDER BY f.name",
     )?;
-    let rows = stmt.query_map(params![id, since, until], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map(params![id, since, until], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
     for row in rows {
         let (folder, n) = row?;
         counts.folders.insert(folder, n as u64);
@@ -82,7 +86,11 @@ pub fn account_counts(
 }
 
 /// Why messages were skipped, most recent first.
-pub fn skipped_reasons(tx: &Transaction<'_>, name: &str, limit: usize) -> anyhow::Result<Vec<(String, u32, String)>> {
+pub fn skipped_reasons(
+    tx: &Transaction<'_>,
+    name: &str,
+    limit: usize,
+) -> anyhow::Result<Vec<(String, u32, String)>> {
     let mut stmt = tx.prepare(
         "SELECT f.name, s.uid, s.reason FROM skipped s
          JOIN folders f ON f.id = s.folder_id JOIN accounts a ON a.id = f.account_id

@@ -17,7 +17,7 @@ pub fn dovecot_conf(dir: &Path, ports: &Ports) -> String {
     format!(
         r#"# Written by candor's testkit; one throwaway instance.
 protocols = imap lmtp
-listen = 127.0.0.1
+listen = 127.0.0.1, 127.0.0.2
 base_dir = {d}/run/dovecot
 state_dir = {d}/state/dovecot
 instance_name = {instance}
@@ -62,12 +62,13 @@ namespace inbox {{
   }}
 }}
 service imap-login {{
+  # 127.0.0.2 too: the certificate does not name it, so tests can check host-name verification.
   inet_listener imap {{
-    address = 127.0.0.1
+    address = 127.0.0.1, 127.0.0.2
     port = {imap}
   }}
   inet_listener imaps {{
-    address = 127.0.0.1
+    address = 127.0.0.1, 127.0.0.2
     port = {imaps}
     ssl = yes
   }}

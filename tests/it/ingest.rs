@@ -21,7 +21,11 @@ fn seed(raw: Vec<u8>, at: jiff::Timestamp) -> SeedMessage {
 }
 
 /// Flags of every message of a folder, by UID: what "no flag changes" compares.
-async fn flags_of(stack: &MailStack, user: &candor::testkit::StackUser, folder: &str) -> Vec<(u32, Vec<String>)> {
+async fn flags_of(
+    stack: &MailStack,
+    user: &candor::testkit::StackUser,
+    folder: &str,
+) -> Vec<(u32, Vec<String>)> {
     stack
         .read_folder(user, folder)
         .await
@@ -56,7 +60,11 @@ async fn inbox_and_sent_are_stored_once_incrementally_without_touching_flags() {
     );
     // The same message in both folders (a Bcc to self): one message, two locations.
     stack
-        .seed(&jane, "INBOX", &[seed(answer, days_ago(2)), seed(question.clone(), t0)])
+        .seed(
+            &jane,
+            "INBOX",
+            &[seed(answer, days_ago(2)), seed(question.clone(), t0)],
+        )
         .unwrap();
     stack.seed(&jane, "Sent", &[seed(question, t0)]).unwrap();
     let inbox_flags = flags_of(&stack, &jane, "INBOX").await;
@@ -76,7 +84,11 @@ async fn inbox_and_sent_are_stored_once_incrementally_without_touching_flags() {
     // A second sync fetches nothing.
     let out = candor(&config, &["sync"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("jane: 0 fetched, 0 new"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("jane: 0 fetched, 0 new"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // New mail is picked up.
     let later = message(
@@ -89,24 +101,46 @@ async fn inbox_and_sent_are_stored_once_incrementally_without_touching_flags() {
         "One more thing.",
     );
     stack
-        .submit(&jane, "ann@candidates.example", &["jane@agency.example"], &later)
+        .submit(
+            &jane,
+            "ann@candidates.example",
+            &["jane@agency.example"],
+            &later,
+        )
         .await
         .unwrap();
     let (arrived, _) = wait_until(Duration::from_secs(20), || {
-        futures::executor::block_on(stack.read_folder(&jane, "INBOX")).map(|m| m.len() == 3).unwrap_or(false)
+        futures::executor::block_on(stack.read_folder(&jane, "INBOX"))
+            .map(|m| m.len() == 3)
+            .unwrap_or(false)
     });
     assert!(arrived, "the submitted message reached the INBOX");
     let out = candor(&config, &["sync"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("jane: 1 fetched, 1 new"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("jane: 1 fetched, 1 new"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_eq!(stats(&config, "jane")["messages"], 3);
 
     // candor never changed a flag (EXAMINE and BODY.PEEK only).
-    let inbox_after: Vec<_> = flags_of(&stack, &jane, "INBOX").await.into_iter().take(2).collect();
+    let inbox_after: Vec<_> = flags_of(&stack, &jane, "INBOX")
+        .await
+        .into_iter()
+        .take(2)
+        .collect();
     assert_eq!(inbox_after, inbox_flags, "INBOX flags unchanged");
-    assert_eq!(flags_of(&stack, &jane, "Sent").await, sent_flags, "Sent flags unchanged");
+    assert_eq!(
+        flags_of(&stack, &jane, "Sent").await,
+        sent_flags,
+        "Sent flags unchanged"
+    );
     let third = flags_of(&stack, &jane, "INBOX").await.pop().unwrap();
-    assert!(!third.1.iter().any(|f| f == "\\Seen"), "new mail not marked seen: {third:?}");
+    assert!(
+        !third.1.iter().any(|f| f == "\\Seen"),
+        "new mail not marked seen: {third:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -132,7 +166,13 @@ async fn uidvalidity_change_rescans_without_loss_or_duplicates() {
         .collect();
     stack.seed(&jane, "Candidates", &messages).unwrap();
     let config = write_config(&[&|dir| {
-        account_toml(&stack, "jane", &jane, dir, "\n[account.scope]\nmode = \"folders\"\nfolders = [\"Candidates\"]\n")
+        account_toml(
+            &stack,
+            "jane",
+            &jane,
+            dir,
+            "\n[account.scope]\nmode = \"folders\"\nfolders = [\"Candidates\"]\n",
+        )
     }]);
     let out = candor(&config, &["sync"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -145,7 +185,10 @@ async fn uidvalidity_change_rescans_without_loss_or_duplicates() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = stats(&config, "jane");
     assert_eq!(s["messages"], 20, "nothing duplicated: {s}");
-    assert_eq!(s["folders"]["Candidates"], 20, "every message located again: {s}");
+    assert_eq!(
+        s["folders"]["Candidates"], 20,
+        "every message located again: {s}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -153,12 +196,20 @@ async fn expunged_and_moved_messages_keep_their_history() {
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user("jane@agency.example").unwrap();
     let at = days_ago(4);
-    let raw = message("bo@candidates.example", "jane@agency.example", "Hello", "m1@candidates.example", at, "", "Hi");
+    let raw = message(
+        "bo@candidates.example",
+        "jane@agency.example",
+        "Hello",
+        "m1@candidates.example",
+        at,
+        "",
+        "Hi",
+    );
     stack.seed(&jane, "INBOX", &[seed(raw, at)]).unwrap();
     let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
     assert!(candor(&config, &["sync"]).status.success());
     assert_eq!(stats(&config, "jane")["folders"]["INBOX"], 1);
-    stack.delete_folder(&jane, "INBOX").unwrap();
+    stack.expunge_all(&jane, "INBOX").unwrap();
     let out = candor(&config, &["sync"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = stats(&config, "jane");
@@ -170,7 +221,10 @@ struct Daemon(Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -194,8 +248,14 @@ async fn daemon_stores_delivered_mail_within_two_seconds_also_after_a_dovecot_re
     let jane = stack.add_user("jane@agency.example").unwrap();
     let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
     let _daemon = start_daemon(&config);
-    let messages = || stats(&config, "jane")["folders"]["INBOX"].as_u64().unwrap_or(0);
-    let (synced, _) = wait_until(Duration::from_secs(20), || stats(&config, "jane")["last_sync"].is_string());
+    let messages = || {
+        stats(&config, "jane")["folders"]["INBOX"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let (synced, _) = wait_until(Duration::from_secs(20), || {
+        stats(&config, "jane")["last_sync"].is_string()
+    });
     assert!(synced, "the daemon completed its first sync");
 
     for round in 0..2u64 {
@@ -221,13 +281,21 @@ async fn daemon_stores_delivered_mail_within_two_seconds_also_after_a_dovecot_re
             assert!(back, "the daemon reconnected");
         }
         stack
-            .submit(&jane, "ann@candidates.example", &["jane@agency.example"], &raw)
+            .submit(
+                &jane,
+                "ann@candidates.example",
+                &["jane@agency.example"],
+                &raw,
+            )
             .await
             .unwrap();
         let (stored, took) = wait_until(Duration::from_secs(30), || messages() == round + 1);
         assert!(stored, "round {round}: the delivered message was stored");
         println!("round {round}: stored {took:?} after submission");
-        assert!(took < Duration::from_secs(10), "round {round}: pushed by IDLE, took {took:?}");
+        assert!(
+            took < Duration::from_secs(10),
+            "round {round}: pushed by IDLE, took {took:?}"
+        );
     }
 }
 
@@ -239,7 +307,22 @@ async fn broken_accounts_are_named_with_their_cause_and_the_others_sync() {
     wrong.password = "not-the-password".to_owned();
     let at = days_ago(1);
     stack
-        .seed(&jane, "INBOX", &[seed(message("x@candidates.example", "jane@agency.example", "Hi", "ok1@x", at, "", "Hi"), at)])
+        .seed(
+            &jane,
+            "INBOX",
+            &[seed(
+                message(
+                    "x@candidates.example",
+                    "jane@agency.example",
+                    "Hi",
+                    "ok1@x",
+                    at,
+                    "",
+                    "Hi",
+                ),
+                at,
+            )],
+        )
         .unwrap();
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -249,8 +332,10 @@ async fn broken_accounts_are_named_with_their_cause_and_the_others_sync() {
         &|dir| account_toml(&stack, "jane", &jane, dir, ""),
         &|dir| account_toml(&stack, "refused", &wrong, dir, ""),
         &|dir| {
-            account_toml(&stack, "closed", &jane, dir, "")
-                .replace(&format!("port = {}", stack.imaps_port()), &format!("port = {closed_port}"))
+            account_toml(&stack, "closed", &jane, dir, "").replace(
+                &format!("port = {}", stack.imaps_port()),
+                &format!("port = {closed_port}"),
+            )
         },
         &|dir| {
             // The public roots only: the test CA is not trusted.
@@ -259,13 +344,18 @@ async fn broken_accounts_are_named_with_their_cause_and_the_others_sync() {
         },
         &|dir| {
             // A host name the certificate does not carry (it names localhost and 127.0.0.1).
-            account_toml(&stack, "misnamed", &jane, dir, "").replace("host = \"127.0.0.1\"", "host = \"127.0.0.2\"")
+            account_toml(&stack, "misnamed", &jane, dir, "")
+                .replace("host = \"127.0.0.1\"", "host = \"127.0.0.2\"")
         },
     ]);
     let out = candor(&config, &["sync"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "sync exits 1: {stderr}");
-    assert!(text(&out.stdout).contains("jane: 1 fetched, 1 new"), "the good account synced: {}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("jane: 1 fetched, 1 new"),
+        "the good account synced: {}",
+        text(&out.stdout)
+    );
     let line = |name: &str| {
         stderr
             .lines()
@@ -273,25 +363,65 @@ async fn broken_accounts_are_named_with_their_cause_and_the_others_sync() {
             .unwrap_or_else(|| panic!("no error line for {name} in:\n{stderr}"))
             .to_owned()
     };
-    assert!(line("refused").contains("refused the login"), "{}", line("refused"));
-    assert!(line("closed").to_lowercase().contains("connection refused"), "{}", line("closed"));
-    assert!(line("untrusted").contains("TLS handshake"), "{}", line("untrusted"));
-    assert!(line("untrusted").to_lowercase().contains("certificate"), "{}", line("untrusted"));
-    assert!(line("misnamed").to_lowercase().contains("certificate"), "{}", line("misnamed"));
-    assert!(!stderr.contains(&jane.password) && !stderr.contains("not-the-password"), "no secret in errors");
+    assert!(
+        line("refused").contains("refused the login"),
+        "{}",
+        line("refused")
+    );
+    assert!(
+        line("closed").to_lowercase().contains("connection refused"),
+        "{}",
+        line("closed")
+    );
+    assert!(
+        line("untrusted").contains("TLS handshake"),
+        "{}",
+        line("untrusted")
+    );
+    assert!(
+        line("untrusted").to_lowercase().contains("certificate"),
+        "{}",
+        line("untrusted")
+    );
+    assert!(
+        line("misnamed").to_lowercase().contains("certificate"),
+        "{}",
+        line("misnamed")
+    );
+    assert!(
+        !stderr.contains(&jane.password) && !stderr.contains("not-the-password"),
+        "no secret in errors"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_messages_are_skipped_and_reported_while_the_sync_completes() {
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/mail-parser-eml/maildir/cur");
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpora/mail-parser-eml/maildir/cur");
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user("jane@agency.example").unwrap();
     let at = days_ago(2);
     let mut seeded: Vec<SeedMessage> = (0..10)
-        .map(|i| seed(message("a@candidates.example", "jane@agency.example", "Hi", &format!("good{i}@x"), at, "", "Hi"), at))
+        .map(|i| {
+            seed(
+                message(
+                    "a@candidates.example",
+                    "jane@agency.example",
+                    "Hi",
+                    &format!("good{i}@x"),
+                    at,
+                    "",
+                    "Hi",
+                ),
+                at,
+            )
+        })
         .collect();
     // Hostile input of our own, always available.
-    seeded.push(seed(b"\x00\x01\x02 not a mail at all \xff\xfe".to_vec(), at));
+    seeded.push(seed(
+        b"\x00\x01\x02 not a mail at all \xff\xfe".to_vec(),
+        at,
+    ));
     seeded.push(seed(b"Subject: only a subject\r\n\r\n".to_vec(), at));
     let mut corpus_files = 0;
     if corpus.is_dir() {
@@ -301,21 +431,37 @@ async fn malformed_messages_are_skipped_and_reported_while_the_sync_completes() 
             corpus_files += 1;
         }
     } else {
-        println!("note: {} is absent; only the built-in malformed messages are seeded", corpus.display());
+        println!(
+            "note: {} is absent; only the built-in malformed messages are seeded",
+            corpus.display()
+        );
     }
     stack.seed(&jane, "INBOX", &seeded).unwrap();
     let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
     let out = candor(&config, &["sync"]);
-    assert!(out.status.success(), "the sync completes: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the sync completes: {}",
+        text(&out.stderr)
+    );
     let s = stats(&config, "jane");
     let skipped = s["skipped"].as_u64().unwrap();
     let messages = s["messages"].as_u64().unwrap();
-    println!("seeded {} ({corpus_files} from the corpus): {messages} stored, {skipped} skipped", seeded.len());
-    assert!(skipped >= 2, "the two built-in broken messages are reported: {s}");
+    println!(
+        "seeded {} ({corpus_files} from the corpus): {messages} stored, {skipped} skipped",
+        seeded.len()
+    );
+    assert!(
+        skipped >= 2,
+        "the two built-in broken messages are reported: {s}"
+    );
     assert!(messages >= 10, "the good messages are stored: {s}");
     let located = s["folders"]["INBOX"].as_u64().unwrap();
     // Byte-identical corpus samples share a key: stored once, so located + skipped may fall
     // short of the seeded count by those duplicates, never exceed it.
     assert!(located + skipped <= seeded.len() as u64, "{s}");
-    assert!(located + skipped + 5 >= seeded.len() as u64, "nearly every seeded message is stored or reported: {s}");
+    assert!(
+        located + skipped + 5 >= seeded.len() as u64,
+        "nearly every seeded message is stored or reported: {s}"
+    );
 }

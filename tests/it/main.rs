@@ -1,8 +1,8 @@
 //! The integration tests: one binary, against real Dovecot and Postfix on loopback.
 
 mod classify;
-mod ingest;
 mod cli_config;
+mod ingest;
 mod mailstack;
 mod store;
 mod support;

@@ -18,7 +18,10 @@ fn store_is_created_owner_only_and_migrated_from_empty() {
     let path = dir.path().join("state/candor/candor.db");
     let store = Store::open(&path).unwrap();
     assert_eq!(user_version(&path), LATEST_VERSION);
-    let dir_mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
+    let dir_mode = std::fs::metadata(path.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(dir_mode & 0o777, 0o700, "store directory is owner-only");
     let file_mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(file_mode & 0o777, 0o600, "store file is owner-only");
@@ -36,7 +39,10 @@ fn store_reopens_with_its_data() {
         let store = Store::open(&path).unwrap();
         store
             .call_blocking(|tx| {
-                tx.execute("INSERT INTO accounts (name, created_at) VALUES ('jane', 1)", [])?;
+                tx.execute(
+                    "INSERT INTO accounts (name, created_at) VALUES ('jane', 1)",
+                    [],
+                )?;
                 Ok(())
             })
             .unwrap();
@@ -98,7 +104,10 @@ fn second_daemon_is_refused_while_another_process_writes() {
          c.commit()",
         path = path.to_str().unwrap()
     );
-    let status = Command::new("python3").args(["-c", &script]).status().unwrap();
+    let status = Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .unwrap();
     assert!(status.success(), "the other process could write: {status}");
     let seen: i64 = store
         .call_blocking(|tx| {
@@ -109,5 +118,8 @@ fn second_daemon_is_refused_while_another_process_writes() {
             )?)
         })
         .unwrap();
-    assert_eq!(seen, 1, "the daemon's connection sees the other process's write");
+    assert_eq!(
+        seen, 1,
+        "the daemon's connection sees the other process's write"
+    );
 }

@@ -11,19 +11,20 @@ use candor::testkit::{MailStack, StackUser};
 
 /// A candor configuration file in its own directory, with the store beside it.
 pub struct TestConfig {
-    pub dir: tempfile::TempDir,
+    /// Holds the directory (config, passwords, store) until the test ends.
+    _dir: tempfile::TempDir,
     pub path: PathBuf,
-}
-
-impl TestConfig {
-    pub fn store_path(&self) -> PathBuf {
-        self.dir.path().join("candor.db")
-    }
 }
 
 /// One `[[account]]` section for `user` on `stack`, reading over implicit TLS trusting the
 /// stack's CA; `extra` is appended inside the account (e.g. a `[account.scope]` table).
-pub fn account_toml(stack: &MailStack, name: &str, user: &StackUser, dir: &Path, extra: &str) -> String {
+pub fn account_toml(
+    stack: &MailStack,
+    name: &str,
+    user: &StackUser,
+    dir: &Path,
+    extra: &str,
+) -> String {
     let password_file = dir.join(format!("{name}.password"));
     std::fs::write(&password_file, &user.password).unwrap();
     std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -78,7 +79,7 @@ pub fn write_config(accounts: &[&dyn Fn(&Path) -> String]) -> TestConfig {
     let mut file = std::fs::File::create(&path).unwrap();
     file.write_all(text.as_bytes()).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    TestConfig { dir, path }
+    TestConfig { _dir: dir, path }
 }
 
 /// Runs `candor --config <config> ARGS...` to completion.
@@ -126,8 +127,17 @@ pub fn wait_until(deadline: Duration, mut condition: impl FnMut() -> bool) -> (b
 }
 
 /// A plain RFC 5322 message.
-pub fn message(from: &str, to: &str, subject: &str, id: &str, date: jiff::Timestamp, extra_headers: &str, body: &str) -> Vec<u8> {
-    let date = jiff::fmt::rfc2822::to_string(&date.to_zoned_datetime(jiff::tz::TimeZone::UTC)).unwrap();
+pub fn message(
+    from: &str,
+    to: &str,
+    subject: &str,
+    id: &str,
+    date: jiff::Timestamp,
+    extra_headers: &str,
+    body: &str,
+) -> Vec<u8> {
+    let date =
+        jiff::fmt::rfc2822::to_string(&date.to_zoned_datetime(jiff::tz::TimeZone::UTC)).unwrap();
     format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: {date}\r\n{extra_headers}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     )
