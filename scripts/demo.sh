@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The demo of the README: a local Dovecot + Postfix on 127.0.0.1 with a seeded recruiter mailbox
+# (Jane, a dozen candidates in different states, an out-of-office, a bounce, a mailing list, a
+# colleague), and candor reading it. Set CANDOR_DEMO_KEEP=1 to leave the stack running afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-mailstack.sh
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is missing: install Rust (https://rustup.rs), then run $0 again" >&2
+    exit 1
+fi
+
+echo "== building candor"
+cargo build --quiet --features testkit --bins
+bin=target/debug
+demo=${CANDOR_DEMO_DIR:-/tmp/candor-demo}
+
+if [ -f "$demo/stack.env" ]; then
+    "$bin/candor-stack" stop --dir "$demo" >/dev/null 2>&1 || true
+fi
+rm -rf "$demo"
+mkdir -p "$demo"
+chmod 755 "$demo"
+stop_stack() {
+    if [ "${CANDOR_DEMO_KEEP:-0}" = 1 ]; then
+        echo "== the stack keeps running in $demo; stop it with: $bin/candor-stack stop --dir $demo"
+    else
+        "$bin/candor-stack" stop --dir "$demo" >/dev/null
+        echo "== stack stopped (CANDOR_DEMO_KEEP=1 keeps it running)"
+    fi
+}
+trap stop_stack EXIT
+
+echo "== starting Dovecot and Postfix on 127.0.0.1 in $demo"
+"$bin/candor-stack" start --dir "$demo" --user jane@agency.example >/dev/null
+echo "== seeding the demo mailbox"
+"$bin/candor-stack" seed-demo --dir "$demo"
+# shellcheck disable=SC1091
+source "$demo/stack.env"
+
+password=""
+for i in $(seq 0 50); do
+    address_var="USER_${i}_ADDRESS"
+    password_var="USER_${i}_PASSWORD"
+    if [ "${!address_var:-}" = "jane@agency.example" ]; then
+        password=${!password_var}
+    fi
+done
+[ -n "$password" ] || { echo "no password for jane in $demo/stack.env" >&2; exit 1; }
+umask 077
+printf '%s' "$password" > "$demo/jane.password"
+
+config="$demo/candor.toml"
+cat > "$config" <<TOML
+# The demo configuration: Jane's mailbox on the local test stack.
+[storage]
+path = "$demo/candor.db"
+
+[logging]
+level = "warn"
+
+[[account]]
+name = "jane"
+owner_name = "Jane Doe"
+owner_addresses = ["jane@agency.example"]
+internal_domains = ["agency.example"]
+timezone = "Europe/Berlin"
+mode = "drafts"                       # candor prepares drafts; Jane sends them herself
+signature = "Jane Doe\nTalent Partner, Agency"
+
+[account.imap]
+host = "127.0.0.1"
+port = $IMAPS_PORT
+tls = "implicit"
+username = "jane@agency.example"
+password_file = "$demo/jane.password"
+ca_file = "$CA_FILE"
+
+[account.smtp]
+host = "127.0.0.1"
+port = $SMTP_PORT
+tls = "starttls"
+username = "jane@agency.example"
+password_file = "$demo/jane.password"
+ca_file = "$CA_FILE"
+
+[account.scope]
+exclude = ["client.example"]
+
+[account.policy]
+act_on_existing = true                # the demo mailbox is all "existing" mail
+
+[account.schedule]
+business_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+send_hours = "00:00-24:00"            # so that the demo works at any hour
+TOML
+
+candor() { "$bin/candor" --config "$config" "$@"; }
+
+echo
+echo "== candor check-config"
+candor check-config
+echo
+echo "== candor sync (read-only: EXAMINE and BODY.PEEK)"
+candor sync
+echo
+echo "== candor stats --json"
+candor stats --json
+echo
+echo "== a second sync fetches nothing new"
+candor sync
