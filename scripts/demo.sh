@@ -86,7 +86,8 @@ password_file = "$demo/jane.password"
 ca_file = "$CA_FILE"
 
 [account.scope]
-exclude = ["client.example"]
+exclude = ["client.example"]          # a client, never a candidate to write to
+aliases = [["julia.novak@candidates.example", "julia.n@mailbox.example"]]
 
 [account.policy]
 act_on_existing = true                # the demo mailbox is all "existing" mail
@@ -110,3 +111,9 @@ candor stats --json
 echo
 echo "== a second sync fetches nothing new"
 candor sync
+echo
+echo "== candor candidates: who is waiting on whom"
+candor candidates
+echo
+echo "== candor candidate show julia.novak@candidates.example (two addresses, one candidate)"
+candor candidate show julia.novak@candidates.example

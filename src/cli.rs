@@ -183,6 +183,9 @@ pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Command::CheckConfig => check_config(&config_path),
         other => {
+            if !matches!(other, Command::Run { .. }) {
+                restore_sigpipe();
+            }
             let config = match load_config(&config_path) {
                 Ok(config) => config,
                 Err(code) => return code,
@@ -201,7 +204,34 @@ fn dispatch(command: Command, config: Config, clock: Clock) -> ExitCode {
     match command {
         Command::Sync => with_runtime(commands::sync(config, clock)),
         Command::Run { once } => with_runtime(commands::run(config, clock, once)),
-        Command::Stats(args) => commands::stats(&config, &args),
+        Command::Stats(args) => commands::stats(&config, &args, clock),
+        Command::Candidates(args) => commands::candidates(&config, args.json, clock),
+        Command::Candidate(CandidateCommand::Show { address, account }) => {
+            commands::candidate_show(&config, &address, account.account.as_deref(), clock)
+        }
+        Command::Candidate(CandidateCommand::Add { address, account }) => commands::candidate_mark(
+            &config,
+            &address,
+            account.account.as_deref(),
+            clock,
+            commands::MarkChange::Add,
+        ),
+        Command::Candidate(CandidateCommand::Exclude { address, account }) => {
+            commands::candidate_mark(
+                &config,
+                &address,
+                account.account.as_deref(),
+                clock,
+                commands::MarkChange::Exclude,
+            )
+        }
+        Command::Candidate(CandidateCommand::Merge {
+            address,
+            other,
+            account,
+        }) => {
+            commands::candidate_merge(&config, &address, &other, account.account.as_deref(), clock)
+        }
         other => not_yet(&other),
     }
 }
@@ -216,6 +246,15 @@ fn with_runtime(future: impl std::future::Future<Output = ExitCode>) -> ExitCode
             eprintln!("candor: cannot start the async runtime: {err}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// One-shot commands die quietly on a closed pipe (`candor stats --json | head`), like other
+/// command-line tools; the daemon keeps Rust's default (ignored, errors instead).
+fn restore_sigpipe() {
+    // SAFETY: setting a signal disposition to its default has no memory-safety preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -7,7 +7,9 @@
 mod connect;
 mod folders;
 mod sync;
+mod threads;
 
 pub use connect::{ImapError, ImapErrorKind, Session, connect};
 pub use folders::{FolderPlan, discover_folders};
 pub use sync::{AccountSyncReport, FolderSyncReport, sync_account, sync_folder};
+pub use threads::{SharedThreads, Threads};

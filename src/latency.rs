@@ -5,7 +5,10 @@
 //!   `human == false`) neither open nor close a wait.
 //! - A wait opens at the first message of a side's run that the other side has not answered; more
 //!   messages from the same side (follow-ups) keep it open at the first one.
-//! - The other side's next message closes it (latency = close − open) and opens the reverse wait.
+//! - The other side's next message closes it and opens the reverse wait. Its latency is close −
+//!   open, except when the closing message answers (In-Reply-To) a later message of the run, such
+//!   as the owner's own nudge: then it is measured from that message. Issue 5 fixes this: a reply's
+//!   latency is the time since the message it answers when nothing human lies between them.
 //! - Re-contact: a message more than 45 days after the open wait's first message drops that wait
 //!   (it is not returned: no latency, and it is no longer open) and opens a new one. Measuring
 //!   from the open, not from the last follow-up, keeps every reported latency within 45 days.
@@ -51,6 +54,9 @@ pub struct Event {
     pub time: Timestamp,
     pub side: Side,
     pub human: bool,
+    /// The key of the message this one answers (its In-Reply-To), when that message is in the
+    /// conversation.
+    pub answers: Option<i64>,
 }
 
 /// One wait, closed or still open.
@@ -74,6 +80,8 @@ pub fn waits(events: &[Event]) -> Vec<Wait> {
     ordered.sort_by_key(|e| (e.time, e.key));
     let mut out = Vec::new();
     let mut open: Option<(Side, Wait)> = None;
+    // The messages of the open run, for replies that answer one of its later messages.
+    let mut run: Vec<(i64, Timestamp)> = Vec::new();
     for event in ordered {
         if let Some((side, wait)) = open.take() {
             let gap = event
@@ -84,17 +92,25 @@ pub fn waits(events: &[Event]) -> Vec<Wait> {
                 // Re-contact: the old wait is dropped, this message opens a new one below.
             } else if side == event.side {
                 open = Some((side, wait));
+                run.push((event.key, event.time));
                 continue;
             } else {
+                let answered = event
+                    .answers
+                    .and_then(|key| run.iter().find(|(k, _)| *k == key))
+                    .map(|(_, at)| *at)
+                    .unwrap_or(wait.opened_at);
                 out.push(Wait {
                     closed_at: Some(event.time),
                     closed_by: Some(event.key),
-                    latency_s: Some(gap),
+                    latency_s: Some(event.time.as_second().saturating_sub(answered.as_second())),
                     ..wait
                 });
             }
         }
         open = Some((event.side, open_wait(event)));
+        run.clear();
+        run.push((event.key, event.time));
     }
     out.extend(open.map(|(_, wait)| wait));
     out

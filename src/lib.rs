@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod conversations;
 pub mod imap;
 pub mod latency;
 pub mod mail;

@@ -18,6 +18,7 @@ use std::str::FromStr;
 use mail_parser::MessageParser;
 use sha2::{Digest, Sha256};
 
+pub use classify::is_role_address;
 pub use ooo::ooo_return_date;
 pub use quote::new_text;
 

@@ -1,6 +1,9 @@
 //! What candor tells its owner: figures (`candor stats`) and, later, the digest. Never changes
 //! state.
 
+pub mod candidates;
+pub mod facts;
+
 use serde_json::{Value, json};
 
 use crate::store::stats::AccountCounts;

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::config::{Account, Config};
+use crate::conversations::Identity;
 use crate::imap::{self, AccountSyncReport};
 use crate::store::Store;
 use crate::store::ingest;
@@ -45,7 +46,10 @@ pub async fn sync_account_once(
         let mut session = imap::connect(&account.imap).await?;
         let plan = imap::discover_folders(&mut session, account).await?;
         report_plan_problems(account, &plan);
-        let report = imap::sync_account(store, account_id, &mut session, &plan, clock).await?;
+        let threads =
+            imap::Threads::load(store, account_id, Identity::for_account(account)).await?;
+        let report =
+            imap::sync_account(store, account_id, &mut session, &plan, &threads, clock).await?;
         let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
         Ok::<_, anyhow::Error>(report)
     }

@@ -7,6 +7,7 @@
 
 pub mod ingest;
 mod lock;
+pub mod mailbox;
 mod schema;
 pub mod stats;
 

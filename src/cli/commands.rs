@@ -4,9 +4,11 @@ use std::process::ExitCode;
 
 use crate::cli::StatsArgs;
 use crate::clock::Clock;
+use crate::config::Account;
 use crate::config::Config;
-use crate::report;
+use crate::report::{self, candidates, facts};
 use crate::service;
+use crate::store::mailbox;
 use crate::store::{self, Store};
 
 fn open_store(config: &Config) -> Result<Store, ExitCode> {
@@ -103,7 +105,7 @@ pub async fn run(config: Config, clock: Clock, once: bool) -> ExitCode {
 }
 
 /// `candor stats --json [--since T] [--until T]`.
-pub fn stats(config: &Config, args: &StatsArgs) -> ExitCode {
+pub fn stats(config: &Config, args: &StatsArgs, clock: Clock) -> ExitCode {
     if !args.json {
         eprintln!("candor stats: only --json is available; run `candor stats --json`");
         return ExitCode::from(2);
@@ -125,16 +127,32 @@ pub fn stats(config: &Config, args: &StatsArgs) -> ExitCode {
         Ok(store) => store,
         Err(code) => return code,
     };
-    let names: Vec<String> = config.accounts.iter().map(|a| a.name.clone()).collect();
-    let result = store.call_blocking(|tx| {
-        names
-            .iter()
-            .map(|name| store::stats::account_counts(tx, name, since, until))
-            .collect::<anyhow::Result<Vec<_>>>()
-    });
+    let now = clock.now();
+    let window = (
+        since
+            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+            .unwrap_or_else(|| candidates::default_since(now)),
+        until
+            .and_then(|u| jiff::Timestamp::from_second(u).ok())
+            .unwrap_or(now),
+    );
+    let result = config
+        .accounts
+        .iter()
+        .map(|account| {
+            let name = account.name.clone();
+            let counts =
+                store.call_blocking(|tx| store::stats::account_counts(tx, &name, since, until))?;
+            let facts = facts::load(&store, account)?;
+            let mut json = report::account_stats_json(&counts);
+            json["threads"] = facts.threads.into();
+            json["candidates"] = facts.conversations.len().into();
+            json["latency"] = candidates::latency_json(&facts, now, window.0, window.1);
+            Ok(json)
+        })
+        .collect::<anyhow::Result<Vec<_>>>();
     match result {
         Ok(accounts) => {
-            let accounts: Vec<_> = accounts.iter().map(report::account_stats_json).collect();
             let out = serde_json::json!({ "accounts": accounts });
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             ExitCode::SUCCESS
@@ -143,5 +161,217 @@ pub fn stats(config: &Config, args: &StatsArgs) -> ExitCode {
             eprintln!("candor stats: {err:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// The account a candidate command acts on: `--account`, or the only one.
+fn pick_account<'a>(config: &'a Config, name: Option<&str>) -> Result<&'a Account, ExitCode> {
+    match name {
+        Some(name) => config
+            .accounts
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = config.accounts.iter().map(|a| a.name.as_str()).collect();
+                eprintln!(
+                    "candor: no account named {name:?} (accounts: {})",
+                    known.join(", ")
+                );
+                ExitCode::from(2)
+            }),
+        None if config.accounts.len() == 1 => Ok(&config.accounts[0]),
+        None => {
+            let known: Vec<&str> = config.accounts.iter().map(|a| a.name.as_str()).collect();
+            eprintln!(
+                "candor: several accounts are configured: name one with --account ({})",
+                known.join(", ")
+            );
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn failed(what: &str, err: anyhow::Error) -> ExitCode {
+    eprintln!("candor {what}: {err:#}");
+    ExitCode::from(1)
+}
+
+/// `candor candidates [--json]`: every candidate of every account.
+pub fn candidates(config: &Config, json: bool, clock: Clock) -> ExitCode {
+    let store = match open_store(config) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let now = clock.now();
+    let since = candidates::default_since(now);
+    let mut rows = Vec::new();
+    let mut texts = Vec::new();
+    for account in &config.accounts {
+        let facts = match facts::load(&store, account) {
+            Ok(facts) => facts,
+            Err(err) => return failed("candidates", err),
+        };
+        if json {
+            rows.extend(candidates::candidates_json(&facts, since, now));
+        } else {
+            texts.push(candidates::candidates_text(&facts, now, since, now));
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+    } else {
+        println!("{}", texts.join("\n\n"));
+    }
+    ExitCode::SUCCESS
+}
+
+/// `candor candidate show ADDRESS`.
+pub fn candidate_show(
+    config: &Config,
+    address: &str,
+    account: Option<&str>,
+    clock: Clock,
+) -> ExitCode {
+    let account = match pick_account(config, account) {
+        Ok(account) => account,
+        Err(code) => return code,
+    };
+    let store = match open_store(config) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let facts = match facts::load(&store, account) {
+        Ok(facts) => facts,
+        Err(err) => return failed("candidate show", err),
+    };
+    match facts.find(address) {
+        Some(index) => {
+            println!("{}", candidates::timeline_text(&facts, index, clock.now()));
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!(
+                "candor: {address} is not a candidate of account {} (see `candor candidates`)",
+                account.name
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// What `candidate add` and `candidate exclude` change.
+#[derive(Clone, Copy, Debug)]
+pub enum MarkChange {
+    Add,
+    Exclude,
+}
+
+/// The account's row, created if the account was never synced (commands may run first).
+fn account_row(
+    tx: &rusqlite::Transaction<'_>,
+    name: &str,
+    now: jiff::Timestamp,
+) -> anyhow::Result<store::ingest::AccountId> {
+    store::ingest::ensure_account(tx, name, now)
+}
+
+/// `candor candidate add|exclude ADDRESS`: one short transaction, fine beside the daemon.
+pub fn candidate_mark(
+    config: &Config,
+    address: &str,
+    account: Option<&str>,
+    clock: Clock,
+    change: MarkChange,
+) -> ExitCode {
+    let account = match pick_account(config, account) {
+        Ok(account) => account,
+        Err(code) => return code,
+    };
+    let address = address.trim().to_lowercase();
+    let valid = match change {
+        MarkChange::Add => address.contains('@'),
+        MarkChange::Exclude => !address.is_empty() && !address.contains(char::is_whitespace),
+    };
+    if !valid {
+        eprintln!(
+            "candor: {address:?} is not an email address{}",
+            if matches!(change, MarkChange::Exclude) {
+                " or a domain"
+            } else {
+                ""
+            }
+        );
+        return ExitCode::from(2);
+    }
+    let store = match open_store(config) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let now = clock.now();
+    let name = account.name.clone();
+    let target = address.clone();
+    let result = store.call_blocking(move |tx| {
+        let id = account_row(tx, &name, now)?;
+        let mut mark = mailbox::marks(tx, id)?.remove(&target).unwrap_or_default();
+        match change {
+            MarkChange::Add => mark.added = true,
+            MarkChange::Exclude => mark.excluded = true,
+        }
+        mailbox::set_mark(tx, id, &target, mark, now)
+    });
+    match result {
+        Ok(()) => {
+            match change {
+                MarkChange::Add => println!("{address} is in scope for account {}", account.name),
+                MarkChange::Exclude => println!(
+                    "{address} is excluded: candor never writes to it (account {})",
+                    account.name
+                ),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => failed("candidate", err),
+    }
+}
+
+/// `candor candidate merge A B`: B's conversation joins A's.
+pub fn candidate_merge(
+    config: &Config,
+    into: &str,
+    address: &str,
+    account: Option<&str>,
+    clock: Clock,
+) -> ExitCode {
+    let account = match pick_account(config, account) {
+        Ok(account) => account,
+        Err(code) => return code,
+    };
+    let (into, address) = (into.trim().to_lowercase(), address.trim().to_lowercase());
+    if !into.contains('@') || !address.contains('@') || into == address {
+        eprintln!("candor: merge takes two different email addresses");
+        return ExitCode::from(2);
+    }
+    let store = match open_store(config) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let now = clock.now();
+    let name = account.name.clone();
+    let (a, b) = (into.clone(), address.clone());
+    match store.call_blocking(move |tx| {
+        let id = account_row(tx, &name, now)?;
+        mailbox::add_merge(tx, id, &a, &b, now)
+    }) {
+        Ok(()) => {
+            println!(
+                "{address} is now the same candidate as {into} (account {})",
+                account.name
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => failed("candidate merge", err),
     }
 }

@@ -14,6 +14,7 @@ use tokio::time::timeout;
 
 use super::connect::{ImapError, ImapErrorKind, Session};
 use super::folders::FolderPlan;
+use super::threads::SharedThreads;
 use crate::clock::Clock;
 use crate::mail;
 use crate::store::Store;
@@ -69,13 +70,14 @@ pub async fn sync_account(
     account: AccountId,
     session: &mut Session,
     plan: &FolderPlan,
+    threads: &SharedThreads,
     clock: Clock,
 ) -> anyhow::Result<AccountSyncReport> {
     let mut report = AccountSyncReport::default();
     for (name, role) in &plan.folders {
         report
             .folders
-            .push(sync_folder(store, account, session, name, role, clock).await?);
+            .push(sync_folder(store, account, session, name, role, threads, clock).await?);
     }
     let now = clock.now();
     store
@@ -91,6 +93,7 @@ pub async fn sync_folder(
     session: &mut Session,
     folder: &str,
     role: &str,
+    threads: &SharedThreads,
     clock: Clock,
 ) -> anyhow::Result<FolderSyncReport> {
     let mut report = FolderSyncReport {
@@ -152,7 +155,8 @@ pub async fn sync_folder(
                     let end = items.last().map(|i| i.uid);
                     Some((
                         end,
-                        store_items(store, account, &cursor, uidvalidity, items, clock).await,
+                        store_items(store, account, &cursor, uidvalidity, items, threads, clock)
+                            .await,
                     ))
                 }
                 None => None,
@@ -221,16 +225,24 @@ async fn store_items(
     cursor: &FolderCursor,
     uidvalidity: u32,
     mut items: Vec<RawItem>,
+    threads: &SharedThreads,
     clock: Clock,
 ) -> anyhow::Result<BatchOutcome> {
     let marker = items.pop().expect("every batch ends with its range marker");
     let next_uid = marker.uid.saturating_add(1);
     let folder = cursor.id;
     let now = clock.now();
+    let threads = threads.clone();
     store
         .call(move |tx| {
             let fetched: Vec<Fetched> = items.into_iter().map(parse_item).collect();
-            ingest::store_batch(tx, account, folder, uidvalidity, &fetched, next_uid, now)
+            let outcome =
+                ingest::store_batch(tx, account, folder, uidvalidity, &fetched, next_uid, now)?;
+            threads
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?
+                .add_new(tx, account, &fetched, &outcome.new_rows)?;
+            Ok(outcome)
         })
         .await
 }

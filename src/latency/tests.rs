@@ -19,8 +19,32 @@ fn events(list: &[(i64, i64, Side, bool)]) -> Vec<Event> {
             time: ts(at),
             side,
             human,
+            answers: None,
         })
         .collect()
+}
+
+#[test]
+fn a_reply_to_the_owners_nudge_is_measured_from_the_nudge() {
+    let mut list = events(&[
+        (1, 0, Side::Owner, true),
+        (2, 86_400, Side::Owner, true),
+        (3, 90_000, Side::Candidate, true),
+    ]);
+    list[2].answers = Some(2);
+    let w = waits(&list);
+    assert_eq!(
+        w[0].opened_by, 1,
+        "the wait still opened at the first message"
+    );
+    assert_eq!(
+        w[0].latency_s,
+        Some(3_600),
+        "measured from the message answered"
+    );
+    // Without the In-Reply-To, from the first unanswered message (SPEC §5).
+    list[2].answers = None;
+    assert_eq!(waits(&list)[0].latency_s, Some(90_000));
 }
 
 /// Compact event: (key, seconds after T0, side, human).

@@ -10,6 +10,7 @@ use tokio::time::{Instant, timeout};
 use super::{FULL_SYNC_EVERY, IDLE_AT_MOST, POLL_EVERY, stopped};
 use crate::clock::Clock;
 use crate::config::Account;
+use crate::conversations::Identity;
 use crate::imap::{self, ImapError, ImapErrorKind, Session};
 use crate::store::Store;
 use crate::store::ingest::{self, AccountId};
@@ -133,12 +134,13 @@ async fn serve(
             .map_err(|e| ImapError::from_imap("CAPABILITY", e))?
             .has_str("IDLE");
         let mut last_full: Option<Instant> = None;
+        let threads = imap::Threads::load(store, account_id, Identity::for_account(account)).await?;
         loop {
             if last_full.is_none_or(|t| t.elapsed() >= FULL_SYNC_EVERY) {
                 let plan = imap::discover_folders(&mut session, account).await?;
                 super::report_plan_problems(account, &plan);
                 let report = tokio::select! {
-                    r = imap::sync_account(store, account_id, &mut session, &plan, clock) => r?,
+                    r = imap::sync_account(store, account_id, &mut session, &plan, &threads, clock) => r?,
                     _ = stopped(shutdown) => return Ok(Some(session)),
                 };
                 log_report(account, &report);
@@ -146,7 +148,7 @@ async fn serve(
             }
             // The Inbox last, so that it is the selected folder for IDLE.
             let report = tokio::select! {
-                r = imap::sync_folder(store, account_id, &mut session, "INBOX", "inbox", clock) => r?,
+                r = imap::sync_folder(store, account_id, &mut session, "INBOX", "inbox", &threads, clock) => r?,
                 _ = stopped(shutdown) => return Ok(Some(session)),
             };
             if report.new_messages > 0 || report.gone > 0 {

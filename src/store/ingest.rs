@@ -49,10 +49,12 @@ impl Fetched {
 }
 
 /// What storing a batch did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchOutcome {
     /// Messages new to the account.
     pub new_messages: usize,
+    /// The new messages' rows, with their index in the batch.
+    pub new_rows: Vec<(usize, MessageRowId)>,
     /// New locations of messages already stored (the same message in another folder, a
     /// duplicate delivery, a rescan after a UIDVALIDITY change).
     pub known_messages: usize,
@@ -132,7 +134,7 @@ pub fn store_batch(
     now: jiff::Timestamp,
 ) -> anyhow::Result<BatchOutcome> {
     let mut outcome = BatchOutcome::default();
-    for item in batch {
+    for (index, item) in batch.iter().enumerate() {
         match item {
             Fetched::Parsed {
                 uid,
@@ -142,6 +144,7 @@ pub fn store_batch(
                 let (row, new) = insert_message(tx, account, message, *internal_date, now)?;
                 if new {
                     outcome.new_messages += 1;
+                    outcome.new_rows.push((index, row));
                 } else {
                     outcome.known_messages += 1;
                 }
@@ -232,8 +235,8 @@ fn insert_message(
     tx.execute(
         "INSERT INTO messages (account_id, key, message_id, stable_hash, in_reply_to, refs,
              from_addr, from_name, subject, date_header, internal_date, time, class, ooo_until,
-             bounce_kind, bounce_rcpts, candor_kind, candor_outbox, body_text, stored_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+             bounce_kind, bounce_rcpts, candor_kind, candor_outbox, body_text, stored_at, extra_ids)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         params![
             account.0,
             key,
@@ -255,6 +258,7 @@ fn insert_message(
             message.candor.as_ref().and_then(|c| c.outbox),
             message.text,
             now.as_second(),
+            message.extra_message_ids.join(" "),
         ],
     )
     .context("cannot insert a message")?;
@@ -348,5 +352,96 @@ pub fn account_error(tx: &Transaction<'_>, account: AccountId, error: &str) -> a
         "UPDATE accounts SET last_error = ?2 WHERE id = ?1",
         params![account.0, error],
     )?;
+    Ok(())
+}
+
+/// What the threader needs of every stored message of an account, in row order: the cold start
+/// of incremental threading.
+pub fn thread_rows(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<ThreadRow>> {
+    let mut rows: Vec<ThreadRow> = Vec::new();
+    let mut stmt = tx.prepare(
+        "SELECT id, message_id, extra_ids, in_reply_to, refs, time, subject, from_addr
+         FROM messages WHERE account_id = ?1 ORDER BY id",
+    )?;
+    let mapped = stmt.query_map([account.0], |r| {
+        Ok(ThreadRow {
+            id: MessageRowId(r.get(0)?),
+            message_id: r.get(1)?,
+            extra_ids: split_ids(&r.get::<_, String>(2)?),
+            in_reply_to: split_ids(&r.get::<_, String>(3)?),
+            references: split_ids(&r.get::<_, String>(4)?),
+            time: r.get(5)?,
+            subject: r.get(6)?,
+            from: r.get(7)?,
+            to: Vec::new(),
+            cc: Vec::new(),
+        })
+    })?;
+    for row in mapped {
+        rows.push(row?);
+    }
+    let index: std::collections::HashMap<i64, usize> =
+        rows.iter().enumerate().map(|(i, r)| (r.id.0, i)).collect();
+    let mut stmt = tx.prepare(
+        "SELECT a.message_id, a.field, a.address FROM message_addresses a
+         JOIN messages m ON m.id = a.message_id
+         WHERE m.account_id = ?1 AND a.field IN ('to', 'cc')",
+    )?;
+    let mapped = stmt.query_map([account.0], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    for item in mapped {
+        let (id, field, address) = item?;
+        if let Some(&i) = index.get(&id) {
+            if field == "to" {
+                rows[i].to.push(address);
+            } else {
+                rows[i].cc.push(address);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn split_ids(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
+}
+
+/// One message as the threader needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadRow {
+    pub id: MessageRowId,
+    pub message_id: Option<String>,
+    pub extra_ids: Vec<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// Unix seconds.
+    pub time: i64,
+    pub subject: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+}
+
+/// Persists a message's thread and renumbers the threads it absorbed.
+pub fn set_thread(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    message: MessageRowId,
+    thread: i64,
+    merged: &[i64],
+) -> anyhow::Result<()> {
+    let mut stmt = tx.prepare_cached("UPDATE messages SET thread_id = ?2 WHERE id = ?1")?;
+    stmt.execute(params![message.0, thread])?;
+    let mut renumber = tx.prepare_cached(
+        "UPDATE messages SET thread_id = ?3 WHERE account_id = ?1 AND thread_id = ?2",
+    )?;
+    for old in merged {
+        renumber.execute(params![account.0, old, thread])?;
+    }
     Ok(())
 }

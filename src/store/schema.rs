@@ -87,6 +87,29 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (folder_id, uidvalidity, uid)
     ) STRICT;
     "#,
+    // 2: threads on messages, extra Message-IDs, candidate merges and marks.
+    r#"
+    ALTER TABLE messages ADD COLUMN thread_id INTEGER NOT NULL DEFAULT 0;  -- the smallest message id of its thread
+    ALTER TABLE messages ADD COLUMN extra_ids TEXT NOT NULL DEFAULT '';     -- further Message-ID headers
+    CREATE INDEX messages_by_thread ON messages (account_id, thread_id);
+
+    CREATE TABLE candidate_merges (
+        account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        address      TEXT    NOT NULL,    -- lowercased
+        into_address TEXT    NOT NULL,
+        at           INTEGER NOT NULL,
+        PRIMARY KEY (account_id, address)
+    ) STRICT;
+
+    CREATE TABLE candidate_marks (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        address    TEXT    NOT NULL,      -- lowercased address (or domain, for exclusions)
+        added      INTEGER NOT NULL DEFAULT 0,   -- candor candidate add (scope.mode = "explicit")
+        excluded   INTEGER NOT NULL DEFAULT 0,   -- candor candidate exclude
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (account_id, address)
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this candor writes.

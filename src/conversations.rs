@@ -1,0 +1,346 @@
+//! Candidates and conversations (SPEC §2, §4) over stored messages, and their waits (§5). Pure.
+//!
+//! A **candidate** is an external human correspondent: someone the owner wrote to (To/Cc) or who
+//! wrote to the owner, who is not an owner address, not in an internal domain, not a role
+//! address, and not a sender of list or bounce mail. Several addresses may be one candidate
+//! (configured aliases, `candor candidate merge`). A **conversation** is every message with that
+//! candidate plus the other messages of the same threads (a colleague's answer in the thread),
+//! in time order.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use jiff::Timestamp;
+
+use crate::calendar::BusinessCalendar;
+use crate::latency::{self, Direction, Event, Side, Wait};
+use crate::mail::Class;
+
+/// Who the account is: its owner's addresses, internal domains and candidate aliases.
+#[derive(Clone, Debug, Default)]
+pub struct Identity {
+    owner_addresses: BTreeSet<String>,
+    internal_domains: Vec<String>,
+    /// address → canonical address (the first of its alias group or merge target).
+    canonical: BTreeMap<String, String>,
+}
+
+impl Identity {
+    pub fn new(owner_addresses: &[String], internal_domains: &[String]) -> Identity {
+        Identity {
+            owner_addresses: owner_addresses.iter().map(|a| a.to_lowercase()).collect(),
+            internal_domains: internal_domains.iter().map(|d| d.to_lowercase()).collect(),
+            canonical: BTreeMap::new(),
+        }
+    }
+
+    /// The owner's addresses, internal domains and configured aliases of an account.
+    pub fn for_account(account: &crate::config::Account) -> Identity {
+        let mut identity = Identity::new(&account.owner_addresses, &account.internal_domains);
+        for group in &account.scope.aliases {
+            identity.add_alias_group(group);
+        }
+        identity
+    }
+
+    /// Treats every address of `group` as the first one.
+    pub fn add_alias_group(&mut self, group: &[String]) {
+        let Some(first) = group.first().map(|a| self.canonical_of(&a.to_lowercase())) else {
+            return;
+        };
+        for address in group.iter().skip(1) {
+            let address = address.to_lowercase();
+            if address != first {
+                self.canonical.insert(address, first.clone());
+            }
+        }
+    }
+
+    /// `candor candidate merge A B`: B's messages join A's conversation.
+    pub fn add_merge(&mut self, into: &str, address: &str) {
+        let into = self.canonical_of(&into.to_lowercase());
+        let address = address.to_lowercase();
+        if address != into {
+            // Whoever pointed at `address` now points at `into` too.
+            for target in self.canonical.values_mut() {
+                if *target == address {
+                    *target = into.clone();
+                }
+            }
+            self.canonical.insert(address, into);
+        }
+    }
+
+    pub fn canonical_of(&self, address: &str) -> String {
+        let mut current = address.to_owned();
+        // Bounded: merges are flattened on insert, aliases point at a first member.
+        for _ in 0..8 {
+            match self.canonical.get(&current) {
+                Some(next) if *next != current => current = next.clone(),
+                _ => break,
+            }
+        }
+        current
+    }
+
+    pub fn is_owner(&self, address: &str) -> bool {
+        self.owner_addresses.contains(address)
+    }
+
+    /// An owner address or an address in an internal domain (or a subdomain of one).
+    pub fn is_internal(&self, address: &str) -> bool {
+        if self.is_owner(address) {
+            return true;
+        }
+        let Some(domain) = address.rsplit_once('@').map(|(_, d)| d) else {
+            return false;
+        };
+        self.internal_domains
+            .iter()
+            .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
+    }
+
+    /// The external party of a message: the recipients when the owner wrote it, else the sender.
+    pub fn correspondents(&self, from: &str, to: &[String], cc: &[String]) -> Vec<String> {
+        if self.is_owner(from) {
+            to.iter()
+                .chain(cc)
+                .filter(|a| !self.is_internal(a))
+                .map(|a| self.canonical_of(a))
+                .collect()
+        } else if from.is_empty() {
+            Vec::new()
+        } else {
+            vec![self.canonical_of(from)]
+        }
+    }
+}
+
+/// One stored message, as conversations need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub key: i64,
+    pub thread: i64,
+    pub time: Timestamp,
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub from: String,
+    pub from_name: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub class: Class,
+}
+
+/// One candidate's conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    /// The canonical address.
+    pub address: String,
+    /// Every address seen for this candidate, the canonical one first.
+    pub addresses: Vec<String>,
+    /// The display name last seen on the candidate's own mail.
+    pub name: String,
+    /// Indices into the message slice, in time order.
+    pub messages: Vec<usize>,
+    /// The candidate ever wrote a human message.
+    pub replied: bool,
+    pub waits: Vec<Wait>,
+}
+
+impl Conversation {
+    /// The last wait, when it is still open.
+    pub fn open_wait(&self) -> Option<&Wait> {
+        self.waits.last().filter(|w| w.closed_at.is_none())
+    }
+}
+
+/// Builds every candidate's conversation from the account's messages.
+pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Conversation> {
+    // Addresses that can never be candidates: lists, bounces, role senders.
+    let mut automated: BTreeSet<String> = BTreeSet::new();
+    for m in messages {
+        if matches!(m.class, Class::List | Class::Bounce | Class::Role) && !m.from.is_empty() {
+            automated.insert(m.from.clone());
+        }
+    }
+    let is_candidate_address = |address: &str| {
+        !address.is_empty()
+            && !identity.is_internal(address)
+            && !automated.contains(address)
+            && !crate::mail::is_role_address(address)
+    };
+
+    // Candidate → its direct messages; addresses seen and names.
+    let mut direct: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let mut seen_addresses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut names: BTreeMap<String, (Timestamp, String)> = BTreeMap::new();
+    for (index, m) in messages.iter().enumerate() {
+        if identity.is_owner(&m.from) {
+            if matches!(m.class, Class::Human | Class::Own) {
+                for address in m.to.iter().chain(&m.cc).filter(|a| is_candidate_address(a)) {
+                    let canonical = identity.canonical_of(address);
+                    direct.entry(canonical.clone()).or_default().insert(index);
+                    seen_addresses
+                        .entry(canonical)
+                        .or_default()
+                        .insert(address.clone());
+                }
+            }
+        } else if is_candidate_address(&m.from) {
+            let canonical = identity.canonical_of(&m.from);
+            // Auto-replies of a known candidate belong to the conversation; they alone make
+            // nobody a candidate.
+            if m.class == Class::Human || direct.contains_key(&canonical) {
+                direct.entry(canonical.clone()).or_default().insert(index);
+                seen_addresses
+                    .entry(canonical.clone())
+                    .or_default()
+                    .insert(m.from.clone());
+                if m.class == Class::Human && !m.from_name.is_empty() {
+                    let entry = names
+                        .entry(canonical)
+                        .or_insert((m.time, m.from_name.clone()));
+                    if m.time >= entry.0 {
+                        *entry = (m.time, m.from_name.clone());
+                    }
+                }
+            }
+        }
+    }
+    // Auto-replies that came before the candidate was known (sorted input is not guaranteed).
+    for (index, m) in messages.iter().enumerate() {
+        if m.class == Class::AutoReply && !identity.is_owner(&m.from) {
+            let canonical = identity.canonical_of(&m.from);
+            if let Some(set) = direct.get_mut(&canonical) {
+                set.insert(index);
+            }
+        }
+    }
+
+    let mut by_thread: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (index, m) in messages.iter().enumerate() {
+        by_thread.entry(m.thread).or_default().push(index);
+    }
+
+    let mut out = Vec::with_capacity(direct.len());
+    for (address, own) in direct {
+        let threads: BTreeSet<i64> = own.iter().map(|&i| messages[i].thread).collect();
+        let mut all: BTreeSet<usize> = own.clone();
+        for thread in threads {
+            all.extend(by_thread.get(&thread).into_iter().flatten().copied());
+        }
+        let mut indices: Vec<usize> = all.into_iter().collect();
+        indices.sort_by_key(|&i| (messages[i].time, messages[i].key));
+        let mut addresses: Vec<String> = vec![address.clone()];
+        addresses.extend(
+            seen_addresses
+                .get(&address)
+                .into_iter()
+                .flatten()
+                .filter(|a| **a != address)
+                .cloned(),
+        );
+        let events = events(messages, &indices, &addresses, identity);
+        let replied = events.iter().any(|e| e.side == Side::Candidate && e.human);
+        out.push(Conversation {
+            name: names
+                .get(&address)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default(),
+            waits: latency::waits(&events),
+            address,
+            addresses,
+            messages: indices,
+            replied,
+        });
+    }
+    out
+}
+
+/// The latency events of a conversation: the owner's messages count only when addressed to the
+/// candidate (a note to a colleague in the same thread answers nobody).
+fn events(
+    messages: &[StoredMessage],
+    indices: &[usize],
+    addresses: &[String],
+    identity: &Identity,
+) -> Vec<Event> {
+    let is_candidate = |a: &String| addresses.contains(a);
+    let by_id: HashMap<&str, i64> = indices
+        .iter()
+        .filter_map(|&i| {
+            messages[i]
+                .message_id
+                .as_deref()
+                .map(|id| (id, messages[i].key))
+        })
+        .collect();
+    indices
+        .iter()
+        .map(|&i| {
+            let m = &messages[i];
+            let side = if identity.is_owner(&m.from) && m.to.iter().chain(&m.cc).any(is_candidate) {
+                Side::Owner
+            } else if is_candidate(&m.from) {
+                Side::Candidate
+            } else {
+                Side::Other
+            };
+            Event {
+                key: m.key,
+                time: m.time,
+                side,
+                human: m.class == Class::Human,
+                answers: m
+                    .in_reply_to
+                    .as_deref()
+                    .and_then(|id| by_id.get(id).copied()),
+            }
+        })
+        .collect()
+}
+
+/// Latency figures of one direction over a window (SPEC §5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub n: usize,
+    pub median_s: Option<i64>,
+    pub p90_s: Option<i64>,
+    pub business_median_s: Option<i64>,
+    pub business_p90_s: Option<i64>,
+}
+
+/// Calendar and business figures of the waits of `direction` closed in `[since, until)`.
+pub fn figures<'a>(
+    waits: impl IntoIterator<Item = &'a Wait>,
+    direction: Direction,
+    calendar: &BusinessCalendar,
+    since: Timestamp,
+    until: Timestamp,
+) -> Figures {
+    let mut calendar_s = Vec::new();
+    let mut business_s = Vec::new();
+    for wait in waits {
+        let (Some(closed), Some(latency)) = (wait.closed_at, wait.latency_s) else {
+            continue;
+        };
+        if wait.direction != direction || closed < since || closed >= until {
+            continue;
+        }
+        calendar_s.push(latency);
+        let start = Timestamp::from_second(closed.as_second() - latency).unwrap_or(wait.opened_at);
+        business_s.push(calendar.business_seconds(start, closed));
+    }
+    let calendar_summary = latency::summarize(&calendar_s);
+    let business_summary = latency::summarize(&business_s);
+    Figures {
+        n: calendar_summary.n,
+        median_s: calendar_summary.median_s,
+        p90_s: calendar_summary.p90_s,
+        business_median_s: business_summary.median_s,
+        business_p90_s: business_summary.p90_s,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,210 @@
+//! Candidates and conversations as data.
+
+use super::*;
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn msg(key: i64, thread: i64, at: &str, from: &str, to: &[&str], class: Class) -> StoredMessage {
+    StoredMessage {
+        key,
+        thread,
+        time: ts(at),
+        message_id: Some(format!("m{key}@x")),
+        in_reply_to: None,
+        from: from.to_owned(),
+        from_name: String::new(),
+        to: to.iter().map(|s| s.to_string()).collect(),
+        cc: Vec::new(),
+        subject: "Role".to_owned(),
+        class,
+    }
+}
+
+fn identity() -> Identity {
+    Identity::new(
+        &["jane@agency.example".to_owned()],
+        &["agency.example".to_owned()],
+    )
+}
+
+#[test]
+fn candidates_are_external_humans_and_cold_outreach() {
+    let messages = vec![
+        msg(
+            1,
+            1,
+            "2026-03-02T09:00:00Z",
+            "jane@agency.example",
+            &["ann@c.example"],
+            Class::Human,
+        ),
+        msg(
+            2,
+            1,
+            "2026-03-03T09:00:00Z",
+            "ann@c.example",
+            &["jane@agency.example"],
+            Class::Human,
+        ),
+        msg(
+            3,
+            3,
+            "2026-03-02T10:00:00Z",
+            "jane@agency.example",
+            &["cold@c.example", "tom@agency.example"],
+            Class::Human,
+        ),
+        msg(
+            4,
+            4,
+            "2026-03-02T11:00:00Z",
+            "news@lists.example",
+            &["jane@agency.example"],
+            Class::List,
+        ),
+        msg(
+            5,
+            5,
+            "2026-03-02T12:00:00Z",
+            "noreply@board.example",
+            &["jane@agency.example"],
+            Class::Human,
+        ),
+        msg(
+            6,
+            6,
+            "2026-03-02T13:00:00Z",
+            "tom@agency.example",
+            &["jane@agency.example"],
+            Class::Human,
+        ),
+        msg(
+            7,
+            7,
+            "2026-03-02T14:00:00Z",
+            "jane@agency.example",
+            &["news@lists.example"],
+            Class::Human,
+        ),
+    ];
+    let conversations = conversations(&messages, &identity());
+    let addresses: Vec<&str> = conversations.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(addresses, ["ann@c.example", "cold@c.example"]);
+    assert!(conversations[0].replied);
+    assert!(!conversations[1].replied, "cold outreach never answered");
+}
+
+#[test]
+fn auto_replies_and_bounces_never_close_a_wait_and_a_colleague_does_not_answer_for_the_owner() {
+    let messages = vec![
+        msg(
+            1,
+            1,
+            "2026-03-02T09:00:00Z",
+            "ann@c.example",
+            &["jane@agency.example"],
+            Class::Human,
+        ),
+        msg(
+            2,
+            1,
+            "2026-03-02T10:00:00Z",
+            "tom@agency.example",
+            &["ann@c.example"],
+            Class::Human,
+        ),
+        msg(
+            3,
+            3,
+            "2026-03-02T11:00:00Z",
+            "jane@agency.example",
+            &["bob@c.example"],
+            Class::Human,
+        ),
+        msg(
+            4,
+            3,
+            "2026-03-02T11:01:00Z",
+            "bob@c.example",
+            &["jane@agency.example"],
+            Class::AutoReply,
+        ),
+        msg(
+            5,
+            1,
+            "2026-03-03T09:00:00Z",
+            "jane@agency.example",
+            &["ann@c.example"],
+            Class::Human,
+        ),
+    ];
+    let conversations = conversations(&messages, &identity());
+    let ann = conversations
+        .iter()
+        .find(|c| c.address == "ann@c.example")
+        .unwrap();
+    assert_eq!(ann.waits[0].direction, Direction::RecruiterReply);
+    assert_eq!(
+        ann.waits[0].closed_by,
+        Some(5),
+        "the colleague's message did not close it"
+    );
+    assert_eq!(ann.waits[0].latency_s, Some(86_400));
+    let bob = conversations
+        .iter()
+        .find(|c| c.address == "bob@c.example")
+        .unwrap();
+    assert_eq!(
+        bob.messages.len(),
+        2,
+        "the auto-reply belongs to the conversation"
+    );
+    assert!(bob.open_wait().is_some(), "the auto-reply closed nothing");
+    assert!(!bob.replied);
+}
+
+#[test]
+fn a_second_address_is_merged_when_configured() {
+    let messages = vec![
+        msg(
+            1,
+            1,
+            "2026-03-02T09:00:00Z",
+            "jane@agency.example",
+            &["ann@home.example"],
+            Class::Human,
+        ),
+        msg(
+            2,
+            2,
+            "2026-03-02T15:00:00Z",
+            "ann.lee@work.example",
+            &["jane@agency.example"],
+            Class::Human,
+        ),
+    ];
+    let unmerged = conversations(&messages, &identity());
+    assert_eq!(unmerged.len(), 2);
+    let mut id = identity();
+    id.add_alias_group(&[
+        "ann@home.example".to_owned(),
+        "ann.lee@work.example".to_owned(),
+    ]);
+    let merged = conversations(&messages, &id);
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0].address, "ann@home.example");
+    assert_eq!(
+        merged[0].addresses,
+        ["ann@home.example", "ann.lee@work.example"]
+    );
+    assert_eq!(
+        merged[0].waits[0].latency_s,
+        Some(6 * 3600),
+        "the second address closes the wait"
+    );
+    let mut by_command = identity();
+    by_command.add_merge("ann@home.example", "ann.lee@work.example");
+    assert_eq!(conversations(&messages, &by_command).len(), 1);
+}

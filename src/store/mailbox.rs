@@ -1,0 +1,173 @@
+//! Queries behind conversations: the messages of an account as facts, candidate merges and
+//! marks (explicit scope, exclusions), and which messages lie in the scope folders.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr as _;
+
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use crate::conversations::StoredMessage;
+use crate::mail::Class;
+use crate::store::ingest::AccountId;
+
+/// The account's row, if it was ever synced.
+pub fn account_id(tx: &Transaction<'_>, name: &str) -> anyhow::Result<Option<AccountId>> {
+    Ok(tx
+        .query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .map(AccountId))
+}
+
+/// Every message of the account, with its To and Cc addresses, in time order.
+pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<StoredMessage>> {
+    let mut out: Vec<StoredMessage> = Vec::new();
+    let mut stmt = tx.prepare(
+        "SELECT id, thread_id, time, message_id, in_reply_to, from_addr, from_name, subject, class
+         FROM messages WHERE account_id = ?1 ORDER BY time, id",
+    )?;
+    let rows = stmt.query_map([account.0], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, String>(7)?,
+            r.get::<_, String>(8)?,
+        ))
+    })?;
+    for row in rows {
+        let (key, thread, time, message_id, in_reply_to, from, from_name, subject, class) = row?;
+        out.push(StoredMessage {
+            key,
+            // Messages stored before threading existed have thread 0: alone in their thread.
+            thread: if thread == 0 { key } else { thread },
+            time: jiff::Timestamp::from_second(time).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            message_id,
+            in_reply_to: in_reply_to.split_whitespace().next().map(str::to_owned),
+            from,
+            from_name,
+            to: Vec::new(),
+            cc: Vec::new(),
+            subject,
+            class: Class::from_str(&class).unwrap_or(Class::Human),
+        });
+    }
+    let index: HashMap<i64, usize> = out.iter().enumerate().map(|(i, m)| (m.key, i)).collect();
+    let mut stmt = tx.prepare(
+        "SELECT a.message_id, a.field, a.address FROM message_addresses a
+         JOIN messages m ON m.id = a.message_id
+         WHERE m.account_id = ?1 AND a.field IN ('to', 'cc')",
+    )?;
+    let rows = stmt.query_map([account.0], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (key, field, address) = row?;
+        if let Some(&i) = index.get(&key) {
+            if field == "to" {
+                out[i].to.push(address);
+            } else {
+                out[i].cc.push(address);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `candor candidate merge`: address → the address it was merged into.
+pub fn merges(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<(String, String)>> {
+    let mut stmt = tx.prepare(
+        "SELECT into_address, address FROM candidate_merges WHERE account_id = ?1 ORDER BY at, address",
+    )?;
+    let rows = stmt.query_map([account.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn add_merge(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    into: &str,
+    address: &str,
+    now: jiff::Timestamp,
+) -> anyhow::Result<()> {
+    tx.execute(
+        "INSERT INTO candidate_merges (account_id, address, into_address, at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (account_id, address) DO UPDATE SET into_address = excluded.into_address, at = excluded.at",
+        params![account.0, address, into, now.as_second()],
+    )?;
+    Ok(())
+}
+
+/// Marks set by `candor candidate add` and `candor candidate exclude`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mark {
+    pub added: bool,
+    pub excluded: bool,
+}
+
+pub fn marks(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<BTreeMap<String, Mark>> {
+    let mut stmt =
+        tx.prepare("SELECT address, added, excluded FROM candidate_marks WHERE account_id = ?1")?;
+    let rows = stmt.query_map([account.0], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Mark {
+                added: r.get::<_, i64>(1)? != 0,
+                excluded: r.get::<_, i64>(2)? != 0,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn set_mark(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    address: &str,
+    mark: Mark,
+    now: jiff::Timestamp,
+) -> anyhow::Result<()> {
+    tx.execute(
+        "INSERT INTO candidate_marks (account_id, address, added, excluded, at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (account_id, address) DO UPDATE SET added = excluded.added, excluded = excluded.excluded, at = excluded.at",
+        params![account.0, address, mark.added as i64, mark.excluded as i64, now.as_second()],
+    )?;
+    Ok(())
+}
+
+/// Keys of the messages present in any of `folders`.
+pub fn keys_in_folders(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    folders: &[String],
+) -> anyhow::Result<HashSet<i64>> {
+    let mut keys = HashSet::new();
+    let mut stmt = tx.prepare(
+        "SELECT DISTINCT l.message_id FROM locations l JOIN folders f ON f.id = l.folder_id
+         WHERE f.account_id = ?1 AND f.name = ?2 AND l.present = 1",
+    )?;
+    for folder in folders {
+        for key in stmt.query_map(params![account.0, folder], |r| r.get::<_, i64>(0))? {
+            keys.insert(key?);
+        }
+    }
+    Ok(keys)
+}
+
+/// Number of distinct threads of the account.
+pub fn thread_count(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<u64> {
+    Ok(tx.query_row(
+        "SELECT count(DISTINCT CASE WHEN thread_id = 0 THEN -id ELSE thread_id END) FROM messages WHERE account_id = ?1",
+        [account.0],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
