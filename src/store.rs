@@ -8,6 +8,7 @@
 pub mod ingest;
 mod lock;
 pub mod mailbox;
+pub mod outbox;
 mod schema;
 pub mod stats;
 

@@ -110,6 +110,46 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, address)
     ) STRICT;
     "#,
+    // 3: the owner's decisions per candidate and the outbox (SPEC §6, §8).
+    r#"
+    CREATE TABLE candidate_states (
+        account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        address        TEXT    NOT NULL,    -- the candidate's canonical address
+        paused         INTEGER NOT NULL DEFAULT 0,  -- paused by the owner (until paused_until, or indefinitely)
+        paused_until   TEXT,                -- YYYY-MM-DD
+        paused_at      INTEGER,
+        resumed_at     INTEGER,
+        decided        TEXT CHECK (decided IN ('position_filled','not_selected','no_current_role','withdrawn')),
+        decided_at     INTEGER,
+        updated_at     INTEGER NOT NULL,
+        PRIMARY KEY (account_id, address)
+    ) STRICT;
+
+    CREATE TABLE outbox (
+        id           INTEGER PRIMARY KEY,
+        account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        candidate    TEXT    NOT NULL,      -- canonical address of the conversation
+        recipient    TEXT    NOT NULL,      -- the one To address
+        kind         TEXT    NOT NULL CHECK (kind IN ('follow_up_1','follow_up_2','closure_silence',
+                         'closure_position_filled','closure_not_selected','closure_no_current_role',
+                         'closure_withdrawn','digest')),
+        state        TEXT    NOT NULL CHECK (state IN ('queued','sending','sent','unknown','failed',
+                         'cancelled','drafted','recorded')),
+        message_id   TEXT    NOT NULL UNIQUE,   -- final, without <>, chosen before any send
+        reply_to     INTEGER,                -- messages.id of the message answered
+        due          INTEGER NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_try_at  INTEGER,
+        last_error   TEXT    NOT NULL DEFAULT '',
+        raw          BLOB    NOT NULL,       -- the exact bytes sent (and appended)
+        copied       INTEGER NOT NULL DEFAULT 0,  -- the copy reached Sent (or Drafts)
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        done_at      INTEGER                 -- sent, drafted, recorded, failed or cancelled
+    ) STRICT;
+    CREATE INDEX outbox_by_state ON outbox (account_id, state);
+    CREATE INDEX outbox_by_candidate ON outbox (account_id, candidate);
+    "#,
 ];
 
 /// The schema version this candor writes.
