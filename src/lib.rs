@@ -3,11 +3,14 @@
 //! The library holds everything; `src/main.rs` only parses the command line, sets up logging and
 //! maps errors to exit codes. See `ARCHITECTURE.md` for the code map and the invariants.
 
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod latency;
 pub mod mail;
 pub mod paths;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod threading;

@@ -1,0 +1,337 @@
+//! Threading (SPEC §2): connected components over Message-ID / In-Reply-To / References, plus
+//! the header-less reply rule. Pure and incremental: the store feeds messages in, persists
+//! `message key → thread id` and renumbers the threads a message absorbed.
+//!
+//! Decisions, in one place:
+//! - **Components, not trees.** Every usable id is a node of a union-find; a message joins its own
+//!   ids and every id it references. A missing parent is a ghost node that still joins its
+//!   children; cycles are harmless. For header links the partition does not depend on the order
+//!   of `add` calls.
+//! - **Bogus ids** ([`is_bogus_id`]) are ignored everywhere, so `In-Reply-To: <yes>` joins nothing.
+//! - **Duplicates**: several messages with one Message-ID share its node, hence one thread.
+//! - **Two Message-ID headers**: the caller passes the first as `message_id` (what notmuch uses)
+//!   and the others as `extra_message_ids`. The extras are joined too: a reply may cite either,
+//!   and the message really was announced under both.
+//! - **Thread id** = the smallest message key in the component. Keys are store row ids that grow
+//!   with insertion, so in practice a thread keeps the key of its first stored message; when a
+//!   message joins two threads, the larger id is reported in [`ThreadAssignment::merged`].
+//! - **Header-less replies**: a message with no usable In-Reply-To/References whose subject has a
+//!   reply prefix attaches to the thread of the most recent message (by time, at most 30 days
+//!   earlier, not later than it) that shares a correspondent and the normalised subject. This
+//!   looks at messages already added. So that the arrival order matters less (an Inbox synced
+//!   before the Sent folder), a header-less reply that found nothing is kept as an *orphan*; the
+//!   first later-added message that it would have chosen (same correspondent and subject, at most
+//!   30 days before it) adopts it. When several such messages arrive late, the first to arrive
+//!   wins, not the most recent: the rule is exact only for messages added in time order.
+
+mod subject;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use jiff::{SignedDuration, Timestamp};
+
+pub use subject::{has_reply_prefix, normalized_subject};
+
+/// How far back a header-less reply looks for its thread (SPEC §2).
+const HEADERLESS_LOOKBACK: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// Longer ids are taken for garbage: RFC 5322 lines stop at 998 octets.
+const MAX_ID_BYTES: usize = 998;
+
+/// One message as the threader sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadInput {
+    /// The store's message row id.
+    pub key: i64,
+    /// The first Message-ID header, with or without angle brackets.
+    pub message_id: Option<String>,
+    /// Further Message-ID headers, if the message has several.
+    pub extra_message_ids: Vec<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// The message time (SPEC §2).
+    pub time: Timestamp,
+    /// The external party's addresses, lowercased, computed by the caller.
+    pub correspondents: Vec<String>,
+    pub subject: Option<String>,
+}
+
+/// A thread: the smallest message key in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ThreadId(pub i64);
+
+/// Where [`Threader::add`] put a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadAssignment {
+    pub thread: ThreadId,
+    /// Threads absorbed into `thread` by this message, ascending; the store renumbers them.
+    pub merged: Vec<ThreadId>,
+}
+
+/// Incremental threader: union-find over message-ids and message keys.
+#[derive(Debug, Default)]
+pub struct Threader {
+    /// Union-find parent of each node.
+    parent: Vec<u32>,
+    /// Smallest message key in the component, valid at roots; `None` for ghost-only components.
+    min_key: Vec<Option<i64>>,
+    id_nodes: HashMap<String, u32>,
+    key_nodes: HashMap<i64, u32>,
+    /// `correspondent \0 normalised subject` → (time, key) of every message with that pair.
+    by_topic: HashMap<String, Vec<(Timestamp, i64)>>,
+    /// Header-less replies that found no thread yet, by the same topic key.
+    orphans: HashMap<String, Vec<(Timestamp, i64)>>,
+}
+
+impl Threader {
+    pub fn new() -> Threader {
+        Threader::default()
+    }
+
+    /// Threads one message and says where it went.
+    pub fn add(&mut self, msg: &ThreadInput) -> ThreadAssignment {
+        let own_ids: Vec<&str> = msg
+            .message_id
+            .iter()
+            .chain(&msg.extra_message_ids)
+            .filter_map(|raw| usable_id(raw))
+            .collect();
+        let linked_ids: Vec<&str> = msg
+            .in_reply_to
+            .iter()
+            .chain(&msg.references)
+            .filter_map(|raw| usable_id(raw))
+            .collect();
+
+        let known_key = self.key_nodes.contains_key(&msg.key);
+        let key_node = self.key_node(msg.key);
+        let mut joined = vec![key_node];
+        for id in own_ids.iter().chain(&linked_ids) {
+            joined.push(self.id_node(id));
+        }
+
+        let topics = topic_keys(msg);
+        let is_headerless_reply = linked_ids.is_empty()
+            && msg.subject.as_deref().is_some_and(has_reply_prefix)
+            && !topics.is_empty();
+        let mut orphaned = false;
+        if is_headerless_reply {
+            match self.most_recent_on_topic(&topics, msg.time, msg.key) {
+                Some(key) => joined.push(self.key_node(key)),
+                None => orphaned = true,
+            }
+        }
+        let adopted = self.adopt_orphans(&topics, msg.time, msg.key);
+        joined.extend(adopted);
+
+        // The threads that existed before this message; a new message is not a thread yet.
+        let skip_own = usize::from(!known_key);
+        let before: BTreeSet<ThreadId> = joined[skip_own..]
+            .iter()
+            .filter_map(|&node| {
+                let root = self.find(node);
+                self.min_key[root as usize].map(ThreadId)
+            })
+            .collect();
+        for &node in &joined[1..] {
+            self.union(key_node, node);
+        }
+        let root = self.find(key_node);
+        let key_min = self.min_key[root as usize].unwrap_or(msg.key);
+        let thread = ThreadId(key_min);
+
+        for topic in topics {
+            if orphaned {
+                self.orphans
+                    .entry(topic.clone())
+                    .or_default()
+                    .push((msg.time, msg.key));
+            }
+            self.by_topic
+                .entry(topic)
+                .or_default()
+                .push((msg.time, msg.key));
+        }
+        ThreadAssignment {
+            thread,
+            merged: before.into_iter().filter(|&t| t != thread).collect(),
+        }
+    }
+
+    /// The thread of a message added before.
+    pub fn thread_of(&self, key: i64) -> Option<ThreadId> {
+        let node = *self.key_nodes.get(&key)?;
+        self.min_key[self.find_const(node) as usize].map(ThreadId)
+    }
+
+    /// Every thread with its message keys, ascending.
+    pub fn threads(&self) -> BTreeMap<ThreadId, Vec<i64>> {
+        let mut out: BTreeMap<ThreadId, Vec<i64>> = BTreeMap::new();
+        for (&key, &node) in &self.key_nodes {
+            if let Some(min) = self.min_key[self.find_const(node) as usize] {
+                out.entry(ThreadId(min)).or_default().push(key);
+            }
+        }
+        for keys in out.values_mut() {
+            keys.sort_unstable();
+        }
+        out
+    }
+
+    /// Takes out of the orphan lists the header-less replies that `time` would have been chosen
+    /// for, had the message come first (same topic, at most the look-back before them), and
+    /// returns their nodes.
+    fn adopt_orphans(&mut self, topics: &[String], time: Timestamp, own: i64) -> Vec<u32> {
+        let mut adopted_keys = Vec::new();
+        for topic in topics {
+            if let Some(orphans) = self.orphans.get(topic) {
+                adopted_keys.extend(orphans.iter().filter_map(|&(orphan_time, orphan_key)| {
+                    let adopt = orphan_key != own
+                        && time <= orphan_time
+                        && orphan_time.duration_since(time) <= HEADERLESS_LOOKBACK;
+                    adopt.then_some(orphan_key)
+                }));
+            }
+        }
+        if adopted_keys.is_empty() {
+            return Vec::new();
+        }
+        // An orphan with several correspondents sits in several lists: take it out of all.
+        self.orphans.retain(|_, list| {
+            list.retain(|(_, key)| !adopted_keys.contains(key));
+            !list.is_empty()
+        });
+        adopted_keys
+            .iter()
+            .map(|key| *self.key_nodes.get(key).expect("orphans were added before"))
+            .collect()
+    }
+
+    /// The key of the most recent message at or before `time` (within the look-back) on any of
+    /// `topics`; ties go to the larger key so that the answer does not depend on map order.
+    fn most_recent_on_topic(&self, topics: &[String], time: Timestamp, own: i64) -> Option<i64> {
+        topics
+            .iter()
+            .filter_map(|topic| self.by_topic.get(topic))
+            .flatten()
+            .filter(|&&(t, key)| {
+                key != own && t <= time && time.duration_since(t) <= HEADERLESS_LOOKBACK
+            })
+            .max()
+            .map(|&(_, key)| key)
+    }
+
+    fn key_node(&mut self, key: i64) -> u32 {
+        if let Some(&node) = self.key_nodes.get(&key) {
+            return node;
+        }
+        let node = self.new_node(Some(key));
+        self.key_nodes.insert(key, node);
+        node
+    }
+
+    fn id_node(&mut self, id: &str) -> u32 {
+        if let Some(&node) = self.id_nodes.get(id) {
+            return node;
+        }
+        let node = self.new_node(None);
+        self.id_nodes.insert(id.to_owned(), node);
+        node
+    }
+
+    fn new_node(&mut self, key: Option<i64>) -> u32 {
+        let node = u32::try_from(self.parent.len()).expect("fewer than 4 billion ids and messages");
+        self.parent.push(node);
+        self.min_key.push(key);
+        node
+    }
+
+    /// Root of `node`, halving the path on the way.
+    fn find(&mut self, mut node: u32) -> u32 {
+        while self.parent[node as usize] != node {
+            let grandparent = self.parent[self.parent[node as usize] as usize];
+            self.parent[node as usize] = grandparent;
+            node = grandparent;
+        }
+        node
+    }
+
+    fn find_const(&self, mut node: u32) -> u32 {
+        while self.parent[node as usize] != node {
+            node = self.parent[node as usize];
+        }
+        node
+    }
+
+    /// Joins two components. The root with the smaller index wins: older nodes sit near the
+    /// root, which keeps trees shallow enough with path halving and makes the shape deterministic.
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return;
+        }
+        let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        self.parent[child as usize] = root;
+        self.min_key[root as usize] =
+            match (self.min_key[root as usize], self.min_key[child as usize]) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+    }
+}
+
+/// Whether a Message-ID (with or without angle brackets) is unusable for threading: empty,
+/// without a `@` between a non-empty left and right part, with whitespace or brackets inside
+/// (`<yes>`, `<a@b> <c@d>` given as one id), or absurdly long.
+pub fn is_bogus_id(id: &str) -> bool {
+    let id = strip_brackets(id);
+    if id.is_empty() || id.len() > MAX_ID_BYTES {
+        return true;
+    }
+    if id
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+    {
+        return true;
+    }
+    match id.rsplit_once('@') {
+        Some((left, right)) => left.is_empty() || right.is_empty(),
+        None => true,
+    }
+}
+
+fn strip_brackets(id: &str) -> &str {
+    let id = id.trim();
+    let id = id.strip_prefix('<').unwrap_or(id);
+    id.strip_suffix('>').unwrap_or(id)
+}
+
+/// The id as a node name, or `None` when bogus.
+fn usable_id(raw: &str) -> Option<&str> {
+    (!is_bogus_id(raw)).then(|| strip_brackets(raw))
+}
+
+/// `correspondent \0 normalised subject` for each correspondent; empty without a subject (a
+/// subject alone never joins anything, and an empty one carries no information).
+fn topic_keys(msg: &ThreadInput) -> Vec<String> {
+    let Some(subject) = msg.subject.as_deref() else {
+        return Vec::new();
+    };
+    let subject = normalized_subject(subject);
+    if subject.is_empty() {
+        return Vec::new();
+    }
+    let mut keys: Vec<String> = msg
+        .correspondents
+        .iter()
+        .map(|c| c.trim().to_lowercase())
+        .filter(|c| !c.is_empty())
+        .map(|c| format!("{c}\0{subject}"))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+#[cfg(test)]
+mod tests;
