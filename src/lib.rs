@@ -10,6 +10,7 @@ pub mod config;
 pub mod latency;
 pub mod mail;
 pub mod paths;
+pub mod policy;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
