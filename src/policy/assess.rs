@@ -186,7 +186,8 @@ pub(super) fn assess(
         Some(wait) if wait.direction == Direction::RecruiterReply => {
             a.state = State::AwaitingRecruiter;
             let sla = cal.add_business_days(wait.opened_at, config.recruiter_sla_days);
-            a.overdue = now > sla;
+            // Second precision: reaching the limit is already more than the allowed days.
+            a.overdue = now >= sla;
             if !a.overdue {
                 a.deadlines.push(sla);
             }

@@ -62,11 +62,18 @@ impl Trace {
     /// A local Berlin time as an instant.
     fn at(&self, local: &str) -> Timestamp {
         let civil: DateTime = local.parse().expect("test datetime");
-        self.cal.tz.to_timestamp(civil).expect("test datetime in range")
+        self.cal
+            .tz
+            .to_timestamp(civil)
+            .expect("test datetime in range")
     }
 
     fn local(&self, t: Timestamp) -> String {
-        self.cal.tz.to_datetime(t).strftime("%Y-%m-%dT%H:%M").to_string()
+        self.cal
+            .tz
+            .to_datetime(t)
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string()
     }
 
     fn push(&mut self, side: Side, class: Class, at: &str, text: &str) -> i64 {
@@ -117,7 +124,10 @@ impl Trace {
     }
 
     fn last_message(&mut self) -> &mut FactMessage {
-        self.facts.messages.last_mut().expect("a message was just pushed")
+        self.facts
+            .messages
+            .last_mut()
+            .expect("a message was just pushed")
     }
 
     /// An outbox row answering the latest owner message before `at`.
