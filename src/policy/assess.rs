@@ -123,45 +123,8 @@ pub(super) fn assess(
     if final_states(facts, config, &messages, &mut a) {
         return a;
     }
-    match latest_owner_action(facts) {
-        OwnerAction::Decided(outcome, t) => {
-            let consumed = facts
-                .automated
-                .iter()
-                .any(|r| r.kind.is_closure() && r.created_at >= t);
-            if !consumed {
-                decided_closure(config, cal, &messages, outcome, t, &mut a);
-                return a;
-            }
-        }
-        OwnerAction::Paused(t) => {
-            let owner = &facts.owner;
-            // `--until DATE`: paused until work starts on DATE (or the next business day).
-            let end = match owner.paused_until {
-                _ if owner.paused_indefinitely => None,
-                Some(date) => Some(match date.yesterday() {
-                    Ok(eve) => cal.next_business_day_start(eve),
-                    Err(_) => Timestamp::MIN,
-                }),
-                None => None,
-            };
-            if end.is_none_or(|end| now < end) {
-                a.state = State::Paused;
-                a.deadlines.extend(end);
-                a.notes.push(match end {
-                    Some(end) => format!("paused by the owner until {end}"),
-                    None => format!("paused by the owner since {t}"),
-                });
-                return a;
-            }
-        }
-        OwnerAction::HoldFolder(t) => {
-            a.state = State::Held;
-            a.notes
-                .push(format!("held: moved to the hold folder at {t}"));
-            return a;
-        }
-        OwnerAction::Resumed | OwnerAction::Nothing => {}
+    if owner_actions(facts, config, cal, now, &messages, &mut a) {
+        return a;
     }
 
     let latest_candidate = messages
@@ -198,6 +161,62 @@ pub(super) fn assess(
         }
     }
     a
+}
+
+/// The owner's latest action (decision, pause, hold folder); true when it settles the state.
+fn owner_actions(
+    facts: &Facts,
+    config: &PolicyConfig,
+    cal: &BusinessCalendar,
+    now: Timestamp,
+    messages: &[&FactMessage],
+    a: &mut Assessment,
+) -> bool {
+    match latest_owner_action(facts) {
+        OwnerAction::Decided(outcome, t) => {
+            // Any row (a cancelled one too) or a closure seen in Sent answers the decision.
+            let consumed = facts
+                .automated
+                .iter()
+                .any(|r| r.kind.is_closure() && r.created_at >= t)
+                || messages.iter().any(|m| {
+                    m.class == Class::Own && m.time >= t && m.own_kind.is_some_and(Kind::is_closure)
+                });
+            if !consumed {
+                decided_closure(config, cal, messages, outcome, t, a);
+                return true;
+            }
+        }
+        OwnerAction::Paused(t) => {
+            let owner = &facts.owner;
+            // `--until DATE`: paused until work starts on DATE (or the next business day).
+            let end = match owner.paused_until {
+                _ if owner.paused_indefinitely => None,
+                Some(date) => Some(match date.yesterday() {
+                    Ok(eve) => cal.next_business_day_start(eve),
+                    Err(_) => Timestamp::MIN,
+                }),
+                None => None,
+            };
+            if end.is_none_or(|end| now < end) {
+                a.state = State::Paused;
+                a.deadlines.extend(end);
+                a.notes.push(match end {
+                    Some(end) => format!("paused by the owner until {end}"),
+                    None => format!("paused by the owner since {t}"),
+                });
+                return true;
+            }
+        }
+        OwnerAction::HoldFolder(t) => {
+            a.state = State::Held;
+            a.notes
+                .push(format!("held: moved to the hold folder at {t}"));
+            return true;
+        }
+        OwnerAction::Resumed | OwnerAction::Nothing => {}
+    }
+    false
 }
 
 /// Opt-out, hard bounce and an `unknown` send: each wins over everything until a resume.
@@ -356,33 +375,9 @@ fn awaiting_candidate(
         return;
     };
 
-    // Out-of-office: the latest auto-reply of the candidate since the wait opened.
-    let mut pause_end = Timestamp::MIN;
-    let ooo = messages
-        .iter()
-        .rev()
-        .find(|m| m.class == Class::AutoReply && m.side == Side::Candidate && m.time >= opened_at);
-    if let Some(reply) = ooo.filter(|m| !lifted(facts, m.time)) {
-        let sent_on = cal.tz.to_datetime(reply.time).date();
-        let limit = sent_on.checked_add(SignedDuration::from_hours(24 * OOO_HOLD_AFTER_DAYS));
-        match reply.ooo_until {
-            Some(until) if limit.is_ok_and(|limit| until > limit) => {
-                a.state = State::Held;
-                a.notes.push(format!(
-                    "held: out of office until {until}, over 30 days away"
-                ));
-                return;
-            }
-            Some(until) => pause_end = cal.next_business_day_start(until),
-            None => pause_end = plus_seconds(reply.time, OOO_DEFAULT_DAYS * 86_400),
-        }
-        if now < pause_end {
-            a.state = State::Paused;
-            a.deadlines.push(pause_end);
-            a.notes
-                .push(format!("out of office: paused until {pause_end}"));
-        }
-    }
+    let Some(pause_end) = out_of_office(facts, cal, now, messages, opened_at, a) else {
+        return;
+    };
 
     let horizon_ok = config.act_on_existing || facts.first_sync_at.is_some_and(|s| opened_at >= s);
     if !horizon_ok {
@@ -404,6 +399,65 @@ fn awaiting_candidate(
         return;
     }
 
+    if let Some(planned) = next_email(facts, config, cal, messages, latest_owner, opened_at, a) {
+        let due = cal.next_window_start(
+            planned.due.max(pause_end),
+            config.send_start_minute,
+            config.send_end_minute,
+        );
+        a.planned = Some(Planned { due, ..planned });
+    }
+}
+
+/// The latest out-of-office reply of the candidate since the wait opened: when its pause ends
+/// (`Timestamp::MIN` without one), or `None` when it holds the conversation.
+fn out_of_office(
+    facts: &Facts,
+    cal: &BusinessCalendar,
+    now: Timestamp,
+    messages: &[&FactMessage],
+    opened_at: Timestamp,
+    a: &mut Assessment,
+) -> Option<Timestamp> {
+    let ooo = messages
+        .iter()
+        .rev()
+        .find(|m| m.class == Class::AutoReply && m.side == Side::Candidate && m.time >= opened_at);
+    let Some(reply) = ooo.filter(|m| !lifted(facts, m.time)) else {
+        return Some(Timestamp::MIN);
+    };
+    let sent_on = cal.tz.to_datetime(reply.time).date();
+    let limit = sent_on.checked_add(SignedDuration::from_hours(24 * OOO_HOLD_AFTER_DAYS));
+    let pause_end = match reply.ooo_until {
+        Some(until) if limit.is_ok_and(|limit| until > limit) => {
+            a.state = State::Held;
+            a.notes.push(format!(
+                "held: out of office until {until}, over 30 days away"
+            ));
+            return None;
+        }
+        Some(until) => cal.next_business_day_start(until),
+        None => plus_seconds(reply.time, OOO_DEFAULT_DAYS * 86_400),
+    };
+    if now < pause_end {
+        a.state = State::Paused;
+        a.deadlines.push(pause_end);
+        a.notes
+            .push(format!("out of office: paused until {pause_end}"));
+    }
+    Some(pause_end)
+}
+
+/// The next email of a wait on the candidate, due before the pause and the send window apply.
+fn next_email(
+    facts: &Facts,
+    config: &PolicyConfig,
+    cal: &BusinessCalendar,
+    messages: &[&FactMessage],
+    latest_owner: &FactMessage,
+    opened_at: Timestamp,
+    a: &mut Assessment,
+) -> Option<Planned> {
     // Every row of the wait takes its slot (a cancelled or failed one is not planned again).
     let (taken, last_follow_up) = follow_ups(facts, messages, opened_at, |_| true);
     let anchor = last_follow_up.map_or(latest_owner.time, |t| t.max(latest_owner.time));
@@ -434,7 +488,7 @@ fn awaiting_candidate(
         // Its row failed or was cancelled (a sent one made the state closed above).
         a.notes
             .push("the closure after silence was not sent; not planned again".to_string());
-        return;
+        return None;
     } else if taken >= 1 && replied_before {
         let due = cal.add_business_days(anchor, config.closure_after_days);
         let reason = format!(
@@ -448,17 +502,12 @@ fn awaiting_candidate(
         } else {
             "follow-ups are off (max_follow_ups = 0)".to_string()
         });
-        return;
+        return None;
     };
-    let due = cal.next_window_start(
-        raw_due.max(pause_end),
-        config.send_start_minute,
-        config.send_end_minute,
-    );
-    a.planned = Some(Planned {
+    Some(Planned {
         kind,
-        due,
+        due: raw_due,
         reply_to: latest_owner.key,
         reason,
-    });
+    })
 }

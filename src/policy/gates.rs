@@ -57,7 +57,8 @@ pub(super) fn check(
         replied_and_list(&messages, planned)?;
     }
     spacing(facts, config, cal, &messages, planned, now, a)?;
-    window_and_cap(facts, config, cal, planned, now, a)?;
+    window(facts, config, cal, planned, now, a)?;
+    cap(facts, config, cal, now)?;
     mode(facts, &messages)
 }
 
@@ -206,7 +207,8 @@ fn spacing(
     Ok(())
 }
 
-fn window_and_cap(
+/// Gate 5, first half: due, past a decided closure's cancel window and digest, in send hours.
+fn window(
     facts: &Facts,
     config: &PolicyConfig,
     cal: &BusinessCalendar,
@@ -252,6 +254,17 @@ fn window_and_cap(
             Some(next),
         ));
     }
+    Ok(())
+}
+
+/// Gate 5, second half: the account's `daily_cap`; it lifts when tomorrow's window opens.
+fn cap(
+    facts: &Facts,
+    config: &PolicyConfig,
+    cal: &BusinessCalendar,
+    now: Timestamp,
+) -> Result<(), HeldBack> {
+    let (start, end) = (config.send_start_minute, config.send_end_minute);
     if facts.account_sent_today >= config.daily_cap {
         let tomorrow = cal
             .tz
