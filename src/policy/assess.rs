@@ -83,6 +83,14 @@ fn latest_owner_action(facts: &Facts) -> OwnerAction {
         .map_or(OwnerAction::Nothing, |(_, _, action)| action)
 }
 
+/// Business-day counts from the config are capped here: ten years of business days is "never"
+/// in practice, and the calendar walks day by day (an unchecked `u32::MAX` would take minutes).
+pub(super) const MAX_BUSINESS_DAYS: u32 = 2600;
+
+pub(super) fn business_days(days: u32) -> u32 {
+    days.min(MAX_BUSINESS_DAYS)
+}
+
 fn plus_seconds(t: Timestamp, seconds: i64) -> Timestamp {
     t.checked_add(SignedDuration::from_secs(seconds))
         .unwrap_or(Timestamp::MAX)
@@ -148,7 +156,8 @@ pub(super) fn assess(
         None => a.notes.push("no human message yet".to_string()),
         Some(wait) if wait.direction == Direction::RecruiterReply => {
             a.state = State::AwaitingRecruiter;
-            let sla = cal.add_business_days(wait.opened_at, config.recruiter_sla_days);
+            let sla =
+                cal.add_business_days(wait.opened_at, business_days(config.recruiter_sla_days));
             // Second precision: reaching the limit is already more than the allowed days.
             a.overdue = now >= sla;
             if !a.overdue {
@@ -471,7 +480,7 @@ fn next_email(
         } else {
             Kind::FollowUp2
         };
-        let mut due = cal.add_business_days(anchor, config.follow_up_after_days);
+        let mut due = cal.add_business_days(anchor, business_days(config.follow_up_after_days));
         if let Some(last) = last_follow_up {
             due = due.max(cal.add_business_days(last, FOLLOW_UP_SPACING_DAYS));
         }
@@ -490,7 +499,7 @@ fn next_email(
             .push("the closure after silence was not sent; not planned again".to_string());
         return None;
     } else if taken >= 1 && replied_before {
-        let due = cal.add_business_days(anchor, config.closure_after_days);
+        let due = cal.add_business_days(anchor, business_days(config.closure_after_days));
         let reason = format!(
             "silent {} business days after the last follow-up",
             config.closure_after_days

@@ -7,6 +7,7 @@
 mod cases;
 mod gate_cases;
 mod phrase_cases;
+mod robust_cases;
 mod state_cases;
 
 use jiff::Timestamp;
