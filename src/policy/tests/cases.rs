@@ -53,6 +53,29 @@ fn follow_ups_and_closures_after_silence() {
             held: None,
         },
         Case {
+            name: "follow-ups stay 5 business days apart when follow_up_after_days is 2",
+            build: |t| {
+                t.config.follow_up_after_days = 2;
+                cold_question(t);
+                t.row(FollowUp1, OutboxState::Sent, "2026-03-04T10:00");
+                t.now("2026-03-06T10:00");
+            },
+            state: AwaitingCandidate,
+            planned: Some((FollowUp2, "2026-03-11T10:00")),
+            held: None,
+        },
+        Case {
+            name: "a manual nudge by the owner restarts the timer but is no follow-up",
+            build: |t| {
+                cold_question(t);
+                t.owner("2026-03-05T15:00", "PS: the role is fully remote.");
+                t.now("2026-03-09T10:00");
+            },
+            state: AwaitingCandidate,
+            planned: Some((FollowUp1, "2026-03-12T15:00")),
+            held: None,
+        },
+        Case {
             name: "cold outreach: two follow-ups and no closure",
             build: |t| {
                 cold_question(t);

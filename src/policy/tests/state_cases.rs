@@ -60,6 +60,33 @@ fn out_of_office_in_several_languages() {
             held: None,
         },
         Case {
+            name: "Swedish OOO: back on Wednesday 11 March, follow up on Thursday",
+            build: |t| {
+                cold_question(t);
+                t.ooo(
+                    "2026-03-02T10:05",
+                    "Frånvaro",
+                    "Jag är tillbaka den 11 mars.",
+                );
+                t.now("2026-03-11T10:00");
+            },
+            state: Paused,
+            planned: Some((FollowUp1, "2026-03-12T09:00")),
+            held: None,
+        },
+        Case {
+            name: "Dutch OOO after the first follow-up delays the second",
+            build: |t| {
+                cold_question(t);
+                t.row(FollowUp1, OutboxState::Sent, "2026-03-09T10:00");
+                t.ooo("2026-03-09T10:01", "Afwezig", "Ik ben terug op 20 maart.");
+                t.now("2026-03-16T10:00");
+            },
+            state: Paused,
+            planned: Some((FollowUp2, "2026-03-23T09:00")),
+            held: None,
+        },
+        Case {
             name: "OOO without a date: 14 days",
             build: |t| {
                 cold_question(t);
