@@ -494,9 +494,9 @@ fn next_email(
         .iter()
         .any(|r| r.kind == Kind::ClosureSilence && r.created_at >= opened_at)
     {
-        // Its row failed or was cancelled (a sent one made the state closed above).
+        // One closure per wait: a failed or cancelled one is not planned again either.
         a.notes
-            .push("the closure after silence was not sent; not planned again".to_string());
+            .push("this wait already had its closure after silence".to_string());
         return None;
     } else if taken >= 1 && replied_before {
         let due = cal.add_business_days(anchor, business_days(config.closure_after_days));
