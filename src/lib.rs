@@ -12,6 +12,7 @@ pub mod imap;
 pub mod latency;
 pub mod mail;
 pub mod paths;
+pub mod policy;
 pub mod report;
 pub mod service;
 pub mod store;
