@@ -110,6 +110,8 @@ pub(super) fn assess(
             time: m.time,
             side: m.side,
             human: is_human(m),
+            // The policy needs only who waits since when, not the latency of closed waits.
+            answers: None,
         })
         .collect();
     let open = latency::waits(&events)
