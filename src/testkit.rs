@@ -11,6 +11,7 @@ pub mod client;
 pub mod conf;
 pub mod demo;
 pub mod maildir;
+pub mod oauth2;
 pub mod process;
 mod servers;
 pub mod tls;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 pub use client::ImapTls;
+use process::dir_0755;
 pub use process::stack_processes;
 use servers::{check_path, fresh_temp_dir, layout, require_root, write_atomically};
 
@@ -97,6 +99,30 @@ impl MailStack {
         let mut stack = Self::start_in(&dir, domains)?;
         stack.remove_dir = std::env::var_os("CANDOR_STACK_KEEP").is_none();
         Ok(stack)
+    }
+
+    /// A throwaway stack that also accepts OAuth2 bearer tokens (XOAUTH2, OAUTHBEARER), validated
+    /// locally by Dovecot's `oauth2` passdb; mint them with `oauth2_token`.
+    pub fn start_with_oauth2() -> anyhow::Result<MailStack> {
+        let dir = fresh_temp_dir()?;
+        dir_0755(dir.join("dovecot"))?;
+        oauth2::enable(&dir).context("setting up the OAuth2 mode")?;
+        let mut stack = Self::start_in(&dir, DEFAULT_DOMAINS)?;
+        stack.remove_dir = std::env::var_os("CANDOR_STACK_KEEP").is_none();
+        Ok(stack)
+    }
+
+    /// A bearer token the stack accepts for `user` until `expires_at` (a past time gives an
+    /// expired token). Fails unless the stack was started with `start_with_oauth2`.
+    pub fn oauth2_token(
+        &self,
+        user: &StackUser,
+        expires_at: jiff::Timestamp,
+    ) -> anyhow::Result<String> {
+        oauth2::token(
+            &self.dir,
+            &oauth2::Claims::for_user(&user.username, expires_at),
+        )
     }
 
     /// A stack whose files live in `dir` (created if missing, must hold no running stack). The

@@ -220,7 +220,9 @@ async fn authenticate(server: &Server, client: Client) -> Result<Session, ImapEr
             };
             // The server's own words only (never our request, which holds the secret).
             let detail = match &err {
-                E::No(text) | E::Bad(text) => format!("the server refused the login: {text}"),
+                E::No(text) | E::Bad(text) => {
+                    format!("the server refused the login: {}", server_words(text))
+                }
                 other => other.to_string(),
             };
             Err(ImapError::new(
@@ -228,6 +230,47 @@ async fn authenticate(server: &Server, client: Client) -> Result<Session, ImapEr
                 format!("login as {}", server.username),
                 detail,
             ))
+        }
+    }
+}
+
+/// async-imap 0.12 renders a tagged NO/BAD as `code: {code:?}, info: {info:?}` (the Debug form
+/// of its parts, seen with Dovecot 2.3.19, 2025-11); keep only the server's own words, e.g.
+/// `[AUTHENTICATIONFAILED] Authentication failed.`, or the rendering when it looks different.
+fn server_words(rendered: &str) -> String {
+    const INFO: &str = "info: Some(";
+    let Some(quoted) = rendered
+        .find(INFO)
+        .and_then(|at| rendered[at + INFO.len()..].strip_suffix(')'))
+    else {
+        return rendered.to_owned();
+    };
+    // A Debug-quoted str; JSON unquoting covers it except for Rust's `\u{..}` escapes.
+    serde_json::from_str::<String>(quoted).unwrap_or_else(|_| quoted.trim_matches('"').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_words;
+
+    #[test]
+    fn server_words_keep_only_what_the_server_said() {
+        let cases = [
+            (
+                r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#,
+                "[AUTHENTICATIONFAILED] Authentication failed.",
+            ),
+            (
+                r#"code: Some(Alert), info: Some("say \"no\" \\ here")"#,
+                r#"say "no" \ here"#,
+            ),
+            (r#"code: None, info: Some("caf\u{e9}")"#, r"caf\u{e9}"),
+            ("code: None, info: None", "code: None, info: None"),
+            ("something else entirely", "something else entirely"),
+            ("", ""),
+        ];
+        for (rendered, expected) in cases {
+            assert_eq!(server_words(rendered), expected, "{rendered}");
         }
     }
 }

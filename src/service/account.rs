@@ -72,28 +72,28 @@ pub async fn sync_forever(
             }
             Err(err) => {
                 let is_auth = err.kind == ImapErrorKind::Auth;
-                let err = anyhow::Error::new(err);
-                record_error(&store, account_id, &account.name, &err).await;
+                // Every failed connection doubles the backoff, refused logins included.
+                let mut wait = jittered(backoff);
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                let mut err = anyhow::Error::new(err);
                 if is_auth {
+                    // Not reset by the pause: after the hour one more refusal pauses again,
+                    // instead of three more attempts against a server that may lock the account.
                     auth_failures += 1;
                     if auth_failures >= AUTH_FAILURES_BEFORE_PAUSE {
-                        tracing::warn!(
-                            account = %account.name,
+                        // Said in the recorded error too: `candor stats` shows that the account
+                        // waits for its owner, not just one refusal.
+                        err = err.context(format!(
                             "the server refused the login {auth_failures} times in a row; not retrying for an hour (or until a restart or reload) so the account is not locked: check the credentials"
-                        );
-                        auth_failures = 0;
-                        AUTH_PAUSE
-                    } else {
-                        jittered(backoff)
+                        ));
+                        wait = AUTH_PAUSE;
                     }
-                } else {
-                    let wait = jittered(backoff);
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
-                    wait
                 }
+                record_error(&store, account_id, &account.name, &err).await;
+                wait
             }
         };
-        tracing::info!(account = %account.name, seconds = wait.as_secs(), "reconnecting later");
+        tracing::info!(account = %account.name, wait_ms = wait.as_millis() as u64, "reconnecting later");
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stopped(&mut shutdown) => return,

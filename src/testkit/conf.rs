@@ -12,8 +12,10 @@ use super::Ports;
 pub const STACK_ENV: &str = "CANDOR_STACK_DIR";
 
 /// The whole `dovecot.conf` of one instance (self-contained: nothing from `/etc/dovecot`).
+/// A stack in OAuth2 mode (see `oauth2`) also accepts XOAUTH2 and OAUTHBEARER.
 pub fn dovecot_conf(dir: &Path, ports: &Ports) -> String {
     let d = dir.display();
+    let oauth2 = super::oauth2::dovecot_fragment(dir);
     format!(
         r#"# Written by candor's testkit; one throwaway instance.
 protocols = imap lmtp
@@ -28,16 +30,16 @@ info_log_path = {d}/log/dovecot.log
 ssl = yes
 ssl_cert = <{d}/tls/leaf.pem
 ssl_key = <{d}/tls/leaf.key
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 # The `tls = "none"` loopback path of candor is tested too.
 disable_plaintext_auth = no
 # vmail is a system user (uid below the default 500).
 first_valid_uid = 1
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {d}/dovecot/users
+{password_mechanisms}  args = scheme=PLAIN username_format=%u {d}/dovecot/users
 }}
-userdb {{
+{oauth2}userdb {{
   driver = static
   args = uid=vmail gid=vmail home={d}/mail/%u
 }}
@@ -95,6 +97,18 @@ service anvil {{
 }}
 "#,
         instance = super::process::instance_name(dir),
+        mechanisms = if oauth2.is_some() {
+            "plain login xoauth2 oauthbearer"
+        } else {
+            "plain login"
+        },
+        // With OAuth2 on, a token must never be compared with a password (and vice versa).
+        password_mechanisms = if oauth2.is_some() {
+            "  mechanisms = plain login\n"
+        } else {
+            ""
+        },
+        oauth2 = oauth2.as_deref().unwrap_or_default(),
         imap = ports.imap,
         imaps = ports.imaps,
         lmtp = ports.lmtp,

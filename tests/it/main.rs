@@ -1,5 +1,6 @@
 //! The integration tests: one binary, against real Dovecot and Postfix on loopback.
 
+mod auth;
 mod classify;
 mod cli_config;
 mod ingest;
