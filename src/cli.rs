@@ -205,6 +205,7 @@ fn dispatch(command: Command, config: Config, clock: Clock) -> ExitCode {
         Command::Sync => with_runtime(commands::sync(config, clock)),
         Command::Run { once } => with_runtime(commands::run(config, clock, once)),
         Command::Stats(args) => commands::stats(&config, &args, clock),
+        Command::Plan(args) => commands::plan(&config, args.json, clock),
         Command::Candidates(args) => commands::candidates(&config, args.json, clock),
         Command::Candidate(CandidateCommand::Show { address, account }) => {
             commands::candidate_show(&config, &address, account.account.as_deref(), clock)

@@ -129,6 +129,15 @@ pub struct StoredMessage {
     pub cc: Vec<String>,
     pub subject: String,
     pub class: Class,
+    /// The new, unquoted text (the start of it).
+    pub body: String,
+    /// For an auto-reply: the return date found in it.
+    pub ooo_until: Option<jiff::civil::Date>,
+    /// For a bounce: hard (5.x.x) or not, and the bounced recipients.
+    pub hard_bounce: bool,
+    pub bounced: Vec<String>,
+    /// For class `own`: the kind named by its `X-Candor` header.
+    pub own_kind: Option<String>,
 }
 
 /// One candidate's conversation.
@@ -207,12 +216,20 @@ pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Con
             }
         }
     }
-    // Auto-replies that came before the candidate was known (sorted input is not guaranteed).
+    // Auto-replies that came before the candidate was known (sorted input is not guaranteed),
+    // and bounces of mail to the candidate (they come from MAILER-DAEMON, not the candidate).
     for (index, m) in messages.iter().enumerate() {
         if m.class == Class::AutoReply && !identity.is_owner(&m.from) {
             let canonical = identity.canonical_of(&m.from);
             if let Some(set) = direct.get_mut(&canonical) {
                 set.insert(index);
+            }
+        }
+        if m.class == Class::Bounce {
+            for address in &m.bounced {
+                if let Some(set) = direct.get_mut(&identity.canonical_of(address)) {
+                    set.insert(index);
+                }
             }
         }
     }

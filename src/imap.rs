@@ -13,3 +13,6 @@ pub use connect::{ImapError, ImapErrorKind, Session, connect};
 pub use folders::{FolderPlan, discover_folders};
 pub use sync::{AccountSyncReport, FolderSyncReport, sync_account, sync_folder};
 pub use threads::{SharedThreads, Threads};
+
+mod append;
+pub use append::{append, contains_message_id};

@@ -3,6 +3,7 @@
 
 pub mod candidates;
 pub mod facts;
+pub mod plan;
 
 use serde_json::{Value, json};
 

@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::config::{Account, Config};
 use crate::conversations::Identity;
 use crate::imap::{self, AccountSyncReport};
+use crate::outbox::{self, CycleReport, compose::Templates};
 use crate::store::Store;
 use crate::store::ingest;
 
@@ -31,12 +32,17 @@ pub const IDLE_AT_MOST: Duration = Duration::from_secs(9 * 60);
 /// Poll interval for servers without IDLE.
 pub const POLL_EVERY: Duration = Duration::from_secs(60);
 
-/// Connects to one account and syncs every folder once.
-pub async fn sync_account_once(
+/// What one pass over an account did: the sync, and the outbox cycle when asked for.
+pub type PassReport = (AccountSyncReport, Option<CycleReport>);
+
+/// Connects to one account, syncs every folder once and, with `templates`, runs one outbox
+/// cycle (`candor run --once`).
+pub async fn pass_account_once(
     store: &Store,
     account: &Account,
+    templates: Option<&Templates>,
     clock: Clock,
-) -> anyhow::Result<AccountSyncReport> {
+) -> anyhow::Result<PassReport> {
     let name = account.name.clone();
     let now = clock.now();
     let account_id = store
@@ -50,8 +56,19 @@ pub async fn sync_account_once(
             imap::Threads::load(store, account_id, Identity::for_account(account)).await?;
         let report =
             imap::sync_account(store, account_id, &mut session, &plan, &threads, clock).await?;
+        let cycle = match templates {
+            Some(templates) => {
+                let mailbox = outbox::Mailbox {
+                    session: &mut session,
+                    folders: &plan,
+                    threads: &threads,
+                };
+                Some(outbox::cycle(store, account, account_id, mailbox, templates, clock).await?)
+            }
+            None => None,
+        };
         let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
-        Ok::<_, anyhow::Error>(report)
+        Ok::<_, anyhow::Error>((report, cycle))
     }
     .await;
     if let Err(err) = &result {
@@ -72,15 +89,31 @@ fn report_plan_problems(account: &Account, plan: &imap::FolderPlan) {
     }
 }
 
-/// `candor sync`: one pass over every account; returns per-account results in config order.
-pub async fn sync_all_once(
+/// The templates of the configuration: shipped defaults, overridden from `templates/` beside
+/// the config file.
+pub fn templates(config: &Config) -> anyhow::Result<Templates> {
+    Templates::load(config.source.parent())
+}
+
+/// `candor sync` (without outbox) and `candor run --once` (with): one pass over every account;
+/// returns per-account results in config order.
+pub async fn pass_all_once(
     config: &Config,
     store: &Store,
+    with_outbox: bool,
     clock: Clock,
-) -> Vec<(String, anyhow::Result<AccountSyncReport>)> {
+) -> Vec<(String, anyhow::Result<PassReport>)> {
+    let templates = if with_outbox {
+        match templates(config) {
+            Ok(t) => Some(t),
+            Err(err) => return vec![("templates".to_owned(), Err(err))],
+        }
+    } else {
+        None
+    };
     let mut results = Vec::new();
     for account in &config.accounts {
-        let result = sync_account_once(store, account, clock)
+        let result = pass_account_once(store, account, templates.as_ref(), clock)
             .await
             .with_context(|| format!("account {}", account.name));
         results.push((account.name.clone(), result));
@@ -93,13 +126,20 @@ pub async fn run(config: Config, store: Store, clock: Clock) -> anyhow::Result<(
     let shutdown = Shutdown::install()?;
     tracing::info!(accounts = config.accounts.len(), store = %store.path().display(), "candor is running");
     let mut tasks = BTreeMap::new();
+    let templates = std::sync::Arc::new(templates(&config)?);
     for account in config.accounts.clone() {
         let store = store.clone();
         let watch = shutdown.subscribe();
         let name = account.name.clone();
         tasks.insert(
             name,
-            tokio::spawn(account::sync_forever(store, account, clock, watch)),
+            tokio::spawn(account::sync_forever(
+                store,
+                account,
+                templates.clone(),
+                clock,
+                watch,
+            )),
         );
     }
     shutdown.wait().await;

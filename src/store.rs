@@ -121,6 +121,20 @@ impl Store {
             .context("the store task panicked")?
     }
 
+    /// SQLite's `data_version`: changes when another connection commits.
+    pub async fn data_version(&self) -> anyhow::Result<i64> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = store
+                .conn
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the store connection was poisoned by a panic"))?;
+            Ok(conn.pragma_query_value(None, "data_version", |r| r.get(0))?)
+        })
+        .await
+        .context("the store task panicked")?
+    }
+
     /// The same as [`Store::call`] for synchronous callers (one-shot commands, tests).
     pub fn call_blocking<T, F>(&self, f: F) -> anyhow::Result<T>
     where

@@ -36,9 +36,9 @@ pub async fn sync(config: Config, clock: Clock) -> ExitCode {
         Err(code) => return code,
     };
     let mut failed = false;
-    for (name, result) in service::sync_all_once(&config, &store, clock).await {
+    for (name, result) in service::pass_all_once(&config, &store, false, clock).await {
         match result {
-            Ok(report) => {
+            Ok((report, _)) => {
                 let folders = report
                     .folders
                     .iter()
@@ -81,12 +81,29 @@ pub async fn run(config: Config, clock: Clock, once: bool) -> ExitCode {
         Err(code) => return code,
     };
     if once {
-        // One full cycle of what exists so far: a sync of every account.
+        // One full cycle: sync every account, plan, re-check and send (or draft, or record).
         let mut failed = false;
-        for (_, result) in service::sync_all_once(&config, &store, clock).await {
-            if let Err(err) = result {
-                failed = true;
-                tracing::error!("{err:#}");
+        for (name, result) in service::pass_all_once(&config, &store, true, clock).await {
+            match result {
+                Ok((sync, cycle)) => {
+                    let c = cycle.unwrap_or_default();
+                    println!(
+                        "{name}: {} new messages; {} queued, {} sent, {} drafted, {} recorded, {} failed, {} unknown, {} cancelled at send time, {} to retry",
+                        sync.new_messages(),
+                        c.queued,
+                        c.sent,
+                        c.drafted,
+                        c.recorded,
+                        c.failed,
+                        c.unknown,
+                        c.cancelled,
+                        c.retrying
+                    );
+                }
+                Err(err) => {
+                    failed = true;
+                    eprintln!("candor: {err:#}");
+                }
             }
         }
         return if failed {
@@ -374,4 +391,36 @@ pub fn candidate_merge(
         }
         Err(err) => failed("candidate merge", err),
     }
+}
+
+/// `candor plan [--json]`.
+pub fn plan(config: &Config, json: bool, clock: Clock) -> ExitCode {
+    let store = match open_store(config) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let now = clock.now();
+    let mut planned = Vec::new();
+    let mut held = Vec::new();
+    let mut texts = Vec::new();
+    for account in &config.accounts {
+        let plan = match crate::plan::plan_account(&store, account, now) {
+            Ok(plan) => plan,
+            Err(err) => return failed("plan", err),
+        };
+        if json {
+            let (p, h) = report::plan::plan_json(&plan, now);
+            planned.extend(p);
+            held.extend(h);
+        } else {
+            texts.push(report::plan::plan_text(&plan, now));
+        }
+    }
+    if json {
+        let out = serde_json::json!({ "planned": planned, "held": held });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        println!("{}", texts.join("\n\n"));
+    }
+    ExitCode::SUCCESS
 }

@@ -19,6 +19,11 @@ fn msg(key: i64, thread: i64, at: &str, from: &str, to: &[&str], class: Class) -
         cc: Vec::new(),
         subject: "Role".to_owned(),
         class,
+        body: String::new(),
+        ooo_until: None,
+        hard_bounce: false,
+        bounced: Vec::new(),
+        own_kind: None,
     }
 }
 

@@ -9,9 +9,12 @@ use tokio::time::{Instant, timeout};
 
 use super::{FULL_SYNC_EVERY, IDLE_AT_MOST, POLL_EVERY, stopped};
 use crate::clock::Clock;
+use std::sync::Arc;
+
 use crate::config::Account;
 use crate::conversations::Identity;
 use crate::imap::{self, ImapError, ImapErrorKind, Session};
+use crate::outbox::{self, compose::Templates};
 use crate::store::Store;
 use crate::store::ingest::{self, AccountId};
 
@@ -20,6 +23,8 @@ const AUTH_FAILURES_BEFORE_PAUSE: u32 = 3;
 const AUTH_PAUSE: Duration = Duration::from_secs(60 * 60);
 const BACKOFF_START: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// How often an idle daemon looks for changes made by commands beside it.
+const STORE_POLL: Duration = Duration::from_secs(2);
 /// Time allowed for DONE and LOGOUT on the way out.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -32,6 +37,7 @@ enum SessionEnd {
 pub async fn sync_forever(
     store: Store,
     account: Account,
+    templates: Arc<Templates>,
     clock: Clock,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -62,7 +68,17 @@ pub async fn sync_forever(
                 auth_failures = 0;
                 backoff = BACKOFF_START;
                 tracing::info!(account = %account.name, "connected");
-                match serve(&store, &account, account_id, session, clock, &mut shutdown).await {
+                match serve(
+                    &store,
+                    &account,
+                    account_id,
+                    session,
+                    &templates,
+                    clock,
+                    &mut shutdown,
+                )
+                .await
+                {
                     SessionEnd::Shutdown => return,
                     SessionEnd::Failed(err) => {
                         record_error(&store, account_id, &account.name, &err).await;
@@ -124,6 +140,7 @@ async fn serve(
     account: &Account,
     account_id: AccountId,
     mut session: Session,
+    templates: &Templates,
     clock: Clock,
     shutdown: &mut watch::Receiver<bool>,
 ) -> SessionEnd {
@@ -134,18 +151,32 @@ async fn serve(
             .map_err(|e| ImapError::from_imap("CAPABILITY", e))?
             .has_str("IDLE");
         let mut last_full: Option<Instant> = None;
+        let mut folders = imap::FolderPlan::default();
         let threads = imap::Threads::load(store, account_id, Identity::for_account(account)).await?;
         loop {
             if last_full.is_none_or(|t| t.elapsed() >= FULL_SYNC_EVERY) {
-                let plan = imap::discover_folders(&mut session, account).await?;
-                super::report_plan_problems(account, &plan);
+                folders = imap::discover_folders(&mut session, account).await?;
+                super::report_plan_problems(account, &folders);
                 let report = tokio::select! {
-                    r = imap::sync_account(store, account_id, &mut session, &plan, &threads, clock) => r?,
+                    r = imap::sync_account(store, account_id, &mut session, &folders, &threads, clock) => r?,
                     _ = stopped(shutdown) => return Ok(Some(session)),
                 };
                 log_report(account, &report);
                 last_full = Some(Instant::now());
             }
+            // The policy and the outbox, after every sync: what is due goes out now.
+            let cycle = {
+                let mailbox = outbox::Mailbox {
+                    session: &mut session,
+                    folders: &folders,
+                    threads: &threads,
+                };
+                tokio::select! {
+                    r = outbox::cycle(store, account, account_id, mailbox, templates, clock) => r?,
+                    _ = stopped(shutdown) => return Ok(Some(session)),
+                }
+            };
+            log_cycle(account, &cycle);
             // The Inbox last, so that it is the selected folder for IDLE.
             let report = tokio::select! {
                 r = imap::sync_folder(store, account_id, &mut session, "INBOX", "inbox", &threads, clock) => r?,
@@ -155,9 +186,13 @@ async fn serve(
                 tracing::info!(account = %account.name, new = report.new_messages, gone = report.gone, "INBOX synced");
             }
             let until_full = FULL_SYNC_EVERY.saturating_sub(last_full.map(|t| t.elapsed()).unwrap_or_default());
-            let wait = until_full.min(IDLE_AT_MOST).max(Duration::from_secs(1));
+            let until_deadline = cycle
+                .next_deadline
+                .map(|d| Duration::from_secs((d.as_second() - clock.now().as_second()).max(0) as u64))
+                .unwrap_or(IDLE_AT_MOST);
+            let wait = until_full.min(IDLE_AT_MOST).min(until_deadline).max(Duration::from_secs(1));
             if has_idle {
-                match idle(session, wait, shutdown).await? {
+                match idle(session, wait, store, shutdown).await? {
                     (s, false) => session = s,
                     (s, true) => return Ok(Some(s)),
                 }
@@ -184,6 +219,7 @@ async fn serve(
 async fn idle(
     session: Session,
     wait: Duration,
+    store: &Store,
     shutdown: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<(Session, bool)> {
     let mut handle = session.idle();
@@ -196,6 +232,12 @@ async fn idle(
         tokio::pin!(wait_future);
         tokio::select! {
             outcome = &mut wait_future => (Some(outcome), false),
+            // A command beside the daemon (close, pause, cancel) changed the store: act on it now.
+            _ = changed_elsewhere(store) => {
+                drop(interrupt);
+                let _ = timeout(GOODBYE_TIMEOUT, &mut wait_future).await;
+                (None, false)
+            }
             _ = stopped(shutdown) => {
                 drop(interrupt);
                 let _ = timeout(GOODBYE_TIMEOUT, &mut wait_future).await;
@@ -213,6 +255,42 @@ async fn idle(
         .map_err(|_| ImapError::timed_out("DONE"))?
         .map_err(|e| ImapError::from_imap("DONE", e))?;
     Ok((session, stopping))
+}
+
+/// Resolves when another process commits to the store (`PRAGMA data_version` moves).
+async fn changed_elsewhere(store: &Store) {
+    let first = store.data_version().await.ok();
+    loop {
+        tokio::time::sleep(STORE_POLL).await;
+        let now = store.data_version().await.ok();
+        if now.is_some() && now != first {
+            return;
+        }
+    }
+}
+
+fn log_cycle(account: &Account, cycle: &outbox::CycleReport) {
+    if cycle.queued
+        + cycle.sent
+        + cycle.drafted
+        + cycle.recorded
+        + cycle.failed
+        + cycle.unknown
+        + cycle.cancelled
+        > 0
+    {
+        tracing::info!(
+            account = %account.name,
+            queued = cycle.queued,
+            sent = cycle.sent,
+            drafted = cycle.drafted,
+            recorded = cycle.recorded,
+            failed = cycle.failed,
+            unknown = cycle.unknown,
+            cancelled = cycle.cancelled,
+            "outbox cycle"
+        );
+    }
 }
 
 fn log_report(account: &Account, report: &imap::AccountSyncReport) {

@@ -203,6 +203,17 @@ fn message_key(
     }
 }
 
+/// What is kept of the body: the new, unquoted text, enough for opt-out and question phrases and
+/// the digest's first line; never the quoted history or attachments.
+pub const STORED_TEXT_CHARS: usize = 2000;
+
+fn stored_text(text: &str) -> String {
+    mail::new_text(text)
+        .chars()
+        .take(STORED_TEXT_CHARS)
+        .collect()
+}
+
 fn from_address(message: &mail::Message) -> String {
     message
         .from
@@ -256,7 +267,7 @@ fn insert_message(
             bounce.map(|b| b.recipients.join(" ")).unwrap_or_default(),
             message.candor.as_ref().map(|c| c.kind.clone()),
             message.candor.as_ref().and_then(|c| c.outbox),
-            message.text,
+            stored_text(&message.text),
             now.as_second(),
             message.extra_message_ids.join(" "),
         ],

@@ -24,7 +24,8 @@ pub fn account_id(tx: &Transaction<'_>, name: &str) -> anyhow::Result<Option<Acc
 pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<StoredMessage>> {
     let mut out: Vec<StoredMessage> = Vec::new();
     let mut stmt = tx.prepare(
-        "SELECT id, thread_id, time, message_id, in_reply_to, from_addr, from_name, subject, class
+        "SELECT id, thread_id, time, message_id, in_reply_to, from_addr, from_name, subject, class,
+             body_text, ooo_until, bounce_kind, bounce_rcpts, candor_kind
          FROM messages WHERE account_id = ?1 ORDER BY time, id",
     )?;
     let rows = stmt.query_map([account.0], |r| {
@@ -38,10 +39,19 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
             r.get::<_, String>(6)?,
             r.get::<_, String>(7)?,
             r.get::<_, String>(8)?,
+            (
+                r.get::<_, String>(9)?,
+                r.get::<_, Option<String>>(10)?,
+                r.get::<_, Option<String>>(11)?,
+                r.get::<_, String>(12)?,
+                r.get::<_, Option<String>>(13)?,
+            ),
         ))
     })?;
     for row in rows {
-        let (key, thread, time, message_id, in_reply_to, from, from_name, subject, class) = row?;
+        let (key, thread, time, message_id, in_reply_to, from, from_name, subject, class, extra) =
+            row?;
+        let (body, ooo_until, bounce_kind, bounce_rcpts, candor_kind) = extra;
         out.push(StoredMessage {
             key,
             // Messages stored before threading existed have thread 0: alone in their thread.
@@ -55,6 +65,11 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
             cc: Vec::new(),
             subject,
             class: Class::from_str(&class).unwrap_or(Class::Human),
+            body,
+            ooo_until: ooo_until.and_then(|d| d.parse().ok()),
+            hard_bounce: bounce_kind.as_deref() == Some("hard"),
+            bounced: bounce_rcpts.split_whitespace().map(str::to_owned).collect(),
+            own_kind: candor_kind,
         });
     }
     let index: HashMap<i64, usize> = out.iter().enumerate().map(|(i, m)| (m.key, i)).collect();
@@ -170,4 +185,41 @@ pub fn thread_count(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<
         [account.0],
         |r| r.get::<_, i64>(0),
     )? as u64)
+}
+
+/// Messages present in `folder`, with the time candor first saw them there.
+pub fn folder_seen(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    folder: &str,
+) -> anyhow::Result<HashMap<i64, i64>> {
+    let mut stmt = tx.prepare(
+        "SELECT l.message_id, min(l.seen_at) FROM locations l JOIN folders f ON f.id = l.folder_id
+         WHERE f.account_id = ?1 AND f.name = ?2 AND l.present = 1 GROUP BY l.message_id",
+    )?;
+    let rows = stmt.query_map(params![account.0, folder], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The end of the account's first complete sync: the activation horizon (SPEC §6).
+pub fn first_sync_at(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Option<i64>> {
+    Ok(tx.query_row(
+        "SELECT first_sync_at FROM accounts WHERE id = ?1",
+        [account.0],
+        |r| r.get(0),
+    )?)
+}
+
+/// The references of a message (for the `References` header of a reply).
+pub fn message_refs(
+    tx: &Transaction<'_>,
+    key: i64,
+) -> anyhow::Result<Option<(Option<String>, String, String)>> {
+    Ok(tx
+        .query_row(
+            "SELECT message_id, refs, subject FROM messages WHERE id = ?1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?)
 }

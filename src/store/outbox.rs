@@ -40,7 +40,8 @@ pub struct NewOutboxRow<'a> {
     pub raw: &'a [u8],
 }
 
-const COLUMNS: &str = "o.id, a.name, o.candidate, o.recipient, o.kind, o.state, o.message_id, o.reply_to, o.due,
+const COLUMNS: &str =
+    "o.id, a.name, o.candidate, o.recipient, o.kind, o.state, o.message_id, o.reply_to, o.due,
      o.attempts, o.next_try_at, o.last_error, o.copied, o.created_at, o.done_at";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
@@ -63,7 +64,12 @@ fn row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
     })
 }
 
-pub fn insert(tx: &Transaction<'_>, account: AccountId, new: &NewOutboxRow<'_>, now: i64) -> anyhow::Result<i64> {
+pub fn insert(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    new: &NewOutboxRow<'_>,
+    now: i64,
+) -> anyhow::Result<i64> {
     let done_at = (new.state == "recorded").then_some(now);
     tx.execute(
         "INSERT INTO outbox (account_id, candidate, recipient, kind, state, message_id, reply_to, due, raw,
@@ -119,8 +125,17 @@ pub fn begin_attempt(tx: &Transaction<'_>, id: i64, now: i64) -> anyhow::Result<
 }
 
 /// Final or intermediate state change, with the reason.
-pub fn set_state(tx: &Transaction<'_>, id: i64, state: &str, error: &str, now: i64) -> anyhow::Result<()> {
-    let done = matches!(state, "sent" | "drafted" | "recorded" | "failed" | "cancelled");
+pub fn set_state(
+    tx: &Transaction<'_>,
+    id: i64,
+    state: &str,
+    error: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let done = matches!(
+        state,
+        "sent" | "drafted" | "recorded" | "failed" | "cancelled"
+    );
     tx.execute(
         "UPDATE outbox SET state = ?2, last_error = ?3, updated_at = ?4,
              done_at = CASE WHEN ?5 THEN ?4 ELSE done_at END
@@ -131,7 +146,13 @@ pub fn set_state(tx: &Transaction<'_>, id: i64, state: &str, error: &str, now: i
 }
 
 /// A transient failure known to have happened before the server accepted the message.
-pub fn retry_later(tx: &Transaction<'_>, id: i64, at: i64, error: &str, now: i64) -> anyhow::Result<()> {
+pub fn retry_later(
+    tx: &Transaction<'_>,
+    id: i64,
+    at: i64,
+    error: &str,
+    now: i64,
+) -> anyhow::Result<()> {
     tx.execute(
         "UPDATE outbox SET state = 'queued', next_try_at = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, at, error, now],
@@ -148,7 +169,12 @@ pub fn mark_copied(tx: &Transaction<'_>, id: i64, now: i64) -> anyhow::Result<()
 }
 
 /// `candor outbox cancel`: only a row that has not started sending can be cancelled.
-pub fn cancel(tx: &Transaction<'_>, id: i64, why: &str, now: i64) -> anyhow::Result<Option<String>> {
+pub fn cancel(
+    tx: &Transaction<'_>,
+    id: i64,
+    why: &str,
+    now: i64,
+) -> anyhow::Result<Option<String>> {
     let state: Option<String> = tx
         .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0))
         .optional()?;
@@ -182,7 +208,10 @@ pub struct CandidateState {
     pub decided_at: Option<i64>,
 }
 
-pub fn candidate_states(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<BTreeMap<String, CandidateState>> {
+pub fn candidate_states(
+    tx: &Transaction<'_>,
+    account: AccountId,
+) -> anyhow::Result<BTreeMap<String, CandidateState>> {
     let mut stmt = tx.prepare(
         "SELECT address, paused, paused_until, paused_at, resumed_at, decided, decided_at
          FROM candidate_states WHERE account_id = ?1",
@@ -234,7 +263,13 @@ pub fn set_candidate_state(
 }
 
 /// Cancels the queued rows of a candidate (a resume, pause or hold cancels a pending closure).
-pub fn cancel_queued_for(tx: &Transaction<'_>, account: AccountId, candidate: &str, why: &str, now: i64) -> anyhow::Result<usize> {
+pub fn cancel_queued_for(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    candidate: &str,
+    why: &str,
+    now: i64,
+) -> anyhow::Result<usize> {
     Ok(tx.execute(
         "UPDATE outbox SET state = 'cancelled', last_error = ?3, updated_at = ?4, done_at = ?4
          WHERE account_id = ?1 AND candidate = ?2 AND state = 'queued'",

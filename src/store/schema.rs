@@ -50,7 +50,7 @@ const MIGRATIONS: &[&str] = &[
         bounce_rcpts  TEXT    NOT NULL DEFAULT '',  -- space-separated addresses
         candor_kind   TEXT,
         candor_outbox INTEGER,
-        body_text     TEXT    NOT NULL DEFAULT '',  -- the start of the text part only
+        body_text     TEXT    NOT NULL DEFAULT '',  -- the new (unquoted) text, truncated
         stored_at     INTEGER NOT NULL,
         UNIQUE (account_id, key)
     ) STRICT;

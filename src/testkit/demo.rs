@@ -163,6 +163,35 @@ impl Demo {
         });
     }
 
+    /// A follow-up candor sent for Jane earlier (it carries `X-Candor`, so it counts as one).
+    #[allow(clippy::too_many_arguments)]
+    fn candor_follow_up(
+        &mut self,
+        kind: &str,
+        to: &str,
+        subject: &str,
+        id: &str,
+        parents: &[&str],
+        at: ZonedDateTime,
+        body: &str,
+    ) {
+        let body = format!("{body}\n{SIGNATURE}");
+        let mark = format!("kind={kind}; account=jane");
+        self.push(Mail {
+            from: JANE,
+            to,
+            subject,
+            id,
+            parents,
+            at,
+            body: &body,
+            extra_headers: &[
+                ("X-Candor", &mark),
+                ("X-Auto-Response-Suppress", "OOF, AutoReply"),
+            ],
+        });
+    }
+
     fn reply(
         &mut self,
         from: &str,
@@ -217,7 +246,7 @@ impl Demo {
         self.jane(chen, "Data Engineer opportunity", "chen.1", &[], self.at(14, 10, 0),
             "Hello Chen,\n\nA data platform team in Munich is hiring a Data Engineer (Spark, Airflow). \
              Would you like to know more?\n");
-        self.jane(chen, "Re: Data Engineer opportunity", "chen.2", &[&first], self.at(8, 10, 20),
+        self.candor_follow_up("follow_up_1", chen, "Re: Data Engineer opportunity", "chen.2", &[&first], self.at(8, 10, 20),
             "Hello Chen,\n\nJust bringing my note below back to the top of your inbox, in case it got \
              buried. No pressure at all if the timing is not right.\n");
     }
@@ -238,7 +267,8 @@ impl Demo {
         self.jane(dana, "Re: Engineering Manager search", "dana.3", &[one, two], self.at(22, 14, 0),
             "Hi Dana,\n\nThe team builds the patient app (Kotlin and Go). Would Tuesday or Wednesday \
              suit you for a first conversation?\n");
-        self.jane(
+        self.candor_follow_up(
+            "follow_up_1",
             dana,
             "Re: Engineering Manager search",
             "dana.4",
@@ -246,7 +276,7 @@ impl Demo {
             self.at(16, 9, 5),
             "Hi Dana,\n\nA gentle follow-up on my question about a first conversation.\n",
         );
-        self.jane(dana, "Re: Engineering Manager search", "dana.5", &[one, two, three, four], self.at(9, 9, 10),
+        self.candor_follow_up("follow_up_2", dana, "Re: Engineering Manager search", "dana.5", &[one, two, three, four], self.at(9, 9, 10),
             "Hi Dana,\n\nI do not want to crowd your inbox. Should I keep you in mind for future roles \
              instead?\n");
     }

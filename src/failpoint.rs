@@ -1,0 +1,25 @@
+//! Named failpoints for crash tests (STYLE.md): with the `failpoints` feature, the process kills
+//! itself with SIGKILL when it reaches the point named in `CANDOR_FAILPOINT`, like a power cut or
+//! `kill -9` at the worst moment. Without the feature they compile to nothing.
+
+/// The outbox row (queued, with its final Message-ID) is committed; nothing was sent yet.
+pub const AFTER_OUTBOX_COMMIT: &str = "after_outbox_commit";
+/// The SMTP server answered the end of DATA; the reply is not recorded yet.
+pub const AFTER_DATA_REPLY: &str = "after_data_reply";
+/// The send is recorded; the copy is not yet appended to Sent.
+pub const BEFORE_APPEND: &str = "before_append";
+
+#[cfg(feature = "failpoints")]
+pub fn hit(name: &str) {
+    if std::env::var("CANDOR_FAILPOINT").is_ok_and(|wanted| wanted == name) {
+        eprintln!("candor: failpoint {name}: killing the process");
+        // SAFETY: kill(2) on our own pid with SIGKILL; the process ends here.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn hit(_name: &str) {}

@@ -1,0 +1,597 @@
+//! The durable outbox (SPEC §8): due emails become rows with their final Message-ID and bytes
+//! before anything is sent; the attempt count rises before each try; a try whose outcome is
+//! unknown is never repeated. The outbox decides nothing: the policy does, and its gates are
+//! checked again right before each send, after a fresh sync of Inbox and Sent.
+
+pub mod compose;
+mod smtp;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use rand::Rng as _;
+
+use crate::clock::Clock;
+use crate::config::{Account, Mode};
+use crate::failpoint;
+use crate::imap::{self, FolderPlan, Session, SharedThreads};
+use crate::plan::{self, AccountPlan, Verdict};
+use crate::policy::{self, Gate, Kind, Planned};
+use crate::store::Store;
+use crate::store::ingest::AccountId;
+use crate::store::mailbox;
+use crate::store::outbox::{self as rows, NewOutboxRow, OutboxRow};
+use compose::{Envelope, Templates, Vars};
+
+/// Attempts after which a transient failure becomes `failed` (reported, never retried).
+const MAX_ATTEMPTS: i64 = 8;
+
+/// What one cycle did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CycleReport {
+    pub queued: usize,
+    pub sent: usize,
+    pub drafted: usize,
+    pub recorded: usize,
+    pub failed: usize,
+    pub unknown: usize,
+    pub cancelled: usize,
+    pub retrying: usize,
+    /// When the policy wants to look again at the latest.
+    pub next_deadline: Option<Timestamp>,
+}
+
+/// Everything a cycle needs about the account's IMAP side.
+pub struct Mailbox<'a> {
+    pub session: &'a mut Session,
+    pub folders: &'a FolderPlan,
+    pub threads: &'a SharedThreads,
+}
+
+fn sent_folder(folders: &FolderPlan) -> Option<&str> {
+    folders
+        .folders
+        .iter()
+        .find(|(_, role)| role == "sent")
+        .map(|(name, _)| name.as_str())
+}
+
+async fn plan_now(store: &Store, account: &Account, now: Timestamp) -> anyhow::Result<AccountPlan> {
+    let (store, account) = (store.clone(), account.clone());
+    tokio::task::spawn_blocking(move || plan::plan_account(&store, &account, now))
+        .await
+        .context("the planning task failed")?
+}
+
+/// One cycle for one account: recover interrupted sends, queue what is due, re-check and
+/// deliver. The session must be connected; it is left with some folder examined.
+pub async fn cycle(
+    store: &Store,
+    account: &Account,
+    account_id: AccountId,
+    mailbox: Mailbox<'_>,
+    templates: &Templates,
+    clock: Clock,
+) -> anyhow::Result<CycleReport> {
+    let mut report = CycleReport::default();
+    recover(store, account, mailbox.session, mailbox.folders, clock).await?;
+
+    let now = clock.now();
+    let plan = plan_now(store, account, now).await?;
+    report.next_deadline = plan
+        .verdicts
+        .iter()
+        .filter_map(|v| v.decision.next_deadline)
+        .min();
+    for verdict in &plan.verdicts {
+        let Some(planned) = verdict.decision.planned.as_ref() else {
+            continue;
+        };
+        if verdict.decision.held.is_some() || planned.due > now {
+            continue;
+        }
+        let state = queue(
+            store, account, account_id, &plan, verdict, planned, templates, now,
+        )
+        .await?;
+        failpoint::hit(failpoint::AFTER_OUTBOX_COMMIT);
+        if state == "recorded" {
+            report.recorded += 1;
+            tracing::info!(account = %account.name, candidate = %plan.account.conversations[verdict.conversation].address, kind = planned.kind.as_str(), "recorded (dry-run): nothing sent");
+        } else {
+            report.queued += 1;
+        }
+    }
+
+    let ready: Vec<OutboxRow> = {
+        let name = account.name.clone();
+        let now_s = clock.now().as_second();
+        store
+            .call(move |tx| {
+                let id = mailbox::account_id(tx, &name)?;
+                Ok(rows::rows(tx, id)?
+                    .into_iter()
+                    .filter(|r| {
+                        r.state == "queued"
+                            && r.kind != "digest"
+                            && r.next_try_at.unwrap_or(0) <= now_s
+                    })
+                    .collect())
+            })
+            .await?
+    };
+    if ready.is_empty() {
+        return Ok(report);
+    }
+
+    // SPEC §7: the gates hold right before the send, after a fresh sync of Inbox and Sent.
+    let session = mailbox.session;
+    imap::sync_folder(
+        store,
+        account_id,
+        session,
+        "INBOX",
+        "inbox",
+        mailbox.threads,
+        clock,
+    )
+    .await?;
+    if let Some(sent) = sent_folder(mailbox.folders) {
+        imap::sync_folder(
+            store,
+            account_id,
+            session,
+            sent,
+            "sent",
+            mailbox.threads,
+            clock,
+        )
+        .await?;
+    }
+    let now = clock.now();
+    let fresh = plan_now(store, account, now).await?;
+    let config = plan::policy_config(account);
+    for row in ready {
+        let verdict = fresh
+            .verdicts
+            .iter()
+            .find(|v| fresh.account.conversations[v.conversation].address == row.candidate);
+        let check = match (verdict, Kind::parse(&row.kind)) {
+            (Some(v), Some(kind)) => {
+                let planned = Planned {
+                    kind,
+                    due: Timestamp::from_second(row.due).unwrap_or(now),
+                    reply_to: row.reply_to.unwrap_or(0),
+                    reason: String::new(),
+                };
+                // Check the email as if it were not queued yet: the row under test must not count
+                // against itself (a queued closure would read as "already closed").
+                let mut facts = v.facts.clone();
+                facts.automated.retain(|r| {
+                    !(r.kind == kind
+                        && r.reply_to == planned.reply_to
+                        && r.state == policy::OutboxState::Queued)
+                });
+                policy::gates(&facts, &config, &fresh.account.calendar, &planned, now)
+            }
+            _ => Err(policy::HeldBack {
+                gate: Gate::State,
+                detail: "the conversation is gone (forgotten or merged)".to_owned(),
+                retry_at: None,
+            }),
+        };
+        if let Err(held) = check {
+            if matches!(held.gate, Gate::Window | Gate::Cap | Gate::Spacing)
+                && held.retry_at.is_some()
+            {
+                report.retrying += 1;
+                continue;
+            }
+            let why = format!(
+                "held at send time by gate {}: {}",
+                held.gate.as_str(),
+                held.detail
+            );
+            tracing::info!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "cancelled: {why}");
+            let (id, now_s) = (row.id, now.as_second());
+            store
+                .call(move |tx| rows::set_state(tx, id, "cancelled", &why, now_s))
+                .await?;
+            report.cancelled += 1;
+            continue;
+        }
+        deliver(
+            store,
+            account,
+            session,
+            mailbox.folders,
+            &row,
+            clock,
+            &mut report,
+        )
+        .await?;
+    }
+    Ok(report)
+}
+
+/// Creates the row for a due email: final Message-ID and bytes, committed before any send.
+#[allow(clippy::too_many_arguments)]
+async fn queue(
+    store: &Store,
+    account: &Account,
+    account_id: AccountId,
+    plan: &AccountPlan,
+    verdict: &Verdict,
+    planned: &Planned,
+    templates: &Templates,
+    now: Timestamp,
+) -> anyhow::Result<&'static str> {
+    let conversation = &plan.account.conversations[verdict.conversation];
+    let messages = &plan.account.messages;
+    let answered = conversation
+        .messages
+        .iter()
+        .map(|&i| &messages[i])
+        .find(|m| m.key == planned.reply_to)
+        .context("the message to answer is not in the conversation")?;
+    // To the candidate only: the address they last wrote from, else the one last written to.
+    let candidate_mail = conversation
+        .messages
+        .iter()
+        .rev()
+        .map(|&i| &messages[i])
+        .find(|m| conversation.addresses.contains(&m.from));
+    let recipient = candidate_mail
+        .map(|m| m.from.clone())
+        .or_else(|| {
+            conversation
+                .messages
+                .iter()
+                .rev()
+                .map(|&i| &messages[i])
+                .find_map(|m| {
+                    m.to.iter()
+                        .chain(&m.cc)
+                        .find(|a| conversation.addresses.contains(a))
+                        .cloned()
+                })
+        })
+        .unwrap_or_else(|| conversation.address.clone());
+    // From the owner address the candidate last wrote to, else the first one.
+    let from_address = candidate_mail
+        .and_then(|m| {
+            m.to.iter()
+                .chain(&m.cc)
+                .find(|a| plan.account.identity.is_owner(a))
+                .cloned()
+        })
+        .or_else(|| account.owner_addresses.first().cloned())
+        .context("the account has no owner address")?;
+    let domain = from_address
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or("candor.invalid");
+    let message_id = format!(
+        "candor.{:016x}{:016x}@{domain}",
+        rand::rng().random::<u64>(),
+        rand::rng().random::<u64>()
+    );
+    let (refs_id, refs, subject) = {
+        let key = answered.key;
+        store
+            .call(move |tx| mailbox::message_refs(tx, key))
+            .await?
+            .unwrap_or_default()
+    };
+    let mut references: Vec<String> = refs.split_whitespace().map(str::to_owned).collect();
+    if let Some(id) = &refs_id {
+        references.push(id.clone());
+    }
+    let owner_message_time = answered.time;
+    let vars = Vars {
+        candidate_name: conversation.name.clone(),
+        candidate_address: recipient.clone(),
+        subject: compose::display_subject(&subject),
+        owner_name: account.owner_name.clone(),
+        owner_signature: account.signature.clone(),
+        days_since: (now.as_second() - owner_message_time.as_second()).max(0) / 86_400,
+    };
+    let (text, html) = templates.render(planned.kind.as_str(), &vars)?;
+    let state = if account.mode == Mode::DryRun {
+        "recorded"
+    } else {
+        "queued"
+    };
+    let mut envelope = Envelope {
+        from_name: account.owner_name.clone(),
+        from_address,
+        to_name: conversation.name.clone(),
+        to_address: recipient.clone(),
+        subject: compose::reply_subject(&subject),
+        in_reply_to: refs_id,
+        references,
+        message_id: message_id.clone(),
+        kind: planned.kind.as_str().to_owned(),
+        outbox_id: 0,
+        account: account.name.clone(),
+        date: now,
+        digest: false,
+    };
+    let candidate = conversation.address.clone();
+    let kind = planned.kind.as_str();
+    let (reply_to, due) = (planned.reply_to, planned.due.as_second());
+    store
+        .call(move |tx| {
+            let id = rows::insert(
+                tx,
+                account_id,
+                &NewOutboxRow {
+                    candidate: &candidate,
+                    recipient: &recipient,
+                    kind,
+                    state,
+                    message_id: &message_id,
+                    reply_to: Some(reply_to),
+                    due,
+                    raw: b"",
+                },
+                now.as_second(),
+            )?;
+            envelope.outbox_id = id;
+            let raw = compose::build(&envelope, text, html)?;
+            tx.execute(
+                "UPDATE outbox SET raw = ?2 WHERE id = ?1",
+                rusqlite::params![id, raw],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(state)
+}
+
+/// Sends (auto) or drafts (drafts) one row whose gates just passed.
+async fn deliver(
+    store: &Store,
+    account: &Account,
+    session: &mut Session,
+    folders: &FolderPlan,
+    row: &OutboxRow,
+    clock: Clock,
+    report: &mut CycleReport,
+) -> anyhow::Result<()> {
+    let id = row.id;
+    let now_s = clock.now().as_second();
+    let started = store
+        .call(move |tx| rows::begin_attempt(tx, id, now_s))
+        .await?;
+    if !started {
+        return Ok(()); // cancelled by the owner meanwhile
+    }
+    let raw = store.call(move |tx| rows::raw(tx, id)).await?;
+    if account.mode == Mode::Drafts {
+        let Some(drafts) = folders.drafts.as_deref() else {
+            let why = "no Drafts folder found: set [account.folders] drafts".to_owned();
+            tracing::warn!(account = %account.name, "{why}");
+            store
+                .call(move |tx| rows::set_state(tx, id, "failed", &why, now_s))
+                .await?;
+            report.failed += 1;
+            return Ok(());
+        };
+        if !imap::contains_message_id(session, drafts, &row.message_id).await? {
+            imap::append(session, drafts, "(\\Draft \\Seen)", &raw).await?;
+        }
+        let now_s = clock.now().as_second();
+        store
+            .call(move |tx| {
+                rows::set_state(tx, id, "drafted", "", now_s)?;
+                rows::mark_copied(tx, id, now_s)
+            })
+            .await?;
+        tracing::info!(account = %account.name, candidate = %row.candidate, kind = %row.kind, folder = drafts, "draft ready for the owner");
+        report.drafted += 1;
+        return Ok(());
+    }
+    let from = envelope_from(&raw, account);
+    let outcome = smtp::submit(&account.smtp.server, &from, &row.recipient, &raw).await;
+    let now_s = clock.now().as_second();
+    match outcome {
+        smtp::Outcome::Accepted => {
+            store
+                .call(move |tx| rows::set_state(tx, id, "sent", "", now_s))
+                .await?;
+            tracing::info!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "sent");
+            report.sent += 1;
+            failpoint::hit(failpoint::BEFORE_APPEND);
+            copy_to_sent(
+                store,
+                account,
+                session,
+                folders,
+                id,
+                &row.message_id,
+                &raw,
+                clock,
+            )
+            .await?;
+        }
+        smtp::Outcome::Permanent(why) => {
+            tracing::warn!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "the SMTP server refused the email for good: {why}");
+            store
+                .call(move |tx| rows::set_state(tx, id, "failed", &why, now_s))
+                .await?;
+            report.failed += 1;
+        }
+        smtp::Outcome::Transient(why) if row.attempts + 1 >= MAX_ATTEMPTS => {
+            let why = format!("gave up after {} attempts: {why}", row.attempts + 1);
+            tracing::warn!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "{why}");
+            store
+                .call(move |tx| rows::set_state(tx, id, "failed", &why, now_s))
+                .await?;
+            report.failed += 1;
+        }
+        smtp::Outcome::Transient(why) => {
+            let wait = backoff(row.attempts + 1);
+            tracing::info!(account = %account.name, candidate = %row.candidate, seconds = wait.as_secs(), "not sent yet, will retry: {why}");
+            let at = now_s + wait.as_secs() as i64;
+            store
+                .call(move |tx| rows::retry_later(tx, id, at, &why, now_s))
+                .await?;
+            report.retrying += 1;
+        }
+        smtp::Outcome::Unknown(why) => {
+            let why = format!("the outcome is unknown (never resent automatically): {why}");
+            tracing::warn!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "{why}");
+            store
+                .call(move |tx| rows::set_state(tx, id, "unknown", &why, now_s))
+                .await?;
+            report.unknown += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The envelope sender: the From address of the email itself.
+fn envelope_from(raw: &[u8], account: &Account) -> String {
+    crate::mail::parse(raw)
+        .ok()
+        .and_then(|m| m.from.map(|a| a.address))
+        .or_else(|| account.owner_addresses.first().cloned())
+        .unwrap_or_default()
+}
+
+fn backoff(attempt: i64) -> Duration {
+    let base = 60u64
+        .saturating_mul(1 << attempt.clamp(0, 6) as u64)
+        .min(3600);
+    Duration::from_secs(rand::rng().random_range(base / 2..=base))
+}
+
+/// The copy in Sent, exactly once: skipped where the server files submissions itself, and
+/// searched for before appending (a crash may have come between the APPEND and its record).
+#[allow(clippy::too_many_arguments)]
+async fn copy_to_sent(
+    store: &Store,
+    account: &Account,
+    session: &mut Session,
+    folders: &FolderPlan,
+    id: i64,
+    message_id: &str,
+    raw: &[u8],
+    clock: Clock,
+) -> anyhow::Result<()> {
+    if account.smtp.server_saves_sent {
+        let now_s = clock.now().as_second();
+        return store.call(move |tx| rows::mark_copied(tx, id, now_s)).await;
+    }
+    let Some(sent) = sent_folder(folders) else {
+        tracing::warn!(account = %account.name, "no Sent folder found: the copy of what candor sent is not filed (set [account.folders] sent)");
+        return Ok(());
+    };
+    if !imap::contains_message_id(session, sent, message_id).await? {
+        imap::append(session, sent, "(\\Seen)", raw).await?;
+    }
+    let now_s = clock.now().as_second();
+    store.call(move |tx| rows::mark_copied(tx, id, now_s)).await
+}
+
+/// After a crash: rows left `sending`, and sent rows whose copy is not in Sent yet.
+async fn recover(
+    store: &Store,
+    account: &Account,
+    session: &mut Session,
+    folders: &FolderPlan,
+    clock: Clock,
+) -> anyhow::Result<()> {
+    let name = account.name.clone();
+    let pending: Vec<OutboxRow> = store
+        .call(move |tx| {
+            let id = mailbox::account_id(tx, &name)?;
+            Ok(rows::rows(tx, id)?
+                .into_iter()
+                .filter(|r| r.state == "sending" || (r.state == "sent" && !r.copied))
+                .collect())
+        })
+        .await?;
+    for row in pending {
+        let id = row.id;
+        let now_s = clock.now().as_second();
+        if row.state == "sent" {
+            let raw = store.call(move |tx| rows::raw(tx, id)).await?;
+            copy_to_sent(
+                store,
+                account,
+                session,
+                folders,
+                id,
+                &row.message_id,
+                &raw,
+                clock,
+            )
+            .await?;
+            continue;
+        }
+        // A row left `sending`: the process died during the try.
+        if account.mode == Mode::Drafts {
+            let found = match folders.drafts.as_deref() {
+                Some(drafts) => imap::contains_message_id(session, drafts, &row.message_id).await?,
+                None => false,
+            };
+            let (state, why) = if found {
+                ("drafted", "")
+            } else {
+                ("queued", "interrupted before the draft was saved")
+            };
+            store
+                .call(move |tx| {
+                    if state == "queued" {
+                        rows::retry_later(tx, id, now_s, why, now_s)
+                    } else {
+                        rows::set_state(tx, id, state, why, now_s)
+                    }
+                })
+                .await?;
+            continue;
+        }
+        let sent = sent_folder(folders);
+        if account.smtp.server_saves_sent
+            && let Some(sent) = sent
+        {
+            if imap::contains_message_id(session, sent, &row.message_id).await? {
+                tracing::info!(account = %account.name, candidate = %row.candidate, "an interrupted send is in Sent: it went out");
+                store
+                    .call(move |tx| {
+                        rows::set_state(
+                            tx,
+                            id,
+                            "sent",
+                            "found in Sent after an interruption",
+                            now_s,
+                        )?;
+                        rows::mark_copied(tx, id, now_s)
+                    })
+                    .await?;
+            } else {
+                store
+                    .call(move |tx| {
+                        rows::retry_later(
+                            tx,
+                            id,
+                            now_s,
+                            "interrupted; not in Sent, so not accepted",
+                            now_s,
+                        )
+                    })
+                    .await?;
+            }
+            continue;
+        }
+        let why = "interrupted during the SMTP transaction: the outcome is unknown; check Sent and the candidate's mailbox, then `candor candidate resume`";
+        tracing::warn!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "{why}");
+        store
+            .call(move |tx| rows::set_state(tx, id, "unknown", why, now_s))
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,367 @@
+//! The emails candor writes (SPEC §8–§9): templates (shipped defaults, overridable beside the
+//! config file) and the exact bytes, built once and stored with the outbox row.
+//!
+//! Every value that reaches a header is cleaned of CR, LF and other control characters first, so
+//! a candidate's display name or a subject can never add a header or a recipient.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use minijinja::{Environment, UndefinedBehavior, context};
+
+/// The kinds of SPEC §8 with their shipped templates (text, HTML).
+const DEFAULTS: &[(&str, &str, &str)] = &[
+    (
+        "follow_up_1",
+        include_str!("../../templates/follow_up_1.txt"),
+        include_str!("../../templates/follow_up_1.html"),
+    ),
+    (
+        "follow_up_2",
+        include_str!("../../templates/follow_up_2.txt"),
+        include_str!("../../templates/follow_up_2.html"),
+    ),
+    (
+        "closure_silence",
+        include_str!("../../templates/closure_silence.txt"),
+        include_str!("../../templates/closure_silence.html"),
+    ),
+    (
+        "closure_position_filled",
+        include_str!("../../templates/closure_position_filled.txt"),
+        include_str!("../../templates/closure_position_filled.html"),
+    ),
+    (
+        "closure_not_selected",
+        include_str!("../../templates/closure_not_selected.txt"),
+        include_str!("../../templates/closure_not_selected.html"),
+    ),
+    (
+        "closure_no_current_role",
+        include_str!("../../templates/closure_no_current_role.txt"),
+        include_str!("../../templates/closure_no_current_role.html"),
+    ),
+    (
+        "closure_withdrawn",
+        include_str!("../../templates/closure_withdrawn.txt"),
+        include_str!("../../templates/closure_withdrawn.html"),
+    ),
+];
+
+/// The kinds whose templates candor ships.
+pub fn kinds() -> impl Iterator<Item = &'static str> {
+    DEFAULTS.iter().map(|(kind, _, _)| *kind)
+}
+
+/// The templates of every kind: the shipped defaults, each replaced by `<kind>.txt` /
+/// `<kind>.html` from `templates/` beside the config file when present.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn load(config_dir: Option<&Path>) -> anyhow::Result<Templates> {
+        let mut env = Environment::new();
+        // A typo in an override must fail loudly, not send "Hi ," to a candidate.
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (kind, text, html) in DEFAULTS {
+            for (ext, default) in [("txt", text), ("html", html)] {
+                let name = format!("{kind}.{ext}");
+                let source = match config_dir.map(|d| d.join("templates").join(&name)) {
+                    Some(path) if path.exists() => std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read the template {}", path.display()))?,
+                    _ => (*default).to_owned(),
+                };
+                env.add_template_owned(name.clone(), source)
+                    .with_context(|| format!("the template {name} does not parse"))?;
+            }
+        }
+        Ok(Templates { env })
+    }
+
+    /// Renders the text and HTML parts of `kind`. HTML templates escape every variable.
+    pub fn render(&self, kind: &str, vars: &Vars) -> anyhow::Result<(String, String)> {
+        let first_name = vars
+            .candidate_name
+            .split_whitespace()
+            .next()
+            .filter(|n| !n.contains('@'))
+            .unwrap_or("there")
+            .to_owned();
+        let ctx = context! {
+            candidate => context! {
+                name => vars.candidate_name.clone(),
+                first_name => first_name,
+                address => vars.candidate_address.clone(),
+            },
+            subject => vars.subject.clone(),
+            owner => context! {
+                name => vars.owner_name.clone(),
+                signature => vars.owner_signature.clone(),
+                signature_lines => vars.owner_signature.lines().map(str::to_owned).collect::<Vec<_>>(),
+            },
+            days_since => vars.days_since,
+        };
+        let render = |ext: &str| -> anyhow::Result<String> {
+            let name = format!("{kind}.{ext}");
+            self.env
+                .get_template(&name)
+                .with_context(|| format!("no template {name}"))?
+                .render(&ctx)
+                .with_context(|| format!("cannot render the template {name}"))
+        };
+        Ok((render("txt")?, render("html")?))
+    }
+}
+
+/// The variables of SPEC §9.
+#[derive(Clone, Debug, Default)]
+pub struct Vars {
+    pub candidate_name: String,
+    pub candidate_address: String,
+    pub subject: String,
+    pub owner_name: String,
+    pub owner_signature: String,
+    pub days_since: i64,
+}
+
+/// Removes what could break out of a header: CR, LF and every other control character.
+pub fn header_safe(value: &str) -> String {
+    let cleaned: String = value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The subject as people say it in a sentence: reply and forward prefixes removed.
+pub fn display_subject(subject: &str) -> String {
+    let mut s = header_safe(subject);
+    loop {
+        let lower = s.to_lowercase();
+        let prefix = [
+            "re:", "aw:", "sv:", "fw:", "fwd:", "wg:", "antw:", "tr:", "rv:",
+        ]
+        .iter()
+        .find(|p| lower.starts_with(*p));
+        match prefix {
+            Some(p) => s = s[p.len()..].trim_start().to_owned(),
+            None => return s,
+        }
+    }
+}
+
+/// `Re: <subject>` unless it already is a reply.
+pub fn reply_subject(subject: &str) -> String {
+    let subject = header_safe(subject);
+    let lower = subject.to_lowercase();
+    if lower.starts_with("re:") || lower.starts_with("aw:") || lower.starts_with("sv:") {
+        subject
+    } else if subject.is_empty() {
+        "Re: our conversation".to_owned()
+    } else {
+        format!("Re: {subject}")
+    }
+}
+
+/// Everything that goes into one email besides its body.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    pub from_name: String,
+    pub from_address: String,
+    pub to_name: String,
+    pub to_address: String,
+    pub subject: String,
+    /// The message answered, without brackets.
+    pub in_reply_to: Option<String>,
+    /// The References of the answered message, then its id; without brackets.
+    pub references: Vec<String>,
+    /// Our final Message-ID, without brackets.
+    pub message_id: String,
+    /// `X-Candor: kind=<kind>; outbox=<id>; account=<name>`.
+    pub kind: String,
+    pub outbox_id: i64,
+    pub account: String,
+    pub date: jiff::Timestamp,
+    /// Digests: `Auto-Submitted: auto-generated` and `X-Auto-Response-Suppress: All`.
+    pub digest: bool,
+}
+
+fn mailbox(name: &str, address: &str) -> anyhow::Result<Mailbox> {
+    let address = address
+        .parse()
+        .with_context(|| format!("{address:?} is not an address lettre accepts"))?;
+    let name = header_safe(name);
+    Ok(Mailbox::new((!name.is_empty()).then_some(name), address))
+}
+
+fn raw_header(name: &'static str, value: String) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), header_safe(&value))
+}
+
+/// Keeps an id usable inside `<...>`: no brackets, spaces or control characters.
+fn clean_id(id: &str) -> String {
+    id.chars()
+        .filter(|c| !c.is_control() && !c.is_whitespace() && *c != '<' && *c != '>')
+        .collect()
+}
+
+/// The CRLF bytes of the email: multipart/alternative (text and HTML) with our headers.
+pub fn build(envelope: &Envelope, text: String, html: String) -> anyhow::Result<Vec<u8>> {
+    let mut builder = lettre::Message::builder()
+        .from(mailbox(&envelope.from_name, &envelope.from_address)?)
+        .to(mailbox(&envelope.to_name, &envelope.to_address)?)
+        .subject(header_safe(&envelope.subject))
+        .message_id(Some(format!("<{}>", clean_id(&envelope.message_id))))
+        .date(
+            SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_secs(envelope.date.as_second().max(0) as u64),
+        );
+    if let Some(parent) = &envelope.in_reply_to {
+        builder = builder.in_reply_to(format!("<{}>", clean_id(parent)));
+    }
+    if !envelope.references.is_empty() {
+        // One call with the whole list: a second call would replace the first (crates.md).
+        let refs: Vec<String> = envelope
+            .references
+            .iter()
+            .map(|r| format!("<{}>", clean_id(r)))
+            .collect();
+        builder = builder.references(refs.join(" "));
+    }
+    builder = builder.raw_header(raw_header(
+        "X-Candor",
+        format!(
+            "kind={}; outbox={}; account={}",
+            envelope.kind, envelope.outbox_id, envelope.account
+        ),
+    ));
+    if envelope.digest {
+        builder = builder
+            .raw_header(raw_header("Auto-Submitted", "auto-generated".to_owned()))
+            .raw_header(raw_header("X-Auto-Response-Suppress", "All".to_owned()));
+    } else {
+        builder = builder.raw_header(raw_header(
+            "X-Auto-Response-Suppress",
+            "OOF, AutoReply".to_owned(),
+        ));
+    }
+    let message = builder
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .context("cannot build the email")?;
+    Ok(message.formatted())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope() -> Envelope {
+        Envelope {
+            from_name: "Jane Doe".to_owned(),
+            from_address: "jane@agency.example".to_owned(),
+            to_name: "Ann\r\nBcc: victim@evil.example".to_owned(),
+            to_address: "ann@c.example".to_owned(),
+            subject: "Role\r\nBcc: other@evil.example".to_owned(),
+            in_reply_to: Some("q1@agency.example".to_owned()),
+            references: vec!["r0@x".to_owned(), "q1@agency.example".to_owned()],
+            message_id: "candor.1.abc@agency.example".to_owned(),
+            kind: "follow_up_1".to_owned(),
+            outbox_id: 1,
+            account: "jane".to_owned(),
+            date: "2026-03-02T09:00:00Z".parse().unwrap(),
+            digest: false,
+        }
+    }
+
+    #[test]
+    fn cr_lf_in_names_and_subjects_never_add_headers() {
+        let raw = build(&envelope(), "hi".to_owned(), "<p>hi</p>".to_owned()).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        let head = text.split("\r\n\r\n").next().unwrap();
+        assert!(
+            !head.lines().any(|l| l.to_lowercase().starts_with("bcc:")),
+            "no injected header:\n{head}"
+        );
+        assert!(
+            head.contains("Message-ID: <candor.1.abc@agency.example>"),
+            "{head}"
+        );
+        assert!(head.contains("In-Reply-To: <q1@agency.example>"), "{head}");
+        assert!(
+            head.contains("References: <r0@x> <q1@agency.example>"),
+            "{head}"
+        );
+        assert!(
+            head.contains("X-Candor: kind=follow_up_1; outbox=1; account=jane"),
+            "{head}"
+        );
+        assert!(
+            head.contains("X-Auto-Response-Suppress: OOF, AutoReply"),
+            "{head}"
+        );
+        let parsed = crate::mail::parse(&raw).unwrap();
+        assert_eq!(parsed.to.len(), 1, "one recipient only");
+        assert_eq!(parsed.cc.len(), 0);
+        assert_eq!(parsed.class, crate::mail::Class::Own);
+    }
+
+    #[test]
+    fn shipped_templates_render_every_kind_and_escape_html() {
+        let templates = Templates::load(None).unwrap();
+        let vars = Vars {
+            candidate_name: "Ann <script>alert(1)</script> Lee".to_owned(),
+            candidate_address: "ann@c.example".to_owned(),
+            subject: "Backend & <b>Data</b>".to_owned(),
+            owner_name: "Jane Doe".to_owned(),
+            owner_signature: "Jane Doe\nTalent Partner".to_owned(),
+            days_since: 6,
+        };
+        for kind in kinds() {
+            let (text, html) = templates.render(kind, &vars).unwrap();
+            assert!(text.contains("Hi Ann,"), "{kind}: {text}");
+            assert!(text.contains("Talent Partner"), "{kind}");
+            assert!(
+                !html.contains("<b>Data</b>"),
+                "{kind}: the subject is escaped in HTML"
+            );
+            assert!(
+                html.contains("Jane Doe<br>"),
+                "{kind}: signature lines: {html}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_override_beside_the_config_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("templates")).unwrap();
+        std::fs::write(
+            dir.path().join("templates/follow_up_1.txt"),
+            "Hello {{ candidate.first_name }}!",
+        )
+        .unwrap();
+        let templates = Templates::load(Some(dir.path())).unwrap();
+        let vars = Vars {
+            candidate_name: "Bo".to_owned(),
+            ..Vars::default()
+        };
+        assert_eq!(
+            templates.render("follow_up_1", &vars).unwrap().0,
+            "Hello Bo!"
+        );
+        std::fs::write(
+            dir.path().join("templates/follow_up_2.txt"),
+            "Hello {{ candidate.nmae }}",
+        )
+        .unwrap();
+        let templates = Templates::load(Some(dir.path())).unwrap();
+        assert!(
+            templates.render("follow_up_2", &vars).is_err(),
+            "a typo fails loudly"
+        );
+    }
+}
