@@ -24,7 +24,8 @@ pub fn account_id(tx: &Transaction<'_>, name: &str) -> anyhow::Result<Option<Acc
 pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<StoredMessage>> {
     let mut out: Vec<StoredMessage> = Vec::new();
     let mut stmt = tx.prepare(
-        "SELECT id, thread_id, time, message_id, in_reply_to, from_addr, from_name, subject, class
+        "SELECT id, thread_id, time, message_id, in_reply_to, refs, from_addr, from_name, subject,
+                class
          FROM messages WHERE account_id = ?1 ORDER BY time, id",
     )?;
     let rows = stmt.query_map([account.0], |r| {
@@ -38,17 +39,25 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
             r.get::<_, String>(6)?,
             r.get::<_, String>(7)?,
             r.get::<_, String>(8)?,
+            r.get::<_, String>(9)?,
         ))
     })?;
     for row in rows {
-        let (key, thread, time, message_id, in_reply_to, from, from_name, subject, class) = row?;
+        let (key, thread, time, message_id, in_reply_to, refs, from, from_name, subject, class) =
+            row?;
         out.push(StoredMessage {
             key,
             // Messages stored before threading existed have thread 0: alone in their thread.
             thread: if thread == 0 { key } else { thread },
             time: jiff::Timestamp::from_second(time).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
             message_id,
-            in_reply_to: in_reply_to.split_whitespace().next().map(str::to_owned),
+            // The parent: In-Reply-To, else the last References id (RFC 5322 §3.6.4), which is
+            // all that clients writing References only give.
+            in_reply_to: in_reply_to
+                .split_whitespace()
+                .next()
+                .or_else(|| refs.split_whitespace().next_back())
+                .map(str::to_owned),
             from,
             from_name,
             to: Vec::new(),

@@ -3,6 +3,7 @@
 mod classify;
 mod cli_config;
 mod ingest;
+mod latency_truth;
 mod mailstack;
 mod store;
 mod support;
