@@ -2,6 +2,7 @@
 
 mod classify;
 mod cli_config;
+mod conversations;
 mod ingest;
 mod latency_truth;
 mod mailstack;
