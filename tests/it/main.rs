@@ -3,7 +3,9 @@
 mod auth;
 mod classify;
 mod cli_config;
+mod conversations;
 mod ingest;
+mod latency_truth;
 mod mailstack;
 mod store;
 mod support;
