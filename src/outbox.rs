@@ -4,6 +4,7 @@
 //! checked again right before each send, after a fresh sync of Inbox and Sent.
 
 pub mod compose;
+pub mod digest;
 mod smtp;
 
 use std::time::Duration;
@@ -510,6 +511,8 @@ async fn recover(
             let id = mailbox::account_id(tx, &name)?;
             Ok(rows::rows(tx, id)?
                 .into_iter()
+                // Digests have their own rules (outbox::digest): never copied to Sent.
+                .filter(|r| r.kind != "digest")
                 .filter(|r| r.state == "sending" || (r.state == "sent" && !r.copied))
                 .collect())
         })
