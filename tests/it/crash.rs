@@ -335,3 +335,63 @@ async fn killed_before_the_append_files_the_copy_in_sent_once() {
     assert_eq!(message_id_of(&copies[0].raw), rows[0].message_id);
     assert_eq!(message_id_of(&received[0].raw), rows[0].message_id);
 }
+
+/// The test Postfix does not file submissions in Sent; a server that does is simulated by
+/// APPENDing the accepted email to Jane's Sent between the kill and the restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn server_saves_sent_reconciles_an_interrupted_send_found_in_sent() {
+    let s = scenario(1, true);
+    let ann = &s.candidates[0];
+    let out = s.run_once(0, Some("after_data_reply"));
+    assert_killed(&out, "after_data_reply");
+    let accepted = s
+        .stack
+        .wait_for_message(ann, "INBOX", |m| is_candor(&m.raw), DELIVERY)
+        .await
+        .unwrap();
+    let mut session = s
+        .stack
+        .imap_session(&s.jane, ImapTls::Implicit)
+        .await
+        .unwrap();
+    session
+        .append("Sent", Some("(\\Seen)"), None, &accepted.raw)
+        .await
+        .unwrap();
+    session.logout().await.unwrap();
+
+    s.run_clean(1);
+    s.run_clean(2);
+    s.run_clean(60 * 24);
+
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].state.as_str(), rows[0].copied), ("sent", true));
+    assert_eq!(rows[0].attempts, 1, "reconciled, not retried");
+    assert_eq!(rows[0].message_id, message_id_of(&accepted.raw));
+    assert_eq!(s.follow_ups_received(ann).await.len(), 1, "never two");
+    assert_eq!(s.copies_in_sent().await.len(), 1, "the server's copy only");
+}
+
+/// Regression: with `server_saves_sent = true`, a send interrupted after the server accepted it
+/// but not (yet) filed in Sent was queued again and sent a second time. A server may file the
+/// copy after a delay, or the setting may be wrong: absence is no proof, so the row is unknown.
+#[tokio::test(flavor = "multi_thread")]
+async fn server_saves_sent_without_the_copy_is_unknown_and_never_resent() {
+    let s = scenario(1, true);
+    let ann = &s.candidates[0];
+    let out = s.run_once(0, Some("after_data_reply"));
+    assert_killed(&out, "after_data_reply");
+
+    s.run_clean(1);
+    s.run_clean(2);
+    s.run_clean(60 * 24);
+
+    let received = s.follow_ups_received(ann).await;
+    assert_eq!(received.len(), 1, "accepted once, never resent");
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].state, "unknown", "{rows:?}");
+    assert_eq!(rows[0].attempts, 1, "{rows:?}");
+    assert_reported_unknown(&s, &ann.address, &rows[0].message_id);
+}
