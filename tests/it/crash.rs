@@ -395,3 +395,76 @@ async fn server_saves_sent_without_the_copy_is_unknown_and_never_resent() {
     assert_eq!(rows[0].attempts, 1, "{rows:?}");
     assert_reported_unknown(&s, &ann.address, &rows[0].message_id);
 }
+
+/// The small crash campaign: the daemon is killed with SIGKILL at random moments while five
+/// follow-ups are due, restarted ten times, then left to finish. Every candidate gets at most
+/// one email, each unknown outcome is reported, and nothing is lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn daemon_killed_at_random_moments_never_sends_twice_and_loses_nothing() {
+    let s = scenario(5, false);
+    let mut rng = rand::rng();
+    for round in 0..10 {
+        // Early kills land in start-up and sync, later ones in the sends and APPENDs.
+        let delay = Duration::from_millis(rng.random_range(0..=250 * (round + 1)));
+        let mut daemon = Command::new(env!("CARGO_BIN_EXE_candor"))
+            .arg("--config")
+            .arg(&s.config.path)
+            .args(["run", "--now", &s.at(round as i64)])
+            .env_remove("RUST_LOG")
+            .env_remove("CANDOR_FAILPOINT")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let exited_early = daemon.try_wait().unwrap();
+        assert_eq!(exited_early, None, "the daemon stopped by itself");
+        daemon.kill().unwrap();
+        let status = daemon.wait().unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
+        let states: Vec<String> = s.rows().into_iter().map(|r| r.state).collect();
+        eprintln!("round {round}: killed after {delay:?}; rows {states:?}");
+    }
+    s.run_clean(30);
+    s.run_clean(31);
+
+    let rows = s.rows();
+    let copies = s.copies_in_sent().await;
+    for candidate in &s.candidates {
+        let received = s.follow_ups_received(candidate).await;
+        assert!(
+            received.len() <= 1,
+            "{} received {} follow-ups",
+            candidate.address,
+            received.len()
+        );
+        let mine: Vec<_> = rows
+            .iter()
+            .filter(|r| r.candidate == candidate.address)
+            .collect();
+        assert_eq!(mine.len(), 1, "one row per candidate: {mine:?}");
+        let row = mine[0];
+        let filed = copies
+            .iter()
+            .filter(|m| message_id_of(&m.raw) == row.message_id)
+            .count();
+        match row.state.as_str() {
+            "sent" => {
+                assert_eq!(received.len(), 1, "a sent row arrived: {row:?}");
+                assert_eq!(message_id_of(&received[0].raw), row.message_id);
+                assert!(row.copied, "{row:?}");
+                assert_eq!(filed, 1, "one copy in Sent: {row:?}");
+            }
+            "unknown" => {
+                assert_eq!(filed, 0, "an unknown outcome files no copy: {row:?}");
+                assert_reported_unknown(&s, &candidate.address, &row.message_id);
+            }
+            other => panic!("{} left {other}: {row:?}", candidate.address),
+        }
+    }
+    assert_eq!(
+        copies.len(),
+        rows.iter().filter(|r| r.state == "sent").count(),
+        "no stray copies in Sent"
+    );
+}
