@@ -468,3 +468,52 @@ async fn daemon_killed_at_random_moments_never_sends_twice_and_loses_nothing() {
         "no stray copies in Sent"
     );
 }
+
+/// A SIGTERM (`systemctl stop`, a restart) while an email is in flight is no crash: the send in
+/// progress is finished and recorded, so the owner is not left with an unknown outcome.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_send_finishes_it_instead_of_leaving_it_unknown() {
+    let s = scenario(5, false);
+    let db = s.config.path.parent().unwrap().join("candor.db");
+    let daemon = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .arg("--config")
+        .arg(&s.config.path)
+        .args(["run", "--now", &s.at(0)])
+        .env_remove("RUST_LOG")
+        .env_remove("CANDOR_FAILPOINT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (sending, _) = crate::support::wait_until(Duration::from_secs(60), || {
+        let Ok(store) = candor::store::Store::open(&db) else {
+            return false;
+        };
+        store
+            .call_blocking(|tx| candor::store::outbox::rows(tx, None))
+            .is_ok_and(|rows| rows.iter().any(|r| r.state == "sending"))
+    });
+    assert!(sending, "a send started");
+    // SAFETY: kill(2) on the child we spawned, which has not been waited for yet.
+    let rc = unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let out = daemon.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    let rows = s.rows();
+    assert!(
+        rows.iter()
+            .all(|r| r.state == "sent" || r.state == "queued"),
+        "nothing left mid-try: {rows:?}"
+    );
+    s.run_clean(1);
+    let rows = s.rows();
+    assert!(rows.iter().all(|r| r.state == "sent"), "{rows:?}");
+    for candidate in &s.candidates {
+        assert_eq!(s.follow_ups_received(candidate).await.len(), 1);
+    }
+}
