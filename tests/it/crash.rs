@@ -517,3 +517,39 @@ async fn sigterm_during_a_send_finishes_it_instead_of_leaving_it_unknown() {
         assert_eq!(s.follow_ups_received(candidate).await.len(), 1);
     }
 }
+
+/// A row queued before a crash is not sent blindly after it: the gates are checked again after
+/// a fresh sync, so an answer that arrived meanwhile cancels it.
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_the_outbox_commit_then_answered_sends_nothing() {
+    let s = scenario(1, false);
+    let ann = &s.candidates[0];
+    let out = s.run_once(0, Some("after_outbox_commit"));
+    assert_killed(&out, "after_outbox_commit");
+    assert_eq!(s.rows()[0].state, "queued");
+    let answered = s.t - SignedDuration::from_mins(10);
+    let answer = message(
+        "Ann <ann@candidates.example>",
+        "Jane Doe <jane@agency.example>",
+        "Re: Backend role",
+        "answer@candidates.example",
+        answered,
+        "In-Reply-To: <q-ann@candidates.example>\r\nReferences: <q-ann@candidates.example>\r\n",
+        "Sorry for the delay: yes, happy to talk next week.",
+    );
+    let seed = SeedMessage {
+        raw: answer,
+        internal_date: answered,
+        flags: String::new(),
+    };
+    s.stack.seed(&s.jane, "INBOX", &[seed]).unwrap();
+
+    let stdout = s.run_clean(1);
+    assert!(stdout.contains("1 cancelled at send time"), "{stdout}");
+    s.run_clean(2);
+    assert!(s.follow_ups_received(ann).await.is_empty(), "nothing sent");
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].state, "cancelled", "{rows:?}");
+    assert!(s.copies_in_sent().await.is_empty());
+}
