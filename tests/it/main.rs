@@ -4,6 +4,9 @@ mod auth;
 mod classify;
 mod cli_config;
 mod conversations;
+// The crash tests need the failpoints compiled in (`cargo test --all-features`).
+#[cfg(feature = "failpoints")]
+mod crash;
 mod ingest;
 mod latency_truth;
 mod mailstack;
