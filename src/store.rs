@@ -168,19 +168,22 @@ fn create_owner_only(path: &Path) -> anyhow::Result<()> {
             .create(dir)
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     }
-    if !path.exists() {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-    } else {
-        let mode = fs::metadata(path)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700))
-                .with_context(|| format!("cannot make {} owner-only", path.display()))?;
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        // Another process (the daemon and a command started together) created it first.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700))
+                    .with_context(|| format!("cannot make {} owner-only", path.display()))?;
+            }
         }
+        Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
     Ok(())
 }

@@ -87,11 +87,17 @@ impl MailStack {
             !pid_file.exists() && self.server_processes("dovecot").is_empty()
         });
         if !gone {
+            // A busy machine can keep a child (an IDLE session) longer than that: kill what is
+            // left, and fail only if even that does not work.
             for pid in self.server_processes("dovecot") {
                 process::signal(pid, libc::SIGKILL);
             }
             let _ = std::fs::remove_file(&pid_file);
-            bail!("dovecot did not stop within {SERVER_TIMEOUT:?}; killed it");
+            if !wait_until(SERVER_TIMEOUT, || {
+                self.server_processes("dovecot").is_empty()
+            }) {
+                bail!("dovecot did not stop within {SERVER_TIMEOUT:?}, even after SIGKILL");
+            }
         }
         Ok(())
     }
