@@ -43,6 +43,16 @@ enum Commands {
         #[arg(long)]
         today: Option<jiff::civil::Date>,
     },
+    /// Copy a Maildir++ tree (INBOX = FROM/cur and FROM/new, other folders FROM/.Name) into
+    /// USER's Maildir, keeping file names and mtimes (= INTERNALDATE); creates USER if missing.
+    SeedMaildir {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Print the ports, users and server processes of the stack in DIR.
     Status {
         #[arg(long)]
@@ -144,6 +154,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo::RECRUITER,
                 others.len()
             );
+        }
+        Commands::SeedMaildir { dir, user, from } => {
+            let stack = MailStack::attach(&dir)?;
+            let owner = stack_user(&stack, &user)?;
+            let started = std::time::Instant::now();
+            let root = testkit::maildir::maildir_root(&stack.dir().join("mail"), &owner.username);
+            let vmail = testkit::process::ensure_vmail()?;
+            let copied = testkit::maildir::copy_tree(&from, &root, vmail)
+                .with_context(|| format!("seeding {} from {}", owner.username, from.display()))?;
+            write_env(&stack)?;
+            let elapsed = started.elapsed().as_secs_f64();
+            for folder in &copied {
+                println!(
+                    "seeded {} messages ({} bytes) into {} of {}",
+                    folder.messages, folder.bytes, folder.folder, owner.username
+                );
+            }
+            let total: usize = copied.iter().map(|folder| folder.messages).sum();
+            println!("seeded {total} messages in {elapsed:.1} s");
         }
         Commands::Status { dir } => {
             let stack = MailStack::attach(&dir)?;

@@ -3,12 +3,14 @@
 //! Per folder: EXAMINE (read-only), compare UIDVALIDITY with the stored cursor (a change means
 //! a rescan from UID 1; messages already stored are recognised by their key), fetch new UIDs in
 //! range batches, and commit each batch's messages together with the cursor that covers them.
-//! While one batch is parsed and stored on a blocking thread, the next is already being fetched.
+//! Batches flow through three stages at once: one is stored, the next parsed on a blocking
+//! thread, the one after fetched.
 //! Locations that vanished (expunge, move) are marked gone; the messages stay in the history.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use futures::TryStreamExt as _;
 use tokio::time::timeout;
 
@@ -18,7 +20,7 @@ use super::threads::SharedThreads;
 use crate::clock::Clock;
 use crate::mail;
 use crate::store::Store;
-use crate::store::ingest::{self, AccountId, BatchOutcome, Fetched, FolderCursor};
+use crate::store::ingest::{self, AccountId, Fetched, FolderCursor, FolderId};
 
 /// UIDs per FETCH command.
 const BATCH_UIDS: u32 = 500;
@@ -55,6 +57,22 @@ impl AccountSyncReport {
     pub fn fetched(&self) -> usize {
         self.folders.iter().map(|f| f.fetched).sum()
     }
+}
+
+/// Time spent in each stage of the ingest pipeline of one folder.
+#[derive(Default)]
+struct PipelineTiming {
+    rounds: u32,
+    wall: Duration,
+    fetch: Duration,
+    parse: Duration,
+    store: Duration,
+}
+
+/// A batch between two pipeline stages, with the cursor that covers it once stored.
+struct Batch<T> {
+    items: Vec<T>,
+    next_uid: u32,
 }
 
 /// One raw FETCH item, before parsing.
@@ -116,6 +134,7 @@ pub async fn sync_folder(
     let now = clock.now();
     let (mut cursor, changed): (FolderCursor, bool) = store
         .call(move |tx| {
+            ingest::use_ingest_settings(tx)?;
             let cursor = ingest::ensure_folder(tx, account, &name, &role_owned)?;
             if cursor.uidvalidity != Some(uidvalidity) {
                 ingest::reset_uidvalidity(tx, cursor.id, uidvalidity, now)?;
@@ -141,55 +160,17 @@ pub async fn sync_folder(
 
     // Fetch [next_uid, uid_next) in batches; later arrivals are for the next pass.
     let uid_next = mailbox.uid_next.unwrap_or(u32::MAX);
-    let mut pending: Option<Vec<RawItem>> = None;
-    let mut start = cursor.next_uid.max(1);
-    while start < uid_next || pending.is_some() {
-        let fetch_range = (start < uid_next).then(|| {
-            let end = start.saturating_add(BATCH_UIDS - 1).min(uid_next - 1);
-            (start, end)
-        });
-        let to_store = pending.take();
-        let store_future = async {
-            match to_store {
-                Some(items) => {
-                    let end = items.last().map(|i| i.uid);
-                    Some((
-                        end,
-                        store_items(store, account, &cursor, uidvalidity, items, threads, clock)
-                            .await,
-                    ))
-                }
-                None => None,
-            }
-        };
-        let fetch_future = async {
-            match fetch_range {
-                Some((a, b)) => Some(fetch_range_items(session, a, b).await),
-                None => None,
-            }
-        };
-        let (stored, fetched) = tokio::join!(store_future, fetch_future);
-        if let Some((_, outcome)) = stored {
-            let outcome = outcome?;
-            report.new_messages += outcome.new_messages;
-            report.known_messages += outcome.known_messages;
-            report.skipped += outcome.skipped;
-        }
-        if let Some(fetched) = fetched {
-            let (_, b) = fetch_range.expect("a fetch result implies a fetch range");
-            let mut items = fetched?;
-            report.fetched += items.len();
-            // The cursor after this batch covers the whole range, also UIDs that no longer exist.
-            items.push(RawItem {
-                uid: b,
-                internal_date: None,
-                bytes: None,
-            });
-            pending = Some(items);
-            start = b.saturating_add(1);
-        }
-    }
-    cursor.next_uid = start;
+    cursor.next_uid = ingest_range(
+        store,
+        account,
+        &mut report,
+        session,
+        (cursor.id, uidvalidity),
+        (cursor.next_uid.max(1), uid_next),
+        threads,
+        clock,
+    )
+    .await?;
 
     // Expunges and moves: only worth a SEARCH when the counts disagree.
     let folder_id = cursor.id;
@@ -217,34 +198,114 @@ pub async fn sync_folder(
     Ok(report)
 }
 
-/// Parses and stores one fetched batch with the cursor moved past it, in one transaction.
-/// The batch's last element is a marker carrying the range end (no bytes).
-async fn store_items(
+/// Fetches `[start, uid_next)` in UID-range batches through a three-stage pipeline: while batch
+/// k is stored (one transaction with the cursor that covers it), batch k+1 is parsed on a
+/// blocking thread and batch k+2 is fetched, so the server, the parser and SQLite all work at
+/// once. Batches are stored in order, so the cursor never runs ahead of the stored messages.
+/// Returns the UID after the last range fetched.
+async fn ingest_range(
     store: &Store,
     account: AccountId,
-    cursor: &FolderCursor,
-    uidvalidity: u32,
-    mut items: Vec<RawItem>,
+    report: &mut FolderSyncReport,
+    session: &mut Session,
+    (folder, uidvalidity): (FolderId, u32),
+    (mut start, uid_next): (u32, u32),
     threads: &SharedThreads,
     clock: Clock,
-) -> anyhow::Result<BatchOutcome> {
-    let marker = items.pop().expect("every batch ends with its range marker");
-    let next_uid = marker.uid.saturating_add(1);
-    let folder = cursor.id;
-    let now = clock.now();
-    let threads = threads.clone();
-    store
-        .call(move |tx| {
-            let fetched: Vec<Fetched> = items.into_iter().map(parse_item).collect();
-            let outcome =
-                ingest::store_batch(tx, account, folder, uidvalidity, &fetched, next_uid, now)?;
-            threads
-                .lock()
-                .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?
-                .add_new(tx, account, &fetched, &outcome.new_rows)?;
-            Ok(outcome)
-        })
-        .await
+) -> anyhow::Result<u32> {
+    // Where the time goes (RUST_LOG=candor::imap=debug): the slowest stage sets the pace.
+    let mut timing = PipelineTiming::default();
+    let mut fetched: Option<Batch<RawItem>> = None;
+    let mut parsed: Option<Batch<Fetched>> = None;
+    while start < uid_next || fetched.is_some() || parsed.is_some() {
+        let range = (start < uid_next).then(|| {
+            (
+                start,
+                start.saturating_add(BATCH_UIDS - 1).min(uid_next - 1),
+            )
+        });
+        let (to_store, to_parse) = (parsed.take(), fetched.take());
+        let store_stage = async {
+            let batch = to_store?;
+            let started = Instant::now();
+            let now = clock.now();
+            let threads = threads.clone();
+            let outcome = store
+                .call(move |tx| {
+                    let outcome = ingest::store_batch(
+                        tx,
+                        account,
+                        folder,
+                        uidvalidity,
+                        &batch.items,
+                        batch.next_uid,
+                        now,
+                    )?;
+                    // Each new message updates its thread in the transaction that stores it.
+                    threads
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?
+                        .add_new(tx, account, &batch.items, &outcome.new_rows)?;
+                    Ok(outcome)
+                })
+                .await;
+            Some((started.elapsed(), outcome))
+        };
+        let parse_stage = async {
+            let batch = to_parse?;
+            let started = Instant::now();
+            let parsed = tokio::task::spawn_blocking(move || Batch {
+                items: batch.items.into_iter().map(parse_item).collect(),
+                next_uid: batch.next_uid,
+            })
+            .await;
+            Some((started.elapsed(), parsed))
+        };
+        let fetch_stage = async {
+            let (a, b) = range?;
+            let started = Instant::now();
+            let items = fetch_range_items(session, a, b).await;
+            // The cursor after this batch covers the whole range, also UIDs that no longer exist.
+            let batch = items.map(|items| Batch {
+                items,
+                next_uid: b.saturating_add(1),
+            });
+            Some((started.elapsed(), batch))
+        };
+        let round = Instant::now();
+        let (stored, parsed_now, fetched_now) = tokio::join!(store_stage, parse_stage, fetch_stage);
+        timing.rounds += 1;
+        timing.wall += round.elapsed();
+        if let Some((took, outcome)) = stored {
+            timing.store += took;
+            let outcome = outcome?;
+            report.new_messages += outcome.new_messages;
+            report.known_messages += outcome.known_messages;
+            report.skipped += outcome.skipped;
+        }
+        if let Some((took, batch)) = parsed_now {
+            timing.parse += took;
+            parsed = Some(batch.context("the parser task panicked")?);
+        }
+        if let Some((took, batch)) = fetched_now {
+            timing.fetch += took;
+            let batch = batch?;
+            report.fetched += batch.items.len();
+            start = batch.next_uid;
+            fetched = Some(batch);
+        }
+    }
+    tracing::debug!(
+        folder = report.folder,
+        fetched = report.fetched,
+        rounds = timing.rounds,
+        wall_ms = timing.wall.as_millis() as u64,
+        fetch_ms = timing.fetch.as_millis() as u64,
+        parse_ms = timing.parse.as_millis() as u64,
+        store_ms = timing.store.as_millis() as u64,
+        "folder fetched, parsed and stored"
+    );
+    Ok(start)
 }
 
 fn parse_item(item: RawItem) -> Fetched {

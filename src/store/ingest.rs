@@ -76,6 +76,25 @@ pub fn ensure_account(
     Ok(AccountId(id))
 }
 
+/// SQLite page cache of the connection while ingesting, in KiB. The default (2 MiB) is smaller
+/// than the indexes a first sync of 100k messages touches, so inserts kept re-reading index pages
+/// from the OS (pread ~10% of the profile). Measured on 100k messages with the three-stage
+/// pipeline (issue 4): 8 MiB and 10000 WAL pages 9.6 s, both defaults 12.2 s; 16 and 32 MiB were
+/// no faster and cost 8 and 26 MiB more RSS.
+const INGEST_CACHE_KIB: i64 = 8 * 1024;
+/// WAL pages before an automatic checkpoint (default 1000, ~4 MiB). Each checkpoint writes pages
+/// back and fsyncs the database: hot index pages that every batch rewrites are written back once
+/// per 10000 WAL pages instead of once per 1000 (before the pipeline: 14.7 s → 12.7 s on 100k).
+const INGEST_WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+
+/// Connection settings for ingesting batches of messages; they last for the connection, which
+/// suits a daemon whose work is ingest. Durability is unchanged (`synchronous` stays as opened).
+pub fn use_ingest_settings(tx: &Transaction<'_>) -> anyhow::Result<()> {
+    tx.pragma_update(None, "cache_size", -INGEST_CACHE_KIB)?;
+    tx.pragma_update(None, "wal_autocheckpoint", INGEST_WAL_AUTOCHECKPOINT_PAGES)?;
+    Ok(())
+}
+
 pub fn ensure_folder(
     tx: &Transaction<'_>,
     account: AccountId,
@@ -148,22 +167,28 @@ pub fn store_batch(
                 } else {
                     outcome.known_messages += 1;
                 }
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO locations (folder_id, uidvalidity, uid, message_id, seen_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (folder_id, uidvalidity, uid)
                      DO UPDATE SET message_id = excluded.message_id, present = 1, gone_at = NULL",
-                    params![folder.0, uidvalidity, uid, row.0, now.as_second()],
-                )?;
+                )?
+                .execute(params![
+                    folder.0,
+                    uidvalidity,
+                    uid,
+                    row.0,
+                    now.as_second()
+                ])?;
             }
             Fetched::Skipped { uid, reason } => {
                 outcome.skipped += 1;
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO skipped (folder_id, uidvalidity, uid, reason, at)
                      VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (folder_id, uidvalidity, uid) DO UPDATE SET reason = excluded.reason",
-                    params![folder.0, uidvalidity, uid, reason, now.as_second()],
-                )?;
+                )?
+                .execute(params![folder.0, uidvalidity, uid, reason, now.as_second()])?;
             }
         }
     }
@@ -175,32 +200,44 @@ pub fn store_batch(
 }
 
 /// The key of SPEC §2: the Message-ID, unless absent or already taken by a different message
-/// (different From, Date or Subject); then a hash of stable fields.
+/// (different From, Date or Subject); then a hash of stable fields. Also returns the row already
+/// stored under that key, if any, so that the caller needs no second lookup.
 fn message_key(
     tx: &Transaction<'_>,
     account: AccountId,
     message: &mail::Message,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Option<MessageRowId>)> {
     let hash_key = format!("hash:{}", message.stable_hash);
-    let Some(id) = message.message_id.as_deref() else {
-        return Ok(hash_key);
-    };
-    let existing = tx
-        .query_row(
-            "SELECT from_addr, date_header, subject FROM messages WHERE account_id = ?1 AND key = ?2",
-            params![account.0, id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, String>(2)?)),
-        )
-        .optional()?;
-    match existing {
-        None => Ok(id.to_owned()),
-        Some((from, date, subject)) => {
-            let same = from == from_address(message)
-                && date == message.date.map(|d| d.as_second())
-                && subject == message.subject.clone().unwrap_or_default();
-            Ok(if same { id.to_owned() } else { hash_key })
+    if let Some(id) = message.message_id.as_deref() {
+        let existing = tx
+            .prepare_cached(
+                "SELECT id, from_addr, date_header, subject FROM messages
+                 WHERE account_id = ?1 AND key = ?2",
+            )?
+            .query_row(params![account.0, id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .optional()?;
+        let Some((row, from, date, subject)) = existing else {
+            return Ok((id.to_owned(), None));
+        };
+        let same = from == from_address(message)
+            && date == message.date.map(|d| d.as_second())
+            && subject == message.subject.as_deref().unwrap_or_default();
+        if same {
+            return Ok((id.to_owned(), Some(MessageRowId(row))));
         }
     }
+    let existing = tx
+        .prepare_cached("SELECT id FROM messages WHERE account_id = ?1 AND key = ?2")?
+        .query_row(params![account.0, hash_key], |r| r.get(0))
+        .optional()?;
+    Ok((hash_key, existing.map(MessageRowId)))
 }
 
 /// What is kept of the body: the new, unquoted text, enough for opt-out and question phrases and
@@ -230,25 +267,19 @@ fn insert_message(
     internal_date: jiff::Timestamp,
     now: jiff::Timestamp,
 ) -> anyhow::Result<(MessageRowId, bool)> {
-    let key = message_key(tx, account, message)?;
-    if let Some(id) = tx
-        .query_row(
-            "SELECT id FROM messages WHERE account_id = ?1 AND key = ?2",
-            params![account.0, key],
-            |r| r.get(0),
-        )
-        .optional()?
-    {
-        return Ok((MessageRowId(id), false));
+    let (key, existing) = message_key(tx, account, message)?;
+    if let Some(row) = existing {
+        return Ok((row, false));
     }
     let time = mail::message_time(message.date, internal_date);
     let bounce = message.bounce.as_ref();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO messages (account_id, key, message_id, stable_hash, in_reply_to, refs,
              from_addr, from_name, subject, date_header, internal_date, time, class, ooo_until,
              bounce_kind, bounce_rcpts, candor_kind, candor_outbox, body_text, stored_at, extra_ids)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-        params![
+    )?
+    .execute(params![
             account.0,
             key,
             message.message_id,
@@ -270,8 +301,7 @@ fn insert_message(
             stored_text(&message.text),
             now.as_second(),
             message.extra_message_ids.join(" "),
-        ],
-    )
+        ])
     .context("cannot insert a message")?;
     let row = MessageRowId(tx.last_insert_rowid());
     let fields: [(&str, &[mail::Address]); 4] = [
@@ -455,4 +485,24 @@ pub fn set_thread(
         renumber.execute(params![account.0, old, thread])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ingest_settings_raise_the_cache_and_the_checkpoint_interval() {
+        let store = crate::store::Store::open_in_memory().expect("in-memory store");
+        let (cache, wal) = store
+            .call_blocking(|tx| {
+                use_ingest_settings(tx)?;
+                let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+                let wal: i64 = tx.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?;
+                Ok((cache, wal))
+            })
+            .expect("pragmas");
+        assert_eq!(cache, -INGEST_CACHE_KIB);
+        assert_eq!(wal, INGEST_WAL_AUTOCHECKPOINT_PAGES);
+    }
 }

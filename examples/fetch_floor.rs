@@ -1,0 +1,98 @@
+//! The floor of the ingest benchmark (issue 4): fetch exactly what `candor sync` fetches and
+//! throw it away.
+//!
+//! `cargo run --release --features testkit --example fetch_floor -- CONFIG [FOLDER...]` logs in
+//! with the first account of a candor configuration (same TLS, same trust anchors, same
+//! `candor::imap::connect`), EXAMINEs each folder (default INBOX and Sent), sends one
+//! `UID FETCH 1:* (UID INTERNALDATE BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.N>)` with N =
+//! `candor::mail::BODY_PREFIX_BYTES`, drains the answer and prints messages, bytes and seconds.
+//! No parsing of the mail, no store: what is left is the server, TLS and the IMAP response
+//! parser, which every client pays.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use futures::TryStreamExt as _;
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("fetch_floor: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("fetch_floor: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let mut args = std::env::args_os().skip(1);
+    let config_path = PathBuf::from(
+        args.next()
+            .context("usage: fetch_floor CONFIG [FOLDER...]")?,
+    );
+    let mut folders: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    if folders.is_empty() {
+        folders = vec!["INBOX".to_owned(), "Sent".to_owned()];
+    }
+    let config = candor::config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let account = config
+        .accounts
+        .first()
+        .context("the configuration has no account")?;
+
+    let started = Instant::now();
+    let mut session = candor::imap::connect(&account.imap).await?;
+    let query = format!(
+        "(UID INTERNALDATE BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{}>)",
+        candor::mail::BODY_PREFIX_BYTES
+    );
+    let (mut messages, mut bytes) = (0u64, 0u64);
+    for folder in &folders {
+        session
+            .examine(folder)
+            .await
+            .with_context(|| format!("EXAMINE {folder}"))?;
+        let (mut folder_messages, mut folder_bytes) = (0u64, 0u64);
+        {
+            let mut stream = session
+                .uid_fetch("1:*", &query)
+                .await
+                .with_context(|| format!("UID FETCH 1:* in {folder}"))?;
+            while let Some(fetch) = stream
+                .try_next()
+                .await
+                .with_context(|| format!("reading the FETCH answer of {folder}"))?
+            {
+                // Touch what candor reads so that nothing is optimised away, then drop it.
+                if fetch.uid.is_some() && fetch.internal_date().is_some() {
+                    folder_messages += 1;
+                }
+                folder_bytes += fetch.header().map_or(0, <[u8]>::len) as u64;
+                folder_bytes += fetch.text().map_or(0, <[u8]>::len) as u64;
+            }
+        }
+        println!("{folder}: {folder_messages} messages, {folder_bytes} bytes");
+        messages += folder_messages;
+        bytes += folder_bytes;
+    }
+    // A failed LOGOUT does not change what was read.
+    let _ = session.logout().await;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "floor: {messages} messages, {bytes} bytes in {seconds:.2} s ({:.0} messages/s)",
+        messages as f64 / seconds.max(f64::EPSILON)
+    );
+    Ok(())
+}

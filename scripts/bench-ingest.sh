@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# The ingest benchmark of issue 4: on one machine, in one run, against one loopback Dovecot
+# holding N synthetic recruiting messages (INBOX + Sent), time
+#   (a) `candor sync` into an empty store,
+#   (b) mbsync pulling the same folders into an empty Maildir with `FSync no`,
+#   (c) the floor: examples/fetch_floor.rs fetching exactly candor's sections and discarding them,
+# and print messages/s, the ratios candor/mbsync and candor/floor, candor's peak RSS and
+# PASS/MISS against the targets (>= 2x mbsync, >= floor/1.5, RSS < 64 MiB).
+#
+# Usage: scripts/bench-ingest.sh [N]   (default 100000)
+# Env:   BENCH_RUNS=R        rounds of (a), (b), (c); the table shows the best of R (default 3)
+#        CANDOR_BENCH_CACHE  where generated mailboxes are kept (default /tmp/candor-bench-cache)
+#        BENCH_KEEP=1        keep the work directory (stores, logs) after the run
+set -euo pipefail
+
+n=${1:-100000}
+case "$n" in
+    '' | *[!0-9]*) echo "usage: $0 [N]" >&2; exit 2 ;;
+esac
+repo=$(cd "$(dirname "$0")/.." && pwd)
+shared="$repo/../shared"
+generator="$shared/tools/synth_recruiting_mailbox.py"
+user=jane@agency.example
+runs=${BENCH_RUNS:-3}
+case "$runs" in
+    '' | *[!0-9]* | 0) echo "BENCH_RUNS must be a positive number" >&2; exit 2 ;;
+esac
+cache_root=${CANDOR_BENCH_CACHE:-/tmp/candor-bench-cache}
+bin="${CARGO_TARGET_DIR:-$repo/target}/release"
+
+say() { printf '== %s\n' "$*" >&2; }
+die() { printf 'bench-ingest: %s\n' "$*" >&2; exit 1; }
+
+[ -f "$generator" ] || die "$generator is absent: this benchmark needs ../shared/tools (the synthetic mailbox generator) beside the repository"
+
+# Peers and tools: installed when we may (root), otherwise the command is printed.
+need_package() { # command package
+    command -v "$1" >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" = 0 ]; then
+        say "installing $2 (for $1)"
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
+            --no-install-recommends "$2" >/dev/null
+    else
+        die "$1 is missing: run  sudo apt-get install -y $2"
+    fi
+}
+need_package mbsync isync
+[ -x /usr/bin/time ] || need_package /usr/bin/time time
+command -v dovecot >/dev/null 2>&1 || die "dovecot is missing: run scripts/install-mailstack.sh"
+
+say "building release binaries"
+(cd "$repo" && cargo build --quiet --release --features testkit --bins --examples)
+
+# The mailbox: deterministic for (N, seed), so it is generated once and cached.
+mailbox="$cache_root/synth-$n"
+if [ ! -f "$mailbox/.complete" ]; then
+    say "generating $n messages into $mailbox (about 60 s per 100k)"
+    mkdir -p "$cache_root"
+    rm -rf "$mailbox.tmp" "$mailbox"
+    python3 "$generator" --messages "$n" --seed 7 --layout folders --no-mbox \
+        --out "$mailbox.tmp" >/dev/null
+    touch "$mailbox.tmp/.complete"
+    mv "$mailbox.tmp" "$mailbox"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/candor-bench-XXXXXX")
+# Dovecot's auth and the vmail user must traverse every directory on the path.
+chmod 0755 "$work"
+stack="$work/stack"
+cleanup() {
+    "$bin/candor-stack" stop --dir "$stack" >/dev/null 2>&1 || true
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        say "kept $work"
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "starting the stack in $stack"
+"$bin/candor-stack" start --dir "$stack" --user "$user" >/dev/null
+# shellcheck disable=SC1091
+. "$stack/stack.env"
+password=$USER_1_PASSWORD
+
+say "seeding the Maildir of $user"
+"$bin/candor-stack" seed-maildir --dir "$stack" --user "$user" --from "$mailbox/maildir" >&2
+
+# candor's configuration, written as the integration tests write it (implicit TLS, ca_file,
+# password_file); the config and the password file must be owner-only.
+umask 077
+printf '%s' "$password" >"$work/password"
+write_config() { # store-path config-path
+    cat >"$2" <<EOF
+[storage]
+path = "$1"
+
+[logging]
+level = "warn"
+
+[[account]]
+name = "bench"
+owner_name = "Jane Bench"
+owner_addresses = ["$user"]
+internal_domains = ["agency.example"]
+timezone = "Europe/Berlin"
+mode = "dry-run"
+
+[account.imap]
+host = "127.0.0.1"
+port = $IMAPS_PORT
+tls = "implicit"
+username = "$user"
+password_file = "$work/password"
+ca_file = "$CA_FILE"
+
+[account.smtp]
+host = "127.0.0.1"
+port = $SMTP_PORT
+tls = "starttls"
+username = "$user"
+password_file = "$work/password"
+ca_file = "$CA_FILE"
+EOF
+}
+umask 022
+
+now_ns() { date +%s%N; }
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
+
+# Warm-up (untimed): Dovecot builds its index and cache files on the first full read; after this
+# every contender meets the same warm server and the same page cache.
+write_config "$work/warm.db" "$work/warm.toml"
+say "warming the server: one untimed floor run builds Dovecot's index files for every contender"
+"$bin/examples/fetch_floor" "$work/warm.toml" INBOX Sent >&2
+
+# mbsync 1.4.4 matches the certificate against DNS names only (no IP SANs: "certificate owner
+# does not match hostname 127.0.0.1"), so it connects to `localhost`, which the test
+# certificate names and which resolves to the loopback address Dovecot listens on.
+write_mbsyncrc() { # near-maildir rc-path
+    umask 077
+    cat >"$2" <<EOF
+FSync no
+
+IMAPAccount bench
+Host localhost
+Port $IMAPS_PORT
+SSLType IMAPS
+CertificateFile $CA_FILE
+User $user
+Pass $password
+
+IMAPStore far
+Account bench
+
+MaildirStore near
+Inbox $1
+SubFolders Maildir++
+
+Channel bench
+Far :far:
+Near :near:
+Patterns INBOX Sent
+Create Near
+Sync Pull
+SyncState *
+EOF
+    umask 022
+}
+
+# Rounds of (a), (b), (c), interleaved so that load from other processes on a shared machine
+# falls on every contender alike; each run starts from an empty destination. The table uses the
+# fastest run of each contender (the least disturbed) and candor's highest peak RSS.
+candor_s='' mbsync_s='' floor_s='' rss_kib=0
+for round in $(seq 1 "$runs"); do
+    say "round $round of $runs (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    dir="$work/round$round"
+    mkdir -p "$dir"
+
+    write_config "$dir/candor.db" "$dir/candor.toml"
+    t0=$(now_ns)
+    RUST_LOG=warn /usr/bin/time -v -o "$dir/candor.time" \
+        "$bin/candor" --config "$dir/candor.toml" sync >"$dir/candor.out" 2>"$dir/candor.err" ||
+        { cat "$dir/candor.err" >&2; die "candor sync failed"; }
+    t1=$(now_ns)
+    seconds=$(seconds_between "$t0" "$t1")
+    candor_s="$candor_s $seconds"
+    candor_n=$(sed -n 's/^bench: \([0-9]*\) fetched.*/\1/p' "$dir/candor.out")
+    [ -n "$candor_n" ] || die "cannot read the message count from candor's output"
+    rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$dir/candor.time")
+    [ "$rss" -gt "$rss_kib" ] && rss_kib=$rss
+    say "(a) candor sync, empty store: $seconds s, $(cat "$dir/candor.out"), peak RSS $rss KiB"
+
+    write_mbsyncrc "$dir/mbsync/Maildir" "$dir/mbsyncrc"
+    mkdir -p "$dir/mbsync"
+    t0=$(now_ns)
+    mbsync -q -c "$dir/mbsyncrc" bench >"$dir/mbsync.out" 2>&1 ||
+        { cat "$dir/mbsync.out" >&2; die "mbsync failed"; }
+    t1=$(now_ns)
+    seconds=$(seconds_between "$t0" "$t1")
+    mbsync_s="$mbsync_s $seconds"
+    mbsync_n=$(find "$dir/mbsync/Maildir" -type f \( -path '*/cur/*' -o -path '*/new/*' \) | wc -l)
+    say "(b) mbsync, FSync no: $seconds s, $mbsync_n messages $(tr '\n' ' ' <"$dir/mbsync.out")"
+
+    t0=$(now_ns)
+    "$bin/examples/fetch_floor" "$dir/candor.toml" INBOX Sent >"$dir/floor.out"
+    t1=$(now_ns)
+    seconds=$(seconds_between "$t0" "$t1")
+    floor_s="$floor_s $seconds"
+    floor_n=$(sed -n 's/^floor: \([0-9]*\) messages.*/\1/p' "$dir/floor.out")
+    say "(c) floor: $seconds s, $floor_n messages"
+
+    # Only the last round's destinations are kept for BENCH_KEEP; 100k messages are ~1 GB.
+    [ "$round" = "$runs" ] || rm -rf "$dir"
+done
+best() { printf '%s\n' $1 | sort -g | head -n1; }
+all() { printf '%s' "$1" | sed 's/^ //; s/ /, /g'; }
+
+# The table.
+awk -v n="$n" \
+    -v cn="$candor_n" -v cs="$(best "$candor_s")" -v rss="$rss_kib" \
+    -v mn="$mbsync_n" -v ms="$(best "$mbsync_s")" \
+    -v fn="$floor_n" -v fs="$(best "$floor_s")" -v runs="$runs" 'BEGIN {
+    crate = cn / cs; mrate = mn / ms; frate = fn / fs
+    rss_mib = rss / 1024
+    vs_mbsync = crate / mrate; vs_floor = crate / frate
+    printf "\n| contender | messages | seconds (best of %d) | messages/s |\n|---|---:|---:|---:|\n", runs
+    printf "| (a) candor sync, empty store | %d | %.2f | %.0f |\n", cn, cs, crate
+    printf "| (b) mbsync, FSync no | %d | %.2f | %.0f |\n", mn, ms, mrate
+    printf "| (c) floor (fetch_floor) | %d | %.2f | %.0f |\n", fn, fs, frate
+    printf "\n| measure | value | target | result |\n|---|---:|---|---|\n"
+    printf "| candor/mbsync (messages/s) | %.2f | >= 2.00 | %s |\n", vs_mbsync, (vs_mbsync >= 2 ? "PASS" : "MISS")
+    printf "| candor/floor (messages/s) | %.2f | >= 0.67 (within 1.5x) | %s |\n", vs_floor, (vs_floor >= 1 / 1.5 ? "PASS" : "MISS")
+    printf "| candor peak RSS | %.1f MiB | < 64 MiB | %s |\n", rss_mib, (rss_mib < 64 ? "PASS" : "MISS")
+    printf "\nN = %d generated (seed 7, layout folders); all three read INBOX and Sent.\n", n
+}'
+printf '\nmachine: %s cores, %s MiB RAM, kernel %s, Debian %s; %s; %s\n' \
+    "$(nproc)" "$(awk '/MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo)" "$(uname -r)" \
+    "$(cat /etc/debian_version 2>/dev/null || echo '?')" \
+    "Dovecot $(dovecot --version | cut -d' ' -f1)" "$(mbsync --version 2>&1 | head -n1)"
+printf 'all runs (s): candor %s; mbsync %s; floor %s\n' "$(all "$candor_s")" "$(all "$mbsync_s")" \
+    "$(all "$floor_s")"
+printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'date: %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
