@@ -203,6 +203,8 @@ pub async fn sync_folder(
 /// blocking thread and batch k+2 is fetched, so the server, the parser and SQLite all work at
 /// once. Batches are stored in order, so the cursor never runs ahead of the stored messages.
 /// Returns the UID after the last range fetched.
+// Each argument is one independent piece of the pipeline's context; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn ingest_range(
     store: &Store,
     account: AccountId,

@@ -229,6 +229,14 @@ impl Drop for Daemon {
     }
 }
 
+/// The daemon's log, beside its config: printed by the test when something fails.
+fn daemon_log(config: &crate::support::TestConfig) -> Stdio {
+    let path = config.path.with_file_name("daemon.log");
+    std::fs::File::create(&path)
+        .map(Stdio::from)
+        .unwrap_or_else(|_| Stdio::null())
+}
+
 fn start_daemon(config: &crate::support::TestConfig) -> Daemon {
     let child = Command::new(env!("CARGO_BIN_EXE_candor"))
         .arg("--config")
@@ -236,7 +244,7 @@ fn start_daemon(config: &crate::support::TestConfig) -> Daemon {
         .arg("run")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(daemon_log(config))
         .spawn()
         .unwrap();
     Daemon(child)
@@ -290,7 +298,12 @@ async fn daemon_stores_delivered_mail_within_two_seconds_also_after_a_dovecot_re
             .await
             .unwrap();
         let (stored, took) = wait_until(Duration::from_secs(30), || messages() == round + 1);
-        assert!(stored, "round {round}: the delivered message was stored");
+        if !stored {
+            let path = config.path.with_file_name("daemon.log");
+            let log = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| format!("cannot read {}: {e}", path.display()));
+            panic!("round {round}: the delivered message was not stored; daemon log:\n{log}");
+        }
         println!("round {round}: stored {took:?} after submission");
         assert!(
             took < Duration::from_secs(10),

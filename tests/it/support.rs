@@ -29,6 +29,13 @@ pub fn account_toml(
     std::fs::write(&password_file, &user.password).unwrap();
     std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let domain = user.address.split('@').nth(1).unwrap_or("agency.example");
+    // Digests land in the owner's INBOX and would change the counts most tests look at: off,
+    // unless the test configures them.
+    let digest_off = if extra.contains("[account.digest]") {
+        ""
+    } else {
+        "\n[account.digest]\nschedule = \"off\"\n"
+    };
     format!(
         r#"
 [[account]]
@@ -54,7 +61,7 @@ tls = "starttls"
 username = "{username}"
 password_file = "{password_file}"
 ca_file = "{ca}"
-{extra}
+{extra}{digest_off}
 "#,
         address = user.address,
         imaps = stack.imaps_port(),
