@@ -3,6 +3,7 @@
 mod auth;
 mod classify;
 mod cli_config;
+mod followups;
 mod ingest;
 mod mailstack;
 mod store;
