@@ -117,3 +117,18 @@ candor candidates
 echo
 echo "== candor candidate show julia.novak@candidates.example (two addresses, one candidate)"
 candor candidate show julia.novak@candidates.example
+echo
+echo "== candor plan: what candor would do now, and what it holds back"
+candor plan
+echo
+echo "== candor run --once (drafts mode: ready drafts go to Jane's Drafts folder; nothing is sent)"
+candor run --once
+echo
+echo "== candor outbox list"
+candor outbox list
+echo
+echo "== what landed in Jane's Drafts"
+"$bin/candor-stack" show-folder --dir "$demo" --user jane@agency.example --folder Drafts
+echo
+echo "== a second run --once adds nothing"
+candor run --once

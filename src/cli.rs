@@ -4,6 +4,7 @@
 //! not landed yet say so and exit 1; none pretends to work.
 
 mod commands;
+mod decisions;
 mod logging;
 
 use std::path::{Path, PathBuf};
@@ -232,6 +233,38 @@ fn dispatch(command: Command, config: Config, clock: Clock) -> ExitCode {
             account,
         }) => {
             commands::candidate_merge(&config, &address, &other, account.account.as_deref(), clock)
+        }
+        Command::Candidate(CandidateCommand::Close {
+            address,
+            outcome,
+            account,
+        }) => decisions::close(
+            &config,
+            &address,
+            &outcome,
+            account.account.as_deref(),
+            clock,
+        ),
+        Command::Candidate(CandidateCommand::Pause {
+            address,
+            until,
+            account,
+        }) => decisions::pause(
+            &config,
+            &address,
+            until.as_deref(),
+            account.account.as_deref(),
+            clock,
+        ),
+        Command::Candidate(CandidateCommand::Resume { address, account }) => {
+            decisions::resume(&config, &address, account.account.as_deref(), clock)
+        }
+        Command::Candidate(CandidateCommand::Forget { address, account }) => {
+            decisions::forget(&config, &address, account.account.as_deref(), clock)
+        }
+        Command::Outbox(OutboxCommand::List(args)) => decisions::outbox_list(&config, args.json),
+        Command::Outbox(OutboxCommand::Cancel { id }) => {
+            decisions::outbox_cancel(&config, id, clock)
         }
         other => not_yet(&other),
     }

@@ -138,6 +138,8 @@ pub struct StoredMessage {
     pub bounced: Vec<String>,
     /// For class `own`: the kind named by its `X-Candor` header.
     pub own_kind: Option<String>,
+    /// Display names given to To/Cc addresses, where the message names them.
+    pub recipient_names: Vec<(String, String)>,
 }
 
 /// One candidate's conversation.
@@ -183,11 +185,18 @@ pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Con
     let mut direct: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     let mut seen_addresses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut names: BTreeMap<String, (Timestamp, String)> = BTreeMap::new();
+    let mut fallback_names: BTreeMap<String, String> = BTreeMap::new();
     for (index, m) in messages.iter().enumerate() {
         if identity.is_owner(&m.from) {
             if matches!(m.class, Class::Human | Class::Own) {
                 for address in m.to.iter().chain(&m.cc).filter(|a| is_candidate_address(a)) {
                     let canonical = identity.canonical_of(address);
+                    // The owner's address book: a name for candidates who never wrote.
+                    if let Some((_, name)) = m.recipient_names.iter().find(|(a, _)| a == address) {
+                        fallback_names
+                            .entry(canonical.clone())
+                            .or_insert_with(|| name.clone());
+                    }
                     direct.entry(canonical.clone()).or_default().insert(index);
                     seen_addresses
                         .entry(canonical)

@@ -48,6 +48,15 @@ enum Commands {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Print the messages of a user's folder: headers that matter and the start of the text.
+    ShowFolder {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "INBOX")]
+        folder: String,
+    },
     /// List processes of any stack (or of DIR's); exit 1 if there are some.
     Leftovers {
         #[arg(long)]
@@ -142,6 +151,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let pids = testkit::stack_processes(Some(stack.dir()));
             println!("# {} server processes: {pids:?}", pids.len());
         }
+        Commands::ShowFolder { dir, user, folder } => {
+            let stack = MailStack::attach(&dir)?;
+            let user = stack_user(&stack, &user)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let messages = runtime.block_on(stack.read_folder(&user, &folder))?;
+            if messages.is_empty() {
+                println!("{folder} of {} is empty", user.address);
+            }
+            for message in messages {
+                print!("{}", describe_message(&message.raw, &message.flags));
+            }
+        }
         Commands::Leftovers { dir } => {
             let pids = testkit::stack_processes(dir.as_deref());
             if !pids.is_empty() {
@@ -217,4 +240,43 @@ fn describe(pid: u32) -> String {
         .map(|part| String::from_utf8_lossy(part).into_owned())
         .collect();
     cmdline.join(" ")
+}
+
+/// A short, readable view of one message for the demo.
+fn describe_message(raw: &[u8], flags: &[String]) -> String {
+    let Ok(message) = candor::mail::parse(raw) else {
+        return "(a message candor cannot read)\n".to_owned();
+    };
+    let head = String::from_utf8_lossy(raw);
+    let header = |name: &str| {
+        head.split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .lines()
+            .find(|l| {
+                l.to_lowercase()
+                    .starts_with(&format!("{}:", name.to_lowercase()))
+            })
+            .map(|l| l[name.len() + 1..].trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    out.push_str(&format!("---- {}  [{}]\n", header("Date"), flags.join(" ")));
+    out.push_str(&format!(
+        "From: {}\nTo: {}\nSubject: {}\n",
+        header("From"),
+        header("To"),
+        message.subject.unwrap_or_default()
+    ));
+    out.push_str(&format!(
+        "In-Reply-To: {}\nX-Candor: {}\n\n",
+        header("In-Reply-To"),
+        header("X-Candor")
+    ));
+    for line in message.text.lines().take(12) {
+        out.push_str("    ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }

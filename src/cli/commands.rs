@@ -11,7 +11,7 @@ use crate::service;
 use crate::store::mailbox;
 use crate::store::{self, Store};
 
-fn open_store(config: &Config) -> Result<Store, ExitCode> {
+pub(super) fn open_store(config: &Config) -> Result<Store, ExitCode> {
     Store::open(&config.storage.path).map_err(|err| {
         eprintln!("candor: {err}");
         ExitCode::from(1)
@@ -182,7 +182,10 @@ pub fn stats(config: &Config, args: &StatsArgs, clock: Clock) -> ExitCode {
 }
 
 /// The account a candidate command acts on: `--account`, or the only one.
-fn pick_account<'a>(config: &'a Config, name: Option<&str>) -> Result<&'a Account, ExitCode> {
+pub(super) fn pick_account<'a>(
+    config: &'a Config,
+    name: Option<&str>,
+) -> Result<&'a Account, ExitCode> {
     match name {
         Some(name) => config
             .accounts
@@ -208,7 +211,7 @@ fn pick_account<'a>(config: &'a Config, name: Option<&str>) -> Result<&'a Accoun
     }
 }
 
-fn failed(what: &str, err: anyhow::Error) -> ExitCode {
+pub(super) fn failed(what: &str, err: anyhow::Error) -> ExitCode {
     eprintln!("candor {what}: {err:#}");
     ExitCode::from(1)
 }
@@ -287,7 +290,7 @@ pub enum MarkChange {
 }
 
 /// The account's row, created if the account was never synced (commands may run first).
-fn account_row(
+pub(super) fn account_row(
     tx: &rusqlite::Transaction<'_>,
     name: &str,
     now: jiff::Timestamp,

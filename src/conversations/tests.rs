@@ -24,6 +24,7 @@ fn msg(key: i64, thread: i64, at: &str, from: &str, to: &[&str], class: Class) -
         hard_bounce: false,
         bounced: Vec::new(),
         own_kind: None,
+        recipient_names: Vec::new(),
     }
 }
 

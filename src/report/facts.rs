@@ -44,12 +44,25 @@ pub fn calendar(account: &Account) -> BusinessCalendar {
 /// True when `address` matches an exclusion: the address itself or its domain (or a parent
 /// domain).
 pub fn matches_exclusion(address: &str, pattern: &str) -> bool {
+    if let Some(hash) = pattern.strip_prefix(FORGOTTEN_PREFIX) {
+        return forgotten_hash(address) == hash;
+    }
     let pattern = pattern.trim().to_lowercase();
     if pattern.contains('@') {
         return address == pattern;
     }
     let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
     domain == pattern || domain.ends_with(&format!(".{pattern}"))
+}
+
+/// A forgotten person is remembered only as a hash of their address, so that candor never
+/// writes to them again without keeping the address itself (SPEC §11 `forget`).
+pub const FORGOTTEN_PREFIX: &str = "forgotten:";
+
+pub fn forgotten_hash(address: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(address.trim().to_lowercase().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn load(store: &Store, account: &Account) -> anyhow::Result<AccountFacts> {

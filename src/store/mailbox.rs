@@ -70,6 +70,7 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
             hard_bounce: bounce_kind.as_deref() == Some("hard"),
             bounced: bounce_rcpts.split_whitespace().map(str::to_owned).collect(),
             own_kind: candor_kind,
+            recipient_names: Vec::new(),
         });
     }
     let index: HashMap<i64, usize> = out.iter().enumerate().map(|(i, m)| (m.key, i)).collect();

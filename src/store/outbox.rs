@@ -276,3 +276,33 @@ pub fn cancel_queued_for(
         params![account.0, candidate, why, now],
     )?)
 }
+
+/// `candor candidate forget`: erases every message the person sent or received, the owner's
+/// decisions, marks, merges and outbox rows about them. Returns the number of messages erased.
+pub fn forget(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    addresses: &[String],
+) -> anyhow::Result<usize> {
+    let mut erased = 0;
+    for address in addresses {
+        erased += tx.execute(
+            "DELETE FROM messages WHERE account_id = ?1 AND id IN (
+                 SELECT message_id FROM message_addresses WHERE address = ?2)",
+            params![account.0, address],
+        )?;
+        erased += tx.execute(
+            "DELETE FROM messages WHERE account_id = ?1 AND (from_addr = ?2 OR instr(' ' || bounce_rcpts || ' ', ' ' || ?2 || ' ') > 0)",
+            params![account.0, address],
+        )?;
+        for sql in [
+            "DELETE FROM candidate_states WHERE account_id = ?1 AND address = ?2",
+            "DELETE FROM candidate_marks WHERE account_id = ?1 AND address = ?2",
+            "DELETE FROM candidate_merges WHERE account_id = ?1 AND (address = ?2 OR into_address = ?2)",
+            "DELETE FROM outbox WHERE account_id = ?1 AND (candidate = ?2 OR recipient = ?2)",
+        ] {
+            tx.execute(sql, params![account.0, address])?;
+        }
+    }
+    Ok(erased)
+}
