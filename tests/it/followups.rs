@@ -77,29 +77,33 @@ struct Row {
     kind: String,
     state: String,
     attempts: i64,
-    message_id: String,
+    last_error: String,
 }
 
-/// Every outbox row of the store, oldest first. TEMPORARY: read from the store until the
-/// lead's `candor outbox list --json` is merged.
+/// Every outbox row (`candor outbox list --json`), oldest first.
 fn outbox(config: &TestConfig) -> Vec<Row> {
-    let db = config.path.parent().unwrap().join("candor.db");
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT candidate, kind, state, attempts, message_id FROM outbox ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| {
-        Ok(Row {
-            candidate: r.get(0)?,
-            kind: r.get(1)?,
-            state: r.get(2)?,
-            attempts: r.get(3)?,
-            message_id: r.get(4)?,
+    let out = candor(config, &["outbox", "list", "--json"]);
+    assert!(out.status.success(), "outbox list: {}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("outbox list --json: {e}: {}", text(&out.stdout)));
+    let mut rows: Vec<(i64, Row)> = json
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {json}"))
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+            let row = Row {
+                candidate: s("candidate"),
+                kind: s("kind"),
+                state: s("state"),
+                attempts: r["attempts"].as_i64().unwrap(),
+                last_error: s("last_error"),
+            };
+            (r["id"].as_i64().unwrap(), row)
         })
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
+        .collect();
+    rows.sort_by_key(|(id, _)| *id);
+    rows.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The unfolded value of header `name` in `raw`'s header section.
@@ -473,4 +477,253 @@ async fn only_the_silent_candidate_gets_one_follow_up_threaded_to_the_owner() {
         );
     }
     assert_eq!(candor_mail(&stack, &jane, "Sent").await.len(), 1);
+}
+
+/// Jane wrote to Ann at `t0 + 1h` and heard nothing; `t0 + 7d` is a week later.
+struct Silent {
+    stack: MailStack,
+    jane: StackUser,
+    ann: StackUser,
+    config: TestConfig,
+    t0: Timestamp,
+}
+
+impl Silent {
+    fn t1(&self) -> Timestamp {
+        self.t0 + days(7)
+    }
+}
+
+fn silent_ann(mode: &str, extra: &str) -> Silent {
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    let ann = stack.add_user("ann@candidates.example").unwrap();
+    let scope = format!("\n[account.scope]\nmode = \"all\"\n{extra}");
+    let config = jane_config(&stack, &jane, mode, &scope);
+    let t0 = base();
+    jane_writes(
+        &stack,
+        &jane,
+        "Ann Lee <ann@candidates.example>",
+        "ann1@agency.example",
+        t0 + hours(1),
+        "Hi Ann, would you be open to a chat about a backend role?",
+        &[],
+    );
+    candor_at(&config, t0, &["sync"]);
+    Silent {
+        stack,
+        jane,
+        ann,
+        config,
+        t0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drafts_mode_leaves_one_draft_in_drafts_and_sends_nothing() {
+    let s = silent_ann("drafts", "");
+    let out = run_once(&s.config, s.t1());
+    assert!(out.contains("1 drafted"), "{out}");
+    let drafts = candor_mail(&s.stack, &s.jane, "Drafts").await;
+    assert_eq!(drafts.len(), 1, "one draft");
+    let draft = &drafts[0];
+    assert!(
+        draft.flags.iter().any(|f| f == "\\Draft"),
+        "{:?}",
+        draft.flags
+    );
+    assert_eq!(
+        header(&draft.raw, "In-Reply-To").as_deref(),
+        Some("<ann1@agency.example>")
+    );
+    assert!(
+        header(&draft.raw, "To")
+            .unwrap()
+            .contains("ann@candidates.example")
+    );
+    let rows = outbox(&s.config);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0].kind.as_str(), rows[0].state.as_str()),
+        ("follow_up_1", "drafted")
+    );
+
+    // Later cycles neither send nor draft again while the draft waits for the owner.
+    for later in [s.t1() + hours(1), s.t1() + days(6)] {
+        let out = run_once(&s.config, later);
+        assert!(out.contains("0 queued, 0 sent, 0 drafted"), "{out}");
+    }
+    assert_eq!(candor_mail(&s.stack, &s.jane, "Drafts").await.len(), 1);
+    assert!(
+        candor_mail(&s.stack, &s.jane, "Sent").await.is_empty(),
+        "nothing sent"
+    );
+    assert!(
+        s.stack
+            .read_folder(&s.ann, "INBOX")
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing reached Ann"
+    );
+    assert_eq!(outbox(&s.config).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postfix_550_marks_the_row_failed_reports_it_and_never_retries() {
+    let s = silent_ann("auto", "");
+    s.stack
+        .refuse_recipient("ann@candidates.example", 550, "5.7.1 no thanks")
+        .unwrap();
+    let out = candor(&s.config, &["--now", &s.t1().to_string(), "run", "--once"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1 failed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let log = text(&out.stderr);
+    assert!(
+        log.contains("WARN") && log.contains("no thanks"),
+        "warned: {log}"
+    );
+    let rows = outbox(&s.config);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].state, "failed");
+    assert_eq!(rows[0].attempts, 1);
+    assert!(rows[0].last_error.contains("no thanks"), "{rows:?}");
+
+    // Even once Postfix would accept, a failed email is not retried nor planned again.
+    s.stack.clear_refusals().unwrap();
+    for later in [s.t1() + hours(1), s.t1() + days(1)] {
+        let out = run_once(&s.config, later);
+        assert!(out.contains("0 queued, 0 sent"), "{out}");
+    }
+    let rows = outbox(&s.config);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("failed", 1));
+    assert!(candor_mail(&s.stack, &s.ann, "INBOX").await.is_empty());
+    assert!(candor_mail(&s.stack, &s.jane, "Sent").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postfix_451_then_success_delivers_exactly_once() {
+    let s = silent_ann("auto", "");
+    s.stack
+        .refuse_recipient("ann@candidates.example", 451, "4.3.0 try again later")
+        .unwrap();
+    let out = run_once(&s.config, s.t1());
+    assert!(
+        out.contains("0 sent") && out.contains("1 to retry"),
+        "{out}"
+    );
+    let rows = outbox(&s.config);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("queued", 1));
+
+    s.stack.clear_refusals().unwrap();
+    let out = run_once(&s.config, s.t1() + hours(1));
+    assert!(out.contains("0 queued, 1 sent"), "{out}");
+    expect_one_follow_up(&s.stack, &s.ann, "ann1@agency.example", "follow_up_1").await;
+    let rows = outbox(&s.config);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("sent", 2));
+
+    let out = run_once(&s.config, s.t1() + hours(2));
+    assert!(out.contains("0 queued, 0 sent"), "{out}");
+    assert_eq!(candor_mail(&s.stack, &s.ann, "INBOX").await.len(), 1);
+    assert_eq!(candor_mail(&s.stack, &s.jane, "Sent").await.len(), 1);
+}
+
+/// Jane wrote, Ann answered at `t0 + 2h`; the conversation awaits Jane, so only the owner's
+/// decision can send anything.
+fn ann_answered(extra: &str) -> Silent {
+    let s = silent_ann("auto", extra);
+    to_jane(
+        &s.stack,
+        &s.jane,
+        "Ann Lee <ann@candidates.example>",
+        "ann2@candidates.example",
+        s.t0 + hours(2),
+        "In-Reply-To: <ann1@agency.example>\r\nReferences: <ann1@agency.example>\r\n",
+        "Yes, I would like that. When suits you?",
+        &[],
+    );
+    s
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_decided_closure_goes_out_once_after_its_window() {
+    let s = ann_answered("");
+    let t = s.t0 + days(1);
+    run_once(&s.config, t);
+    candor_at(
+        &s.config,
+        t,
+        &[
+            "candidate",
+            "close",
+            "ann@candidates.example",
+            "--outcome",
+            "not_selected",
+        ],
+    );
+    let out = run_once(&s.config, t + hours(1));
+    assert!(out.contains("0 queued, 0 sent"), "inside the window: {out}");
+    assert!(outbox(&s.config).is_empty());
+
+    let out = run_once(&s.config, t + hours(25));
+    assert!(out.contains("1 sent"), "after the window: {out}");
+    // A decided closure answers the conversation's latest human message: Ann's.
+    expect_one_follow_up(
+        &s.stack,
+        &s.ann,
+        "ann2@candidates.example",
+        "closure_not_selected",
+    )
+    .await;
+    let rows = outbox(&s.config);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0].kind.as_str(), rows[0].state.as_str()),
+        ("closure_not_selected", "sent")
+    );
+
+    for later in [t + hours(26), t + days(10)] {
+        let out = run_once(&s.config, later);
+        assert!(out.contains("0 queued, 0 sent"), "{out}");
+    }
+    assert_eq!(candor_mail(&s.stack, &s.ann, "INBOX").await.len(), 1);
+    assert_eq!(outbox(&s.config).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closure_cancelled_by_resume_within_its_window_never_goes_out() {
+    let s = ann_answered("");
+    let t = s.t0 + days(1);
+    run_once(&s.config, t);
+    candor_at(
+        &s.config,
+        t,
+        &[
+            "candidate",
+            "close",
+            "ann@candidates.example",
+            "--outcome",
+            "not_selected",
+        ],
+    );
+    run_once(&s.config, t + hours(1));
+    candor_at(
+        &s.config,
+        t + hours(2),
+        &["candidate", "resume", "ann@candidates.example"],
+    );
+    for later in [t + hours(25), t + days(3), t + days(10)] {
+        let out = run_once(&s.config, later);
+        assert!(out.contains("0 queued, 0 sent"), "{out}");
+    }
+    assert!(outbox(&s.config).is_empty(), "{:?}", outbox(&s.config));
+    assert!(candor_mail(&s.stack, &s.ann, "INBOX").await.is_empty());
 }
