@@ -10,6 +10,9 @@ use std::time::Duration;
 use candor::testkit::{MailStack, SeedMessage, StackUser, StoredMessage};
 use jiff::{SignedDuration, Timestamp};
 
+mod closures;
+mod delivery;
+
 use crate::support::{TestConfig, account_toml, candor, message, text, write_config};
 
 const ALL_DAYS: &str = r#"
@@ -162,8 +165,14 @@ async fn expect_one_follow_up(
     assert!(to.contains(&user.address) && !to.contains(','), "To: {to}");
     let from = header(&got.raw, "From").unwrap_or_default();
     assert!(from.contains("jane@agency.example"), "From: {from}");
-    let subject = header(&got.raw, "Subject").unwrap_or_default();
-    assert!(subject.starts_with("Re: "), "Subject: {subject}");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&got.raw)
+        .unwrap();
+    let subject = parsed.subject().unwrap_or_default();
+    assert!(
+        ["Re: ", "AW: "].iter().any(|p| subject.starts_with(p)),
+        "a reply's subject: {subject}"
+    );
     assert!(
         header(&got.raw, "X-Auto-Response-Suppress").is_some(),
         "X-Auto-Response-Suppress present"
@@ -480,7 +489,7 @@ async fn only_the_silent_candidate_gets_one_follow_up_threaded_to_the_owner() {
 }
 
 /// Jane wrote to Ann at `t0 + 1h` and heard nothing; `t0 + 7d` is a week later.
-struct Silent {
+pub(super) struct Silent {
     stack: MailStack,
     jane: StackUser,
     ann: StackUser,
@@ -494,7 +503,7 @@ impl Silent {
     }
 }
 
-fn silent_ann(mode: &str, extra: &str) -> Silent {
+pub(super) fn silent_ann(mode: &str, extra: &str) -> Silent {
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user("jane@agency.example").unwrap();
     let ann = stack.add_user("ann@candidates.example").unwrap();
@@ -518,212 +527,4 @@ fn silent_ann(mode: &str, extra: &str) -> Silent {
         config,
         t0,
     }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn drafts_mode_leaves_one_draft_in_drafts_and_sends_nothing() {
-    let s = silent_ann("drafts", "");
-    let out = run_once(&s.config, s.t1());
-    assert!(out.contains("1 drafted"), "{out}");
-    let drafts = candor_mail(&s.stack, &s.jane, "Drafts").await;
-    assert_eq!(drafts.len(), 1, "one draft");
-    let draft = &drafts[0];
-    assert!(
-        draft.flags.iter().any(|f| f == "\\Draft"),
-        "{:?}",
-        draft.flags
-    );
-    assert_eq!(
-        header(&draft.raw, "In-Reply-To").as_deref(),
-        Some("<ann1@agency.example>")
-    );
-    assert!(
-        header(&draft.raw, "To")
-            .unwrap()
-            .contains("ann@candidates.example")
-    );
-    let rows = outbox(&s.config);
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(
-        (rows[0].kind.as_str(), rows[0].state.as_str()),
-        ("follow_up_1", "drafted")
-    );
-
-    // Later cycles neither send nor draft again while the draft waits for the owner.
-    for later in [s.t1() + hours(1), s.t1() + days(6)] {
-        let out = run_once(&s.config, later);
-        assert!(out.contains("0 queued, 0 sent, 0 drafted"), "{out}");
-    }
-    assert_eq!(candor_mail(&s.stack, &s.jane, "Drafts").await.len(), 1);
-    assert!(
-        candor_mail(&s.stack, &s.jane, "Sent").await.is_empty(),
-        "nothing sent"
-    );
-    assert!(
-        s.stack
-            .read_folder(&s.ann, "INBOX")
-            .await
-            .unwrap()
-            .is_empty(),
-        "nothing reached Ann"
-    );
-    assert_eq!(outbox(&s.config).len(), 1);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn postfix_550_marks_the_row_failed_reports_it_and_never_retries() {
-    let s = silent_ann("auto", "");
-    s.stack
-        .refuse_recipient("ann@candidates.example", 550, "5.7.1 no thanks")
-        .unwrap();
-    let out = candor(&s.config, &["--now", &s.t1().to_string(), "run", "--once"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("1 failed"),
-        "{}",
-        text(&out.stdout)
-    );
-    let log = text(&out.stderr);
-    assert!(
-        log.contains("WARN") && log.contains("no thanks"),
-        "warned: {log}"
-    );
-    let rows = outbox(&s.config);
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(rows[0].state, "failed");
-    assert_eq!(rows[0].attempts, 1);
-    assert!(rows[0].last_error.contains("no thanks"), "{rows:?}");
-
-    // Even once Postfix would accept, a failed email is not retried nor planned again.
-    s.stack.clear_refusals().unwrap();
-    for later in [s.t1() + hours(1), s.t1() + days(1)] {
-        let out = run_once(&s.config, later);
-        assert!(out.contains("0 queued, 0 sent"), "{out}");
-    }
-    let rows = outbox(&s.config);
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("failed", 1));
-    assert!(candor_mail(&s.stack, &s.ann, "INBOX").await.is_empty());
-    assert!(candor_mail(&s.stack, &s.jane, "Sent").await.is_empty());
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn postfix_451_then_success_delivers_exactly_once() {
-    let s = silent_ann("auto", "");
-    s.stack
-        .refuse_recipient("ann@candidates.example", 451, "4.3.0 try again later")
-        .unwrap();
-    let out = run_once(&s.config, s.t1());
-    assert!(
-        out.contains("0 sent") && out.contains("1 to retry"),
-        "{out}"
-    );
-    let rows = outbox(&s.config);
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("queued", 1));
-
-    s.stack.clear_refusals().unwrap();
-    let out = run_once(&s.config, s.t1() + hours(1));
-    assert!(out.contains("0 queued, 1 sent"), "{out}");
-    expect_one_follow_up(&s.stack, &s.ann, "ann1@agency.example", "follow_up_1").await;
-    let rows = outbox(&s.config);
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("sent", 2));
-
-    let out = run_once(&s.config, s.t1() + hours(2));
-    assert!(out.contains("0 queued, 0 sent"), "{out}");
-    assert_eq!(candor_mail(&s.stack, &s.ann, "INBOX").await.len(), 1);
-    assert_eq!(candor_mail(&s.stack, &s.jane, "Sent").await.len(), 1);
-}
-
-/// Jane wrote, Ann answered at `t0 + 2h`; the conversation awaits Jane, so only the owner's
-/// decision can send anything.
-fn ann_answered(extra: &str) -> Silent {
-    let s = silent_ann("auto", extra);
-    to_jane(
-        &s.stack,
-        &s.jane,
-        "Ann Lee <ann@candidates.example>",
-        "ann2@candidates.example",
-        s.t0 + hours(2),
-        "In-Reply-To: <ann1@agency.example>\r\nReferences: <ann1@agency.example>\r\n",
-        "Yes, I would like that. When suits you?",
-        &[],
-    );
-    s
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_decided_closure_goes_out_once_after_its_window() {
-    let s = ann_answered("");
-    let t = s.t0 + days(1);
-    run_once(&s.config, t);
-    candor_at(
-        &s.config,
-        t,
-        &[
-            "candidate",
-            "close",
-            "ann@candidates.example",
-            "--outcome",
-            "not_selected",
-        ],
-    );
-    let out = run_once(&s.config, t + hours(1));
-    assert!(out.contains("0 queued, 0 sent"), "inside the window: {out}");
-    assert!(outbox(&s.config).is_empty());
-
-    let out = run_once(&s.config, t + hours(25));
-    assert!(out.contains("1 sent"), "after the window: {out}");
-    // A decided closure answers the conversation's latest human message: Ann's.
-    expect_one_follow_up(
-        &s.stack,
-        &s.ann,
-        "ann2@candidates.example",
-        "closure_not_selected",
-    )
-    .await;
-    let rows = outbox(&s.config);
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(
-        (rows[0].kind.as_str(), rows[0].state.as_str()),
-        ("closure_not_selected", "sent")
-    );
-
-    for later in [t + hours(26), t + days(10)] {
-        let out = run_once(&s.config, later);
-        assert!(out.contains("0 queued, 0 sent"), "{out}");
-    }
-    assert_eq!(candor_mail(&s.stack, &s.ann, "INBOX").await.len(), 1);
-    assert_eq!(outbox(&s.config).len(), 1);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_closure_cancelled_by_resume_within_its_window_never_goes_out() {
-    let s = ann_answered("");
-    let t = s.t0 + days(1);
-    run_once(&s.config, t);
-    candor_at(
-        &s.config,
-        t,
-        &[
-            "candidate",
-            "close",
-            "ann@candidates.example",
-            "--outcome",
-            "not_selected",
-        ],
-    );
-    run_once(&s.config, t + hours(1));
-    candor_at(
-        &s.config,
-        t + hours(2),
-        &["candidate", "resume", "ann@candidates.example"],
-    );
-    for later in [t + hours(25), t + days(3), t + days(10)] {
-        let out = run_once(&s.config, later);
-        assert!(out.contains("0 queued, 0 sent"), "{out}");
-    }
-    assert!(outbox(&s.config).is_empty(), "{:?}", outbox(&s.config));
-    assert!(candor_mail(&s.stack, &s.ann, "INBOX").await.is_empty());
 }
