@@ -77,9 +77,26 @@ async fn postfix_550_marks_the_row_failed_reports_it_and_never_retries() {
     assert_eq!(rows[0].attempts, 1);
     assert!(rows[0].last_error.contains("no thanks"), "{rows:?}");
 
+    // Reported by plan: the conversation is held for the owner, so no "once more" follow-up
+    // goes to an address that refused the first one.
+    let plan: serde_json::Value =
+        serde_json::from_str(&candor_at(&s.config, s.t1(), &["plan", "--json"])).unwrap();
+    let held = &plan["held"][0];
+    assert_eq!(held["candidate"], "ann@candidates.example", "{plan}");
+    assert_eq!(
+        (&held["gate"], &held["state"]),
+        (&"state".into(), &"held".into()),
+        "{plan}"
+    );
+    assert!(
+        held["detail"].as_str().unwrap().contains("failed"),
+        "{plan}"
+    );
+    assert!(plan["planned"].as_array().unwrap().is_empty(), "{plan}");
+
     // Even once Postfix would accept, a failed email is not retried nor planned again.
     s.stack.clear_refusals().unwrap();
-    for later in [s.t1() + hours(1), s.t1() + days(1)] {
+    for later in [s.t1() + hours(1), s.t1() + days(6), s.t1() + days(20)] {
         let out = run_once(&s.config, later);
         assert!(out.contains("0 queued, 0 sent"), "{out}");
     }
@@ -164,7 +181,8 @@ async fn the_owner_cancels_a_queued_follow_up_and_it_never_goes_out() {
     let id = json[0]["id"].as_i64().unwrap().to_string();
     candor_at(&s.config, s.t1() + hours(1), &["outbox", "cancel", &id]);
     s.stack.clear_refusals().unwrap();
-    for later in [s.t1() + hours(2), s.t1() + days(1)] {
+    // Nor a "once more" follow-up to someone who never got the first.
+    for later in [s.t1() + hours(2), s.t1() + days(6), s.t1() + days(20)] {
         let out = run_once(&s.config, later);
         assert!(out.contains("0 queued, 0 sent"), "{out}");
     }
