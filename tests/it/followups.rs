@@ -12,6 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 
 mod closures;
 mod delivery;
+mod people;
 
 use crate::support::{TestConfig, account_toml, candor, message, text, write_config};
 

@@ -335,3 +335,95 @@ async fn nothing_goes_out_on_a_weekend_or_outside_send_hours() {
     assert!(out.contains("1 sent"), "{out}");
     expect_one_follow_up(&stack, &ann, "ann1@agency.example", "follow_up_1").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_the_owner_sent_counts_and_the_next_one_follows_it() {
+    let s = silent_ann("drafts", "");
+    run_once(&s.config, s.t1());
+    assert_eq!(candor_mail(&s.stack, &s.jane, "Drafts").await.len(), 1);
+    // Jane sends the draft from her mail client, which drops candor's headers.
+    let sent = s.t1() + hours(1);
+    let rewritten = message(
+        "Jane Doe <jane@agency.example>",
+        "Ann Lee <ann@candidates.example>",
+        "Re: Backend role at Acme",
+        "ann-nudge@agency.example",
+        sent,
+        "In-Reply-To: <ann1@agency.example>\r\nReferences: <ann1@agency.example>\r\n",
+        "Hi Ann, just checking in: are you still interested?",
+    );
+    s.stack
+        .seed(&s.jane, "Sent", &[seeded(&rewritten, sent)])
+        .unwrap();
+    let out = run_once(&s.config, s.t1() + hours(2));
+    assert!(out.contains("0 queued, 0 sent, 0 drafted"), "{out}");
+    let out = run_once(&s.config, s.t1() + days(3));
+    assert!(
+        out.contains("0 drafted"),
+        "spaced from the sent draft: {out}"
+    );
+    let out = run_once(&s.config, s.t1() + days(6));
+    assert!(out.contains("1 drafted"), "{out}");
+    let drafts = candor_mail(&s.stack, &s.jane, "Drafts").await;
+    assert_eq!(drafts.len(), 2, "a second draft");
+    let second = drafts
+        .iter()
+        .find(|m| header(&m.raw, "X-Candor").is_some_and(|x| x.contains("follow_up_2")))
+        .expect("the second draft is follow_up_2");
+    assert_eq!(
+        header(&second.raw, "In-Reply-To").as_deref(),
+        Some("<ann-nudge@agency.example>"),
+        "it follows the message the owner actually sent"
+    );
+    let out = run_once(&s.config, s.t1() + days(30));
+    assert!(out.contains("0 queued, 0 sent, 0 drafted"), "{out}");
+    assert_eq!(candor_mail(&s.stack, &s.jane, "Drafts").await.len(), 2);
+    assert!(
+        s.stack
+            .read_folder(&s.ann, "INBOX")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daily_cap_sends_the_rest_the_next_day() {
+    let s = silent_ann("auto", "");
+    let toml = std::fs::read_to_string(&s.config.path).unwrap();
+    let capped = toml.replace(
+        "send_hours = \"00:00-24:00\"",
+        "send_hours = \"00:00-24:00\"\ndaily_cap = 1",
+    );
+    assert_ne!(toml, capped);
+    std::fs::write(&s.config.path, capped).unwrap();
+    let bob = s.stack.add_user("bob@candidates.example").unwrap();
+    jane_writes(
+        &s.stack,
+        &s.jane,
+        "Bob Roe <bob@candidates.example>",
+        "bob1@agency.example",
+        s.t0 + hours(1),
+        "Hi Bob, would you be open to a chat?",
+        &[],
+    );
+    // 10:00 and 11:00 in Berlin a week later, then 10:00 the next day.
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let day = s.t1().to_zoned_datetime(berlin.clone()).date();
+    let local = |d: jiff::civil::Date, h: i8| {
+        d.at(h, 0, 0, 0)
+            .to_zoned_datetime(berlin.clone())
+            .unwrap()
+            .timestamp()
+    };
+    let out = run_once(&s.config, local(day, 10));
+    assert!(out.contains("1 sent"), "{out}");
+    let out = run_once(&s.config, local(day, 11));
+    assert!(out.contains("0 sent"), "the cap holds: {out}");
+    let out = run_once(&s.config, local(day.tomorrow().unwrap(), 10));
+    assert!(out.contains("1 sent"), "{out}");
+    let got = candor_mail(&s.stack, &s.ann, "INBOX").await.len()
+        + candor_mail(&s.stack, &bob, "INBOX").await.len();
+    assert_eq!(got, 2, "one each");
+    assert_eq!(outbox(&s.config).len(), 2, "{:?}", outbox(&s.config));
+}
