@@ -5,6 +5,7 @@
 
 mod commands;
 mod decisions;
+mod digest;
 mod logging;
 
 use std::path::{Path, PathBuf};
@@ -266,6 +267,7 @@ fn dispatch(command: Command, config: Config, clock: Clock) -> ExitCode {
         Command::Outbox(OutboxCommand::Cancel { id }) => {
             decisions::outbox_cancel(&config, id, clock)
         }
+        Command::Digest(args) => digest::digest(&config, args.send, clock),
         other => not_yet(&other),
     }
 }

@@ -122,6 +122,8 @@ pub struct StoredMessage {
     pub thread: i64,
     pub time: Timestamp,
     pub message_id: Option<String>,
+    /// The Message-ID of the message this one answers: its In-Reply-To, else the last of its
+    /// References.
     pub in_reply_to: Option<String>,
     pub from: String,
     pub from_name: String,
@@ -301,6 +303,7 @@ fn events(
                 .map(|id| (id, messages[i].key))
         })
         .collect();
+    let mut subjects = HeaderlessParents::default();
     indices
         .iter()
         .map(|&i| {
@@ -312,18 +315,52 @@ fn events(
             } else {
                 Side::Other
             };
+            let answers = match m.in_reply_to.as_deref() {
+                Some(id) => by_id.get(id).copied(),
+                None => subjects.parent_of(m),
+            };
+            subjects.record(m);
             Event {
                 key: m.key,
                 time: m.time,
                 side,
                 human: m.class == Class::Human,
-                answers: m
-                    .in_reply_to
-                    .as_deref()
-                    .and_then(|id| by_id.get(id).copied()),
+                answers,
             }
         })
         .collect()
+}
+
+/// The header-less reply rule of SPEC §2 inside one conversation, for latency: a reply without
+/// In-Reply-To or References answers the most recent earlier message with its normalised subject
+/// (at most 30 days before it). Without this, a mobile client's answer to the owner's nudge
+/// would be measured from the first message of the run instead of from the nudge.
+#[derive(Default)]
+struct HeaderlessParents {
+    /// Normalised subject → (time, key) of the latest message seen with it.
+    latest: HashMap<String, (Timestamp, i64)>,
+}
+
+impl HeaderlessParents {
+    const LOOKBACK_S: i64 = 30 * 86_400;
+
+    /// Called in time order, before [`HeaderlessParents::record`] of the same message.
+    fn parent_of(&self, m: &StoredMessage) -> Option<i64> {
+        if !crate::threading::has_reply_prefix(&m.subject) {
+            return None;
+        }
+        let subject = crate::threading::normalized_subject(&m.subject);
+        let &(at, key) = self.latest.get(&subject)?;
+        let age = m.time.as_second().saturating_sub(at.as_second());
+        (!subject.is_empty() && (0..=Self::LOOKBACK_S).contains(&age)).then_some(key)
+    }
+
+    fn record(&mut self, m: &StoredMessage) {
+        let subject = crate::threading::normalized_subject(&m.subject);
+        if !subject.is_empty() {
+            self.latest.insert(subject, (m.time, m.key));
+        }
+    }
 }
 
 /// Latency figures of one direction over a window (SPEC §5).

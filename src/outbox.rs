@@ -4,6 +4,7 @@
 //! checked again right before each send, after a fresh sync of Inbox and Sent.
 
 pub mod compose;
+pub mod digest;
 mod smtp;
 
 use std::time::Duration;
@@ -510,6 +511,8 @@ async fn recover(
             let id = mailbox::account_id(tx, &name)?;
             Ok(rows::rows(tx, id)?
                 .into_iter()
+                // Digests have their own rules (outbox::digest): never copied to Sent.
+                .filter(|r| r.kind != "digest")
                 .filter(|r| r.state == "sending" || (r.state == "sent" && !r.copied))
                 .collect())
         })
@@ -573,16 +576,13 @@ async fn recover(
                     })
                     .await?;
             } else {
+                // Absence is no proof of refusal: a server may file the copy after a delay, or
+                // the setting may be wrong (the test Postfix never files one). Sending again
+                // could make two emails, so the outcome is unknown and reported (SPEC §8).
+                let why = "interrupted during the SMTP transaction and not found in Sent: the outcome is unknown; check Sent and the candidate's mailbox, then `candor candidate resume`";
+                tracing::warn!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "{why}");
                 store
-                    .call(move |tx| {
-                        rows::retry_later(
-                            tx,
-                            id,
-                            now_s,
-                            "interrupted; not in Sent, so not accepted",
-                            now_s,
-                        )
-                    })
+                    .call(move |tx| rows::set_state(tx, id, "unknown", why, now_s))
                     .await?;
             }
             continue;

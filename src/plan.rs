@@ -53,6 +53,7 @@ pub struct Extra {
     /// outcome → (message key → first seen in its folder).
     pub outcomes: Vec<(policy::Outcome, HashMap<i64, i64>)>,
     pub last_digest_at: Option<i64>,
+    pub last_error: Option<String>,
 }
 
 /// One conversation's verdict.
@@ -67,6 +68,8 @@ pub struct AccountPlan {
     pub account: AccountFacts,
     /// `auto`, `drafts` or `dry-run`.
     pub mode_name: &'static str,
+    /// The account's last sync error, if the last attempt failed.
+    pub last_error: Option<String>,
     pub extra: Extra,
     pub verdicts: Vec<Verdict>,
 }
@@ -98,7 +101,10 @@ pub fn load_extra(store: &Store, account: &Account) -> anyhow::Result<Extra> {
                 None => HashMap::new(),
             },
             outcomes,
-            last_digest_at: None,
+            last_digest_at: crate::store::digests::last_sent_at(tx, id)?,
+            last_error: crate::store::stats::account_counts(tx, &name, None, Some(i64::MIN))
+                .ok()
+                .map(|c| c.last_error),
         })
     })
 }
@@ -130,6 +136,7 @@ pub fn plan_account(
     Ok(AccountPlan {
         account: facts,
         mode_name: account.mode.as_str(),
+        last_error: extra.last_error.clone(),
         extra,
         verdicts,
     })

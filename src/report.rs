@@ -1,9 +1,12 @@
 //! What candor tells its owner: figures (`candor stats`) and, later, the digest. Never changes
 //! state.
 
+pub mod activity;
 pub mod candidates;
+pub mod digest;
 pub mod facts;
 pub mod plan;
+pub mod schedule;
 
 use serde_json::{Value, json};
 

@@ -7,6 +7,7 @@
 //! (reconnect with exponential backoff and jitter) and per-item (recorded by the sync, skipped).
 
 mod account;
+mod digest;
 mod signals;
 
 use std::collections::BTreeMap;
@@ -131,6 +132,14 @@ pub async fn run(config: Config, store: Store, clock: Clock) -> anyhow::Result<(
         let store = store.clone();
         let watch = shutdown.subscribe();
         let name = account.name.clone();
+        let digest_task = tokio::spawn(digest::digest_forever(
+            store.clone(),
+            account.clone(),
+            templates.clone(),
+            clock,
+            shutdown.subscribe(),
+        ));
+        tasks.insert(format!("{name} digest"), digest_task);
         tasks.insert(
             name,
             tokio::spawn(account::sync_forever(

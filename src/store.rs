@@ -5,6 +5,7 @@
 //! functions are plain synchronous `fn(&Transaction, ...)` so they can be tested on an in-memory
 //! database without a runtime. Never hold the connection across an `.await`.
 
+pub mod digests;
 pub mod ingest;
 mod lock;
 pub mod mailbox;

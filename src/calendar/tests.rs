@@ -402,3 +402,124 @@ fn degenerate_calendars_never_panic() {
         Timestamp::MAX
     );
 }
+
+/// Waits spanning weekends, holidays and DST changes, measured the way `stats` measures them
+/// (`conversations::figures`: calendar latency from the store, business time from the calendar).
+#[test]
+fn waits_spanning_weekends_holidays_and_dst_table() {
+    use crate::latency::{Direction, Wait};
+    let berlin = office("Europe/Berlin");
+    let new_york = calendar(
+        "America/New_York",
+        WEEKDAYS,
+        9 * 60,
+        17 * 60,
+        &["2026-11-26", "2026-11-27", "2026-12-25"],
+    );
+    let h = 3600;
+    // (name, calendar, opened local, closed local, calendar seconds, business seconds)
+    let cases: Vec<(&str, &BusinessCalendar, &str, &str, i64, i64)> = vec![
+        (
+            "Berlin: Friday to Monday over spring forward",
+            &berlin,
+            "2026-03-27T16:00",
+            "2026-03-30T10:00",
+            65 * h,
+            2 * h,
+        ),
+        (
+            "Berlin: Friday to Tuesday over fall back",
+            &berlin,
+            "2026-10-23T16:00",
+            "2026-10-27T10:00",
+            91 * h,
+            10 * h,
+        ),
+        (
+            "Berlin: opened on Saturday, answered Monday",
+            &berlin,
+            "2026-03-21T11:00",
+            "2026-03-23T11:00",
+            48 * h,
+            2 * h,
+        ),
+        (
+            "Berlin: Christmas holidays then a weekend",
+            &berlin,
+            "2026-12-24T16:00",
+            "2026-12-28T10:00",
+            90 * h,
+            2 * h,
+        ),
+        (
+            "Berlin: two weeks spanning fall back",
+            &berlin,
+            "2026-10-19T09:00",
+            "2026-11-02T09:00",
+            14 * 24 * h + h,
+            80 * h,
+        ),
+        (
+            "New York: Friday to Monday over spring forward",
+            &new_york,
+            "2026-03-06T16:00",
+            "2026-03-09T10:00",
+            65 * h,
+            2 * h,
+        ),
+        (
+            "New York: Friday to Monday over fall back",
+            &new_york,
+            "2026-10-30T16:00",
+            "2026-11-02T10:00",
+            67 * h,
+            2 * h,
+        ),
+        (
+            "New York: Thanksgiving and the day after, then a weekend",
+            &new_york,
+            "2026-11-25T16:00",
+            "2026-11-30T10:00",
+            114 * h,
+            2 * h,
+        ),
+        (
+            "New York: evening to morning across the fold",
+            &new_york,
+            "2026-10-30T20:00",
+            "2026-11-02T08:00",
+            61 * h,
+            0,
+        ),
+    ];
+    for (name, cal, opened, closed, want_calendar, want_business) in cases {
+        let (opened, closed) = (local(cal, opened), local(cal, closed));
+        let wait = Wait {
+            direction: Direction::RecruiterReply,
+            opened_at: opened,
+            opened_by: 1,
+            closed_at: Some(closed),
+            closed_by: Some(2),
+            latency_s: Some(closed.as_second() - opened.as_second()),
+        };
+        let figures = crate::conversations::figures(
+            [&wait],
+            Direction::RecruiterReply,
+            cal,
+            utc("2026-01-01T00:00:00Z"),
+            utc("2027-01-01T00:00:00Z"),
+        );
+        assert_eq!(figures.n, 1, "{name}");
+        assert_eq!(figures.median_s, Some(want_calendar), "{name}: calendar");
+        assert_eq!(
+            figures.business_median_s,
+            Some(want_business),
+            "{name}: business"
+        );
+        assert_eq!(
+            figures.business_p90_s,
+            Some(want_business),
+            "{name}: business p90"
+        );
+    }
+}

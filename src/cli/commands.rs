@@ -165,6 +165,21 @@ pub fn stats(config: &Config, args: &StatsArgs, clock: Clock) -> ExitCode {
             json["threads"] = facts.threads.into();
             json["candidates"] = facts.conversations.len().into();
             json["latency"] = candidates::latency_json(&facts, now, window.0, window.1);
+            let name = account.name.clone();
+            let rows = store.call_blocking(move |tx| {
+                Ok(match mailbox::account_id(tx, &name)? {
+                    Some(id) => crate::store::outbox::rows(tx, Some(id))?,
+                    None => Vec::new(),
+                })
+            })?;
+            let activity = report::activity::activity(
+                &facts,
+                &rows,
+                &account.policy.opt_out_phrases,
+                window.0,
+                window.1,
+            );
+            json["activity"] = serde_json::to_value(activity)?;
             Ok(json)
         })
         .collect::<anyhow::Result<Vec<_>>>();
@@ -426,4 +441,9 @@ pub fn plan(config: &Config, json: bool, clock: Clock) -> ExitCode {
         println!("{}", texts.join("\n\n"));
     }
     ExitCode::SUCCESS
+}
+
+/// The async runtime for commands that need one.
+pub(super) fn with_runtime_pub(future: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    super::with_runtime(future)
 }

@@ -214,3 +214,78 @@ fn a_second_address_is_merged_when_configured() {
     by_command.add_merge("ann@home.example", "ann.lee@work.example");
     assert_eq!(conversations(&messages, &by_command).len(), 1);
 }
+
+/// Found by the ground-truth test (issue 5): a mobile client's reply without In-Reply-To or
+/// References to the owner's follow-up was measured from the first outreach, not the follow-up.
+#[test]
+fn headerless_reply_to_a_follow_up_is_measured_from_the_follow_up() {
+    let with_subject = |mut m: StoredMessage, subject: &str| {
+        m.subject = subject.to_owned();
+        m
+    };
+    let mut follow_up = with_subject(
+        msg(
+            2,
+            1,
+            "2026-03-06T09:00:00Z",
+            "jane@agency.example",
+            &["ann@c.example"],
+            Class::Human,
+        ),
+        "Re: Backend role",
+    );
+    follow_up.in_reply_to = Some("m1@x".to_owned());
+    let outreach = |key, to: &str| {
+        with_subject(
+            msg(
+                key,
+                key,
+                "2026-03-02T09:00:00Z",
+                "jane@agency.example",
+                &[to],
+                Class::Human,
+            ),
+            "Backend role",
+        )
+    };
+    let messages = vec![
+        outreach(1, "ann@c.example"),
+        follow_up,
+        // Header-less, same subject: answers the follow-up.
+        with_subject(
+            msg(
+                3,
+                1,
+                "2026-03-06T10:00:00Z",
+                "ann@c.example",
+                &["jane@agency.example"],
+                Class::Human,
+            ),
+            "AW: Backend role",
+        ),
+        // Bob: header-less but about something else: measured from the run's first message.
+        outreach(4, "bob@c.example"),
+        with_subject(
+            msg(
+                5,
+                4,
+                "2026-03-03T09:00:00Z",
+                "bob@c.example",
+                &["jane@agency.example"],
+                Class::Human,
+            ),
+            "Re: Another topic",
+        ),
+    ];
+    let conversations = conversations(&messages, &identity());
+    let wait_of = |address: &str| {
+        conversations
+            .iter()
+            .find(|c| c.address == address)
+            .unwrap()
+            .waits[0]
+    };
+    assert_eq!(wait_of("ann@c.example").latency_s, Some(3600));
+    assert_eq!(wait_of("ann@c.example").closed_by, Some(3));
+    assert_eq!(wait_of("bob@c.example").latency_s, Some(86_400));
+}

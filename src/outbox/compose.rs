@@ -51,6 +51,9 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+const DIGEST_TEXT: &str = include_str!("../../templates/digest.txt");
+const DIGEST_HTML: &str = include_str!("../../templates/digest.html");
+
 /// The kinds whose templates candor ships.
 pub fn kinds() -> impl Iterator<Item = &'static str> {
     DEFAULTS.iter().map(|(kind, _, _)| *kind)
@@ -79,7 +82,33 @@ impl Templates {
                     .with_context(|| format!("the template {name} does not parse"))?;
             }
         }
+        for (ext, default) in [("txt", DIGEST_TEXT), ("html", DIGEST_HTML)] {
+            let name = format!("digest.{ext}");
+            let source = match config_dir.map(|d| d.join("templates").join(&name)) {
+                Some(path) if path.exists() => std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read the template {}", path.display()))?,
+                _ => default.to_owned(),
+            };
+            env.add_template_owned(name.clone(), source)
+                .with_context(|| format!("the template {name} does not parse"))?;
+        }
         Ok(Templates { env })
+    }
+
+    /// Renders the digest's text and HTML parts from its data.
+    pub fn render_digest(
+        &self,
+        digest: &crate::report::digest::Digest,
+    ) -> anyhow::Result<(String, String)> {
+        let ctx = minijinja::Value::from(minijinja::value::Serde(digest));
+        let render = |name: &str| -> anyhow::Result<String> {
+            self.env
+                .get_template(name)
+                .with_context(|| format!("no template {name}"))?
+                .render(&ctx)
+                .with_context(|| format!("cannot render the template {name}"))
+        };
+        Ok((render("digest.txt")?, render("digest.html")?))
     }
 
     /// Renders the text and HTML parts of `kind`. HTML templates escape every variable.

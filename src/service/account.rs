@@ -27,6 +27,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 const STORE_POLL: Duration = Duration::from_secs(2);
 /// Time allowed for DONE and LOGOUT on the way out.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Time a stopping daemon gives the outbox cycle in progress to finish its sends; with
+/// GOODBYE_TIMEOUT it stays under the 8 s the service waits for each account task.
+const CYCLE_GRACE: Duration = Duration::from_secs(4);
 
 /// Why a connected session ended.
 enum SessionEnd {
@@ -171,9 +174,26 @@ async fn serve(
                     folders: &folders,
                     threads: &threads,
                 };
+                let mut run =
+                    Box::pin(outbox::cycle(store, account, account_id, mailbox, templates, clock));
                 tokio::select! {
-                    r = outbox::cycle(store, account, account_id, mailbox, templates, clock) => r?,
-                    _ = stopped(shutdown) => return Ok(Some(session)),
+                    r = &mut run => r?,
+                    _ = stopped(shutdown) => {
+                        // A stop is no crash: dropping the cycle mid-SMTP would leave the email
+                        // in flight `sending`, hence `unknown` at the next start (SPEC §8). Let
+                        // it finish and be recorded, within the service's stop deadline.
+                        let name = &account.name;
+                        match timeout(CYCLE_GRACE, run).await {
+                            Ok(Ok(_)) => {}
+                            Ok(Err(err)) => {
+                                tracing::warn!(account = %name, "the outbox cycle failed while stopping: {err:#}");
+                            }
+                            Err(_) => {
+                                tracing::warn!(account = %name, "the outbox cycle did not finish while stopping: an email in flight will be reported unknown");
+                            }
+                        }
+                        return Ok(Some(session));
+                    }
                 }
             };
             log_cycle(account, &cycle);

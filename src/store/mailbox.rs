@@ -24,76 +24,67 @@ pub fn account_id(tx: &Transaction<'_>, name: &str) -> anyhow::Result<Option<Acc
 pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<StoredMessage>> {
     let mut out: Vec<StoredMessage> = Vec::new();
     let mut stmt = tx.prepare(
-        "SELECT id, thread_id, time, message_id, in_reply_to, from_addr, from_name, subject, class,
-             body_text, ooo_until, bounce_kind, bounce_rcpts, candor_kind
+        "SELECT id, thread_id, time, message_id, in_reply_to, refs, from_addr, from_name, subject,
+             class, body_text, ooo_until, bounce_kind, bounce_rcpts, candor_kind
          FROM messages WHERE account_id = ?1 ORDER BY time, id",
     )?;
-    let rows = stmt.query_map([account.0], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, String>(7)?,
-            r.get::<_, String>(8)?,
-            (
-                r.get::<_, String>(9)?,
-                r.get::<_, Option<String>>(10)?,
-                r.get::<_, Option<String>>(11)?,
-                r.get::<_, String>(12)?,
-                r.get::<_, Option<String>>(13)?,
-            ),
-        ))
-    })?;
-    for row in rows {
-        let (key, thread, time, message_id, in_reply_to, from, from_name, subject, class, extra) =
-            row?;
-        let (body, ooo_until, bounce_kind, bounce_rcpts, candor_kind) = extra;
+    let mut rows = stmt.query([account.0])?;
+    while let Some(r) = rows.next()? {
+        let key: i64 = r.get(0)?;
+        let thread: i64 = r.get(1)?;
+        let in_reply_to: String = r.get(4)?;
+        let refs: String = r.get(5)?;
+        let class: String = r.get(9)?;
+        let ooo_until: Option<String> = r.get(11)?;
+        let bounce_kind: Option<String> = r.get(12)?;
+        let bounce_rcpts: String = r.get(13)?;
         out.push(StoredMessage {
             key,
             // Messages stored before threading existed have thread 0: alone in their thread.
             thread: if thread == 0 { key } else { thread },
-            time: jiff::Timestamp::from_second(time).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-            message_id,
-            in_reply_to: in_reply_to.split_whitespace().next().map(str::to_owned),
-            from,
-            from_name,
+            time: jiff::Timestamp::from_second(r.get(2)?).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            message_id: r.get(3)?,
+            // The parent: In-Reply-To, else the last References id (RFC 5322 §3.6.4), which is
+            // all that clients writing References only give.
+            in_reply_to: in_reply_to
+                .split_whitespace()
+                .next()
+                .or_else(|| refs.split_whitespace().next_back())
+                .map(str::to_owned),
+            from: r.get(6)?,
+            from_name: r.get(7)?,
             to: Vec::new(),
             cc: Vec::new(),
-            subject,
+            subject: r.get(8)?,
             class: Class::from_str(&class).unwrap_or(Class::Human),
-            body,
+            body: r.get(10)?,
             ooo_until: ooo_until.and_then(|d| d.parse().ok()),
             hard_bounce: bounce_kind.as_deref() == Some("hard"),
             bounced: bounce_rcpts.split_whitespace().map(str::to_owned).collect(),
-            own_kind: candor_kind,
+            own_kind: r.get(14)?,
             recipient_names: Vec::new(),
         });
     }
     let index: HashMap<i64, usize> = out.iter().enumerate().map(|(i, m)| (m.key, i)).collect();
     let mut stmt = tx.prepare(
-        "SELECT a.message_id, a.field, a.address FROM message_addresses a
+        "SELECT a.message_id, a.field, a.address, a.name FROM message_addresses a
          JOIN messages m ON m.id = a.message_id
          WHERE m.account_id = ?1 AND a.field IN ('to', 'cc')",
     )?;
-    let rows = stmt.query_map([account.0], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    for row in rows {
-        let (key, field, address) = row?;
-        if let Some(&i) = index.get(&key) {
-            if field == "to" {
-                out[i].to.push(address);
-            } else {
-                out[i].cc.push(address);
-            }
+    let mut rows = stmt.query([account.0])?;
+    while let Some(r) = rows.next()? {
+        let key: i64 = r.get(0)?;
+        let Some(&i) = index.get(&key) else { continue };
+        let field: String = r.get(1)?;
+        let address: String = r.get(2)?;
+        let name: String = r.get(3)?;
+        if !name.is_empty() {
+            out[i].recipient_names.push((address.clone(), name));
+        }
+        if field == "to" {
+            out[i].to.push(address);
+        } else {
+            out[i].cc.push(address);
         }
     }
     Ok(out)

@@ -150,6 +150,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_by_state ON outbox (account_id, state);
     CREATE INDEX outbox_by_candidate ON outbox (account_id, candidate);
     "#,
+    // 4: digests, one per account and period slot (SPEC §10).
+    r#"
+    CREATE TABLE digests (
+        account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        slot         TEXT    NOT NULL,      -- the local date of the scheduled slot, or "manual:<unix>"
+        period_start INTEGER NOT NULL,
+        period_end   INTEGER NOT NULL,
+        outbox_id    INTEGER REFERENCES outbox(id) ON DELETE SET NULL,
+        created_at   INTEGER NOT NULL,
+        PRIMARY KEY (account_id, slot)
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this candor writes.

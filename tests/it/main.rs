@@ -3,8 +3,13 @@
 mod auth;
 mod classify;
 mod cli_config;
+mod conversations;
+// The crash tests need the failpoints compiled in (`cargo test --all-features`).
+#[cfg(feature = "failpoints")]
+mod crash;
 mod followups;
 mod ingest;
+mod latency_truth;
 mod mailstack;
 mod store;
 mod support;

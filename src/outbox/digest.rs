@@ -1,0 +1,253 @@
+//! Sending the digest (SPEC §10): at most once per slot, even across restarts. The digest row
+//! and its outbox row are created in one transaction whose slot key is unique; the SMTP try
+//! follows the outbox rules (a try with an unknown outcome is never repeated).
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use rand::Rng as _;
+
+use super::compose::{self, Envelope, Templates};
+use super::smtp;
+use crate::clock::Clock;
+use crate::config::Account;
+use crate::plan;
+use crate::report::digest::{self, Digest};
+use crate::report::schedule::{self, Slot};
+use crate::store::Store;
+use crate::store::ingest::{self, AccountId};
+use crate::store::outbox::{self as rows, NewOutboxRow, OutboxRow};
+use crate::store::{digests, mailbox};
+
+/// The digest of `[start, end)` for the account, with the owner's current plan.
+pub fn build(
+    store: &Store,
+    account: &Account,
+    start: Timestamp,
+    end: Timestamp,
+    now: Timestamp,
+) -> anyhow::Result<Digest> {
+    let plan = plan::plan_account(store, account, now)?;
+    let name = account.name.clone();
+    let all_rows: Vec<OutboxRow> = store.call_blocking(move |tx| {
+        let id = mailbox::account_id(tx, &name)?;
+        match id {
+            Some(id) => rows::rows(tx, Some(id)),
+            None => Ok(Vec::new()),
+        }
+    })?;
+    Ok(digest::build(&plan, account, &all_rows, start, end, now))
+}
+
+/// The period a digest made now would cover: since the previous digest (else one day or week).
+pub fn current_period(
+    store: &Store,
+    account: &Account,
+    end: Timestamp,
+) -> anyhow::Result<(Timestamp, Timestamp)> {
+    let name = account.name.clone();
+    let previous: Option<i64> = store.call_blocking(move |tx| {
+        Ok(match mailbox::account_id(tx, &name)? {
+            Some(id) => digests::last(tx, id)?.map(|d| d.period_end),
+            None => None,
+        })
+    })?;
+    let previous = previous.and_then(|p| Timestamp::from_second(p).ok());
+    Ok((
+        schedule::period_start(account.digest.schedule, previous, end),
+        end,
+    ))
+}
+
+/// What happened to a digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// This slot already had its digest.
+    AlreadyDone,
+    /// Handed over: the outbox row's final state (`sent`, `queued` for a retry, `failed`, `unknown`).
+    Done { outbox_id: i64, state: String },
+}
+
+/// Creates and sends the digest for `slot` (a scheduled one) or, with `None`, a manual one now.
+pub async fn send(
+    store: &Store,
+    account: &Account,
+    templates: &Templates,
+    slot: Option<Slot>,
+    clock: Clock,
+) -> anyhow::Result<Sent> {
+    let now = clock.now();
+    let (slot_name, end) = match &slot {
+        Some(s) => (s.name.clone(), s.at),
+        None => (format!("manual:{}", now.as_second()), now),
+    };
+    let (store2, account2) = (store.clone(), account.clone());
+    let slot_check = slot_name.clone();
+    let exists = store
+        .call(move |tx| {
+            let id = ingest::ensure_account(tx, &account2.name, now)?;
+            digests::exists(tx, id, &slot_check)
+        })
+        .await?;
+    if exists {
+        return Ok(Sent::AlreadyDone);
+    }
+    let account3 = account.clone();
+    let data = tokio::task::spawn_blocking(move || {
+        let (start, end) = current_period(&store2, &account3, end)?;
+        build(&store2, &account3, start, end, now).map(|d| (d, start, end))
+    })
+    .await
+    .context("the digest task failed")??;
+    let (digest, start, end) = data;
+    let (text, html) = templates.render_digest(&digest)?;
+    let owner = account
+        .owner_addresses
+        .first()
+        .cloned()
+        .context("the account has no owner address")?;
+    let domain = owner
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_owned())
+        .unwrap_or_default();
+    let message_id = format!(
+        "candor.digest.{:016x}@{domain}",
+        rand::rng().random::<u64>()
+    );
+    let mut envelope = Envelope {
+        from_name: "candor".to_owned(),
+        from_address: owner.clone(),
+        to_name: account.owner_name.clone(),
+        to_address: account.digest.to.clone(),
+        subject: format!(
+            "candor: {} waiting on you, {} follow-up(s) coming ({})",
+            digest.totals.awaiting_you,
+            digest.coming.len(),
+            digest.period_end
+        ),
+        in_reply_to: None,
+        references: Vec::new(),
+        message_id: message_id.clone(),
+        kind: "digest".to_owned(),
+        outbox_id: 0,
+        account: account.name.clone(),
+        date: now,
+        digest: true,
+    };
+    let to = account.digest.to.clone();
+    let name = account.name.clone();
+    let created = store
+        .call(move |tx| {
+            let id: AccountId = ingest::ensure_account(tx, &name, now)?;
+            if digests::exists(tx, id, &slot_name)? {
+                return Ok(None);
+            }
+            let row = rows::insert(
+                tx,
+                id,
+                &NewOutboxRow {
+                    candidate: &to,
+                    recipient: &to,
+                    kind: "digest",
+                    state: "queued",
+                    message_id: &message_id,
+                    reply_to: None,
+                    due: now.as_second(),
+                    raw: b"",
+                },
+                now.as_second(),
+            )?;
+            envelope.outbox_id = row;
+            let raw = compose::build(&envelope, text, html)?;
+            tx.execute(
+                "UPDATE outbox SET raw = ?2 WHERE id = ?1",
+                rusqlite::params![row, raw],
+            )?;
+            digests::insert(
+                tx,
+                id,
+                &slot_name,
+                (start.as_second(), end.as_second()),
+                row,
+                now.as_second(),
+            )?;
+            Ok(Some(row))
+        })
+        .await?;
+    let Some(outbox_id) = created else {
+        return Ok(Sent::AlreadyDone);
+    };
+    let state = deliver(store, account, outbox_id, clock).await?;
+    Ok(Sent::Done { outbox_id, state })
+}
+
+/// Sends one queued digest row by SMTP, following the outbox rules.
+pub async fn deliver(
+    store: &Store,
+    account: &Account,
+    id: i64,
+    clock: Clock,
+) -> anyhow::Result<String> {
+    let now_s = clock.now().as_second();
+    if !store
+        .call(move |tx| rows::begin_attempt(tx, id, now_s))
+        .await?
+    {
+        return Ok("not queued".to_owned());
+    }
+    let raw = store.call(move |tx| rows::raw(tx, id)).await?;
+    let row = store
+        .call(move |tx| rows::get(tx, id))
+        .await?
+        .context("the digest row vanished")?;
+    let from = account.owner_addresses.first().cloned().unwrap_or_default();
+    let outcome = smtp::submit(&account.smtp.server, &from, &row.recipient, &raw).await;
+    let now_s = clock.now().as_second();
+    let (state, why) = match outcome {
+        smtp::Outcome::Accepted => ("sent", String::new()),
+        smtp::Outcome::Permanent(why) => ("failed", why),
+        smtp::Outcome::Unknown(why) => ("unknown", why),
+        smtp::Outcome::Transient(why) => {
+            let at = now_s + 300;
+            store
+                .call(move |tx| rows::retry_later(tx, id, at, &why, now_s))
+                .await?;
+            return Ok("queued".to_owned());
+        }
+    };
+    if state != "sent" {
+        tracing::warn!(account = %account.name, "the digest is {state}: {why}");
+    } else {
+        tracing::info!(account = %account.name, to = %row.recipient, "digest sent");
+    }
+    store
+        .call(move |tx| rows::set_state(tx, id, state, &why, now_s))
+        .await?;
+    Ok(state.to_owned())
+}
+
+/// Digest rows waiting for a retry, and rows a crash left `sending` (then `unknown`: never twice).
+pub async fn retry_pending(store: &Store, account: &Account, clock: Clock) -> anyhow::Result<()> {
+    let name = account.name.clone();
+    let now_s = clock.now().as_second();
+    let pending: Vec<OutboxRow> = store
+        .call(move |tx| {
+            let id = mailbox::account_id(tx, &name)?;
+            Ok(rows::rows(tx, id)?
+                .into_iter()
+                .filter(|r| r.kind == "digest" && matches!(r.state.as_str(), "queued" | "sending"))
+                .collect())
+        })
+        .await?;
+    for row in pending {
+        let id = row.id;
+        if row.state == "sending" {
+            let why = "interrupted during the SMTP transaction: not resent";
+            store
+                .call(move |tx| rows::set_state(tx, id, "unknown", why, now_s))
+                .await?;
+        } else if row.next_try_at.unwrap_or(0) <= now_s {
+            deliver(store, account, id, clock).await?;
+        }
+    }
+    Ok(())
+}

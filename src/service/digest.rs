@@ -1,0 +1,62 @@
+//! One account's digest task: at the configured local time (daily or weekly), send the digest of
+//! the period since the last one; after downtime, the latest missed slot is sent once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::stopped;
+use crate::clock::Clock;
+use crate::config::{Account, DigestSchedule};
+use crate::outbox::compose::Templates;
+use crate::outbox::digest::{self, Sent};
+use crate::report::schedule;
+use crate::store::Store;
+
+/// Longest sleep between checks (retries of a digest that met a temporary SMTP error).
+const CHECK_EVERY: Duration = Duration::from_secs(5 * 60);
+
+pub async fn digest_forever(
+    store: Store,
+    account: Account,
+    templates: Arc<Templates>,
+    clock: Clock,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    if account.digest.schedule == DigestSchedule::Off {
+        return;
+    }
+    let (at, day, tz) = (
+        account.digest.at,
+        account.digest.day,
+        account.timezone.clone(),
+    );
+    loop {
+        if let Err(err) = digest::retry_pending(&store, &account, clock).await {
+            tracing::warn!(account = %account.name, "digest retry: {err:#}");
+        }
+        let now = clock.now();
+        if let Some(slot) = schedule::latest_slot(account.digest.schedule, at, day, &tz, now) {
+            match digest::send(&store, &account, &templates, Some(slot.clone()), clock).await {
+                Ok(Sent::AlreadyDone) => {}
+                Ok(Sent::Done { state, .. }) => {
+                    tracing::info!(account = %account.name, slot = %slot.name, state = %state, "digest for the slot handed over")
+                }
+                Err(err) => {
+                    tracing::warn!(account = %account.name, "the digest could not be made: {err:#}")
+                }
+            }
+        }
+        let wait = schedule::next_slot(account.digest.schedule, at, day, &tz, clock.now())
+            .map(|next| {
+                Duration::from_secs((next.at.as_second() - clock.now().as_second()).max(1) as u64)
+            })
+            .unwrap_or(CHECK_EVERY)
+            .min(CHECK_EVERY);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped(&mut shutdown) => return,
+        }
+    }
+}
