@@ -186,3 +186,55 @@ async fn a_message_filed_in_the_hold_folder_cancels_the_decided_closure() {
     assert!(outbox(&s.config).is_empty(), "{:?}", outbox(&s.config));
     assert!(candor_mail(&s.stack, &s.ann, "INBOX").await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_digests_on_a_decided_closure_waits_for_a_digest_that_lists_it() {
+    let s = ann_answered("");
+    let toml = std::fs::read_to_string(&s.config.path).unwrap();
+    let daily = toml.replace("schedule = \"off\"", "schedule = \"daily\"\nat = \"08:00\"");
+    assert_ne!(toml, daily);
+    std::fs::write(&s.config.path, daily).unwrap();
+    let t = s.t0 + days(1);
+    candor_at(
+        &s.config,
+        t,
+        &[
+            "candidate",
+            "close",
+            "ann@candidates.example",
+            "--outcome",
+            "not_selected",
+        ],
+    );
+    // The window is over, but no digest has told Jane yet.
+    let out = run_once(&s.config, t + hours(25));
+    assert!(out.contains("0 queued, 0 sent"), "{out}");
+    assert!(candor_mail(&s.stack, &s.ann, "INBOX").await.is_empty());
+    let digest = candor_at(&s.config, t + hours(26), &["digest", "--print"]);
+    assert!(
+        digest.contains("ann@candidates.example"),
+        "listed: {digest}"
+    );
+    candor_at(&s.config, t + hours(26), &["digest", "--send"]);
+    s.stack
+        .wait_for_message(
+            &s.jane,
+            "INBOX",
+            |m| header(&m.raw, "X-Candor").is_some_and(|x| x.contains("kind=digest")),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    let out = run_once(&s.config, t + hours(27));
+    assert!(out.contains("1 sent"), "after the digest: {out}");
+    expect_one_follow_up(
+        &s.stack,
+        &s.ann,
+        "ann2@candidates.example",
+        "closure_not_selected",
+    )
+    .await;
+    let out = run_once(&s.config, t + days(3));
+    assert!(out.contains("0 queued, 0 sent"), "{out}");
+    assert_eq!(candor_mail(&s.stack, &s.ann, "INBOX").await.len(), 1);
+}
