@@ -238,3 +238,51 @@ async fn with_digests_on_a_decided_closure_waits_for_a_digest_that_lists_it() {
     assert!(out.contains("0 queued, 0 sent"), "{out}");
     assert_eq!(candor_mail(&s.stack, &s.ann, "INBOX").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_two_follow_ups_a_candidate_who_replied_once_gets_one_closure_after_silence() {
+    let s = ann_answered("");
+    let asked = message(
+        "Jane Doe <jane@agency.example>",
+        "Ann Lee <ann@candidates.example>",
+        "Re: Backend role at Acme",
+        "ann3@agency.example",
+        s.t0 + hours(3),
+        "In-Reply-To: <ann2@candidates.example>\r\nReferences: <ann1@agency.example> <ann2@candidates.example>\r\n",
+        "Lovely. Could you send me your CV?",
+    );
+    s.stack
+        .seed(&s.jane, "Sent", &[seeded(&asked, s.t0 + hours(3))])
+        .unwrap();
+    let mut kinds = Vec::new();
+    for (at, expect) in [
+        (days(6), Some("follow_up_1")),
+        (days(9), None),
+        (days(12), Some("follow_up_2")),
+        (days(15), None),
+        (days(20), Some("closure_silence")),
+        (days(40), None),
+    ] {
+        let out = run_once(&s.config, s.t0 + at);
+        let sent = if expect.is_some() {
+            "1 sent"
+        } else {
+            "0 queued, 0 sent"
+        };
+        assert!(out.contains(sent), "{at:?} {expect:?}: {out}");
+        kinds.extend(expect);
+    }
+    let (ok, _) = crate::support::wait_until(Duration::from_secs(20), || {
+        futures::executor::block_on(candor_mail(&s.stack, &s.ann, "INBOX")).len() == 3
+    });
+    assert!(ok, "three emails arrived");
+    for m in candor_mail(&s.stack, &s.ann, "INBOX").await {
+        assert_eq!(
+            header(&m.raw, "In-Reply-To").as_deref(),
+            Some("<ann3@agency.example>"),
+            "each follows up the owner's question"
+        );
+    }
+    let rows: Vec<String> = outbox(&s.config).into_iter().map(|r| r.kind).collect();
+    assert_eq!(rows, kinds);
+}
