@@ -174,6 +174,12 @@ pub async fn cycle(
                         && r.reply_to == planned.reply_to
                         && r.state == policy::OutboxState::Queued)
                 });
+                // The fresh plan predates this loop: what the loop already sent (or may have)
+                // counts towards the daily cap like yesterday's sends.
+                let this_cycle = report.sent + report.drafted + report.unknown;
+                facts.account_sent_today = facts
+                    .account_sent_today
+                    .saturating_add(u32::try_from(this_cycle).unwrap_or(u32::MAX));
                 policy::gates(&facts, &config, &fresh.account.calendar, &planned, now)
             }
             _ => Err(policy::HeldBack {

@@ -25,7 +25,8 @@
 //! `mode`) until the owner sends it or resumes the candidate, so two nudges never pile up.
 //!
 //! State precedence, strongest first: `opted_out`, `bounced` (both final until a `resumed_at`
-//! after the event), `held` for an `unknown` send, then the latest of the owner's own actions
+//! after the event), `held` for an `unknown` send or a `failed` one (until a resume or a human
+//! message of the candidate after it), then the latest of the owner's own actions
 //! (decision → `closed` with a closure pending; pause → `paused`; hold folder → `held`; resume →
 //! none), then `held` for an ambiguous opt-out, `closed` after a sent closure with no human
 //! message since, then the open wait (`awaiting_candidate` / `awaiting_recruiter`), where an

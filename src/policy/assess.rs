@@ -269,6 +269,25 @@ fn final_states(
         ));
         return true;
     }
+    // A send refused for good (5xx, or given up after retries) needs the owner as much as an
+    // unknown one: the next email would be refused too, or be the first the candidate sees.
+    // The candidate writing since proves the address works, and lifts it like a resume.
+    let failed = facts.automated.iter().find(|r| {
+        r.state == OutboxState::Failed
+            && !lifted(facts, r.created_at)
+            && !messages
+                .iter()
+                .any(|m| is_human(m) && m.side == Side::Candidate && m.time > r.created_at)
+    });
+    if let Some(row) = failed {
+        a.state = State::Held;
+        a.notes.push(format!(
+            "held: {} created at {} failed for good; `candor candidate resume` once fixed",
+            row.kind.as_str(),
+            row.created_at
+        ));
+        return true;
+    }
     false
 }
 
@@ -471,6 +490,25 @@ fn next_email(
 ) -> Option<Planned> {
     // Every row of the wait takes its slot (a cancelled or failed one is not planned again).
     let (taken, last_follow_up) = follow_ups(facts, messages, opened_at, |_| true);
+    // A follow-up that never went out (cancelled, or refused for good) ends this wait's
+    // follow-ups: the next one would say "once more" to someone who never got the first. The
+    // owner writing after it goes on as before.
+    let dropped = facts
+        .automated
+        .iter()
+        .filter(|r| r.kind.is_follow_up() && r.created_at >= opened_at)
+        .max_by_key(|r| r.created_at)
+        .filter(|r| matches!(r.state, OutboxState::Cancelled | OutboxState::Failed));
+    if let Some(row) = dropped
+        && owner_wrote_after(messages, row.created_at).is_none()
+    {
+        a.notes.push(format!(
+            "{} was {}: no further follow-up in this wait",
+            row.kind.as_str(),
+            row.state.as_str()
+        ));
+        return None;
+    }
     let anchor = last_follow_up.map_or(latest_owner.time, |t| t.max(latest_owner.time));
     let cap = config.max_follow_ups.min(2);
     let replied_before = messages

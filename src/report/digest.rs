@@ -176,8 +176,18 @@ pub fn build(
                 },
             ));
         }
+        // A decided closure whose window is over waits, held without a retry time, for the
+        // digest to list it (SPEC §6): this digest must list it, or it would go out unseen.
+        let waits_for_this_digest = |h: &crate::policy::HeldBack| {
+            h.gate == crate::policy::Gate::Window
+                && d.planned
+                    .as_ref()
+                    .is_some_and(|p| p.kind.is_decided_closure())
+        };
         if let Some(p) = &d.planned
-            && d.held.as_ref().is_none_or(|h| h.retry_at.is_some())
+            && d.held
+                .as_ref()
+                .is_none_or(|h| h.retry_at.is_some() || waits_for_this_digest(h))
             && v.facts.in_scope
         {
             let decided = p.kind.is_decided_closure();

@@ -170,14 +170,26 @@ fn follow_ups_and_closures_after_silence() {
             held: None,
         },
         Case {
-            name: "a cancelled follow-up is not planned again",
+            name: "a cancelled follow-up is not planned again, nor followed by a second",
             build: |t| {
                 cold_question(t);
                 t.row(FollowUp1, OutboxState::Cancelled, "2026-03-09T10:00");
-                t.now("2026-03-10T10:00");
+                t.now("2026-03-16T10:00");
             },
             state: AwaitingCandidate,
-            planned: Some((FollowUp2, "2026-03-16T10:00")),
+            planned: None,
+            held: None,
+        },
+        Case {
+            name: "after a cancelled follow-up the owner writes again: the next one is planned",
+            build: |t| {
+                cold_question(t);
+                t.row(FollowUp1, OutboxState::Cancelled, "2026-03-09T10:00");
+                t.owner("2026-03-10T10:00", "Ann, would Thursday work for a call?");
+                t.now("2026-03-17T10:00");
+            },
+            state: AwaitingCandidate,
+            planned: Some((FollowUp2, "2026-03-17T10:00")),
             held: None,
         },
     ]);

@@ -216,6 +216,41 @@ fn bounces_and_opt_outs_are_final_until_resumed() {
             planned: None,
             held: None,
         },
+        Case {
+            name: "a follow-up refused for good (550) holds the conversation: no follow_up_2",
+            build: |t| {
+                cold_question(t);
+                t.row(FollowUp1, OutboxState::Failed, "2026-03-09T10:00");
+                t.now("2026-03-20T10:00");
+            },
+            state: Held,
+            planned: None,
+            held: None,
+        },
+        Case {
+            name: "after a failed follow-up and a resume, still no \"once more\" follow-up",
+            build: |t| {
+                cold_question(t);
+                t.row(FollowUp1, OutboxState::Failed, "2026-03-09T10:00");
+                t.facts.owner.resumed_at = Some(t.at("2026-03-10T10:00"));
+                t.now("2026-03-20T10:00");
+            },
+            state: AwaitingCandidate,
+            planned: None,
+            held: None,
+        },
+        Case {
+            name: "the candidate writing after a failed send lifts the hold",
+            build: |t| {
+                cold_question(t);
+                t.row(FollowUp1, OutboxState::Failed, "2026-03-09T10:00");
+                t.candidate("2026-03-10T10:00", "Sorry, my mail server was down. Yes!");
+                t.now("2026-03-11T10:00");
+            },
+            state: AwaitingRecruiter,
+            planned: None,
+            held: None,
+        },
     ]);
 }
 
