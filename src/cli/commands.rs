@@ -242,14 +242,30 @@ pub fn candidates(config: &Config, json: bool, clock: Clock) -> ExitCode {
     let mut rows = Vec::new();
     let mut texts = Vec::new();
     for account in &config.accounts {
-        let facts = match facts::load(&store, account) {
-            Ok(facts) => facts,
+        let plan = match crate::plan::plan_account(&store, account, now) {
+            Ok(plan) => plan,
             Err(err) => return failed("candidates", err),
         };
+        // The policy's state of each conversation (SPEC §6), not just who owes an answer.
+        let mut states = vec!["awaiting_candidate"; plan.account.conversations.len()];
+        for verdict in &plan.verdicts {
+            states[verdict.conversation] = verdict.decision.state.as_str();
+        }
         if json {
-            rows.extend(candidates::candidates_json(&facts, since, now));
+            rows.extend(candidates::candidates_json(
+                &plan.account,
+                &states,
+                since,
+                now,
+            ));
         } else {
-            texts.push(candidates::candidates_text(&facts, now, since, now));
+            texts.push(candidates::candidates_text(
+                &plan.account,
+                &states,
+                now,
+                since,
+                now,
+            ));
         }
     }
     if json {

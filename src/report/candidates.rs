@@ -38,13 +38,21 @@ fn median(
 }
 
 /// `candidates --json` rows of one account (SPEC §11).
-pub fn candidates_json(facts: &AccountFacts, since: Timestamp, until: Timestamp) -> Vec<Value> {
+/// `states` is the policy's state of each conversation (SPEC §6), parallel to
+/// `facts.conversations`.
+pub fn candidates_json(
+    facts: &AccountFacts,
+    states: &[&str],
+    since: Timestamp,
+    until: Timestamp,
+) -> Vec<Value> {
     facts
         .conversations
         .iter()
         .zip(&facts.in_scope)
-        .map(|(c, in_scope)| {
-            let (state, waiting_on, since_at) = waiting(c);
+        .zip(states)
+        .map(|((c, in_scope), state)| {
+            let (_, waiting_on, since_at) = waiting(c);
             json!({
                 "account": facts.name,
                 "address": c.address,
@@ -81,17 +89,20 @@ pub fn human_duration(seconds: Option<i64>) -> String {
 /// The `candidates` table: one line per candidate, who waits on whom first.
 pub fn candidates_text(
     facts: &AccountFacts,
+    states: &[&str],
     now: Timestamp,
     since: Timestamp,
     until: Timestamp,
 ) -> String {
-    let mut rows: Vec<(&Conversation, bool)> = facts
+    let mut rows: Vec<(&Conversation, bool, &str)> = facts
         .conversations
         .iter()
         .zip(facts.in_scope.iter().copied())
+        .zip(states.iter().copied())
+        .map(|((c, scope), state)| (c, scope, state))
         .collect();
     // Waiting on you first, then on them, oldest wait first.
-    rows.sort_by_key(|(c, _)| {
+    rows.sort_by_key(|(c, _, _)| {
         let (state, _, at) = waiting(c);
         (
             state != "awaiting_recruiter",
@@ -101,10 +112,10 @@ pub fn candidates_text(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<24} {:<34} {:<22} {:>12} {:>12} {:>12}  SCOPE",
-        "NAME", "ADDRESS", "WAITING", "FOR", "THEIR MEDIAN", "YOUR MEDIAN"
+        "{:<24} {:<34} {:<19} {:<17} {:>8} {:>12} {:>12}  SCOPE",
+        "NAME", "ADDRESS", "STATE", "WAITING", "FOR", "THEIR MEDIAN", "YOUR MEDIAN"
     );
-    for (c, in_scope) in rows {
+    for (c, in_scope, state) in rows {
         let (_, waiting_on, at) = waiting(c);
         let who = match waiting_on {
             Some("recruiter") => "on you",
@@ -114,9 +125,10 @@ pub fn candidates_text(
         let age = at.map(|t| now.as_second() - t.as_second());
         let _ = writeln!(
             out,
-            "{:<24} {:<34} {:<22} {:>12} {:>12} {:>12}  {}",
+            "{:<24} {:<34} {:<19} {:<17} {:>8} {:>12} {:>12}  {}",
             truncate(if c.name.is_empty() { "-" } else { &c.name }, 24),
             truncate(&c.address, 34),
+            state,
             who,
             human_duration(age),
             human_duration(median(
