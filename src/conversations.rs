@@ -94,9 +94,13 @@ impl Identity {
         let Some(domain) = address.rsplit_once('@').map(|(_, d)| d) else {
             return false;
         };
-        self.internal_domains
-            .iter()
-            .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
+        // A subdomain: "x.agency.example" ends with ".agency.example" (no allocation: hot path).
+        self.internal_domains.iter().any(|d| {
+            domain == d
+                || (domain.len() > d.len()
+                    && domain.ends_with(d.as_str())
+                    && domain.as_bytes()[domain.len() - d.len() - 1] == b'.')
+        })
     }
 
     /// The external party of a message: the recipients when the owner wrote it, else the sender.
