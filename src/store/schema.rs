@@ -150,6 +150,23 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_by_state ON outbox (account_id, state);
     CREATE INDEX outbox_by_candidate ON outbox (account_id, candidate);
     "#,
+    // 4: reserved for the digest (issue 7, `digests`), being written on another branch.
+    //    MERGE NOTE: the digest's migration goes here, before the entry below, so that the
+    //    daemon status becomes version 5 everywhere.
+    // 5: what the daemon is doing per account, for `candor status` beside it (issue 8). Runtime
+    //    state only: rewritten by every daemon, safe to lose.
+    r#"
+    CREATE TABLE daemon_status (
+        account_id  INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        pid         INTEGER NOT NULL,      -- the daemon that wrote the row
+        state       TEXT    NOT NULL,      -- connecting | syncing | sending | idle | polling | reconnecting | auth_paused | stopped
+        detail      TEXT    NOT NULL DEFAULT '',
+        next_action TEXT    NOT NULL DEFAULT '',
+        next_at     INTEGER,               -- unix seconds of next_action, when known
+        since       INTEGER NOT NULL,      -- when the state began
+        updated_at  INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this candor writes.
