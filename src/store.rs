@@ -170,12 +170,20 @@ fn create_owner_only(path: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     }
     if !path.exists() {
-        OpenOptions::new()
+        match OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
+        {
+            Ok(_) => {}
+            // Another candor (the daemon and `candor status` started together) created it
+            // between our check and our create: the file is there, which is all we wanted.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create {}", path.display()));
+            }
+        }
     } else {
         let mode = fs::metadata(path)?.permissions().mode();
         if mode & 0o077 != 0 {

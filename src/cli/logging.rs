@@ -56,15 +56,15 @@ pub fn init(logging: &Logging) {
         (LogFormat::Text, true) => fmt.without_time().boxed(),
         (LogFormat::Text, false) => fmt.boxed(),
     };
+    let filter = filter(logging.level.as_str());
+    let shown = filter.to_string();
     let result = tracing_subscriber::registry()
-        .with(
-            layer
-                .with_filter(caps())
-                .with_filter(filter(logging.level.as_str())),
-        )
+        .with(layer.with_filter(caps()).with_filter(filter))
         .try_init();
     // Already installed (tests calling twice): keep the first.
-    drop(result);
+    if result.is_ok() {
+        tracing::debug!(filter = %shown, capped = ?CAPPED_TARGETS, "logging set up");
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod conversations;
 mod ingest;
 mod latency_truth;
 mod mailstack;
+mod service;
 mod store;
 mod support;
 mod threading;
