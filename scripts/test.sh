@@ -16,6 +16,8 @@ echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy"
 cargo clippy --all-targets --all-features -- -D warnings
+echo "== systemd units (verify, security)"
+scripts/check-systemd.sh
 echo "== cargo test"
 cargo test --all-features
 echo "== leftover mail server processes"

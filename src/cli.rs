@@ -7,6 +7,7 @@ mod commands;
 mod decisions;
 mod digest;
 mod logging;
+mod status;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,7 +51,7 @@ pub enum Command {
     /// Fetch new mail of every account once, then exit
     Sync,
     /// Show what the daemon is doing, per account
-    Status,
+    Status(JsonFlag),
     /// Show the emails candor would send next, and the conversations it holds back
     Plan(JsonFlag),
     /// List candidates: who is waiting on whom, and for how long
@@ -207,6 +208,7 @@ fn dispatch(command: Command, config: Config, clock: Clock) -> ExitCode {
         Command::Sync => with_runtime(commands::sync(config, clock)),
         Command::Run { once } => with_runtime(commands::run(config, clock, once)),
         Command::Stats(args) => commands::stats(&config, &args, clock),
+        Command::Status(args) => status::status(&config, args.json, clock),
         Command::Plan(args) => commands::plan(&config, args.json, clock),
         Command::Candidates(args) => commands::candidates(&config, args.json, clock),
         Command::Candidate(CandidateCommand::Show { address, account }) => {
@@ -358,7 +360,7 @@ fn not_yet(command: &Command) -> ExitCode {
         Command::Run { .. } => "run",
         Command::CheckConfig => "check-config",
         Command::Sync => "sync",
-        Command::Status => "status",
+        Command::Status(_) => "status",
         Command::Plan(_) => "plan",
         Command::Candidates(_) => "candidates",
         Command::Candidate(_) => "candidate",

@@ -8,9 +8,11 @@
 
 mod account;
 mod digest;
+mod housekeeping;
+pub mod notify;
+pub mod reload;
 mod signals;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -124,42 +126,55 @@ pub async fn pass_all_once(
 
 /// `candor run`: the daemon. Returns when a shutdown signal arrives.
 pub async fn run(config: Config, store: Store, clock: Clock) -> anyhow::Result<()> {
+    // --- issue 8 (service): signals, READY, status, watchdog, reload, retention ---
+    // The handlers first: from here on SIGTERM and SIGHUP are never lost (crates.md).
     let shutdown = Shutdown::install()?;
-    tracing::info!(accounts = config.accounts.len(), store = %store.path().display(), "candor is running");
-    let mut tasks = BTreeMap::new();
     let templates = std::sync::Arc::new(templates(&config)?);
-    for account in config.accounts.clone() {
-        let store = store.clone();
-        let watch = shutdown.subscribe();
-        let name = account.name.clone();
-        let digest_task = tokio::spawn(digest::digest_forever(
-            store.clone(),
-            account.clone(),
-            templates.clone(),
-            clock,
-            shutdown.subscribe(),
-        ));
-        tasks.insert(format!("{name} digest"), digest_task);
-        tasks.insert(
-            name,
-            tokio::spawn(account::sync_forever(
-                store,
-                account,
-                templates.clone(),
-                clock,
-                watch,
-            )),
-        );
-    }
-    shutdown.wait().await;
-    tracing::info!("stopping");
-    for (name, task) in tasks {
-        match tokio::time::timeout(Duration::from_secs(8), task).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::error!(account = %name, "the sync task failed: {err}"),
-            Err(_) => tracing::warn!(account = %name, "the sync task did not stop in time"),
+    let board = notify::StatusBoard::new(store.clone(), clock);
+    let mut accounts = reload::Accounts::new(
+        store.clone(),
+        clock,
+        board.clone(),
+        templates,
+        shutdown.subscribe(),
+    );
+    // READY: the configuration is valid and the store open; no mail server was contacted yet.
+    let n = config.accounts.len();
+    notify::ready(&format!(
+        "{n} account{}: starting",
+        if n == 1 { "" } else { "s" }
+    ));
+    tracing::info!(accounts = n, store = %store.path().display(), "candor is running");
+    accounts.apply(&config.accounts).await;
+    let watchdog = notify::spawn_watchdog(store.clone(), shutdown.subscribe());
+    let retention_days: housekeeping::RetentionDays = std::sync::Arc::new(
+        std::sync::atomic::AtomicU32::new(config.storage.retention_days),
+    );
+    let chores = housekeeping::spawn(
+        store.clone(),
+        clock,
+        retention_days.clone(),
+        shutdown.subscribe(),
+    );
+    let mut config = config;
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => break,
+            _ = shutdown.reload_requested() => {
+                reload::reload(&mut config, &mut accounts, &board).await;
+                retention_days.store(config.storage.retention_days, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
+    notify::stopping();
+    tracing::info!("stopping");
+    accounts.stop_all(reload::STOP_WITHIN).await;
+    board.all_stopped().await;
+    chores.abort();
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
+    // --- end of issue 8 ---
     Ok(())
 }
 

@@ -10,8 +10,10 @@ pub mod ingest;
 mod lock;
 pub mod mailbox;
 pub mod outbox;
+pub mod retention;
 mod schema;
 pub mod stats;
+pub mod status;
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};

@@ -7,6 +7,7 @@ use rand::Rng as _;
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout};
 
+use super::notify::{AccountState, AccountStatus};
 use super::{FULL_SYNC_EVERY, IDLE_AT_MOST, POLL_EVERY, stopped};
 use crate::clock::Clock;
 use std::sync::Arc;
@@ -27,9 +28,18 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 const STORE_POLL: Duration = Duration::from_secs(2);
 /// Time allowed for DONE and LOGOUT on the way out.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(3);
-/// Time a stopping daemon gives the outbox cycle in progress to finish its sends; with
-/// GOODBYE_TIMEOUT it stays under the 8 s the service waits for each account task.
-const CYCLE_GRACE: Duration = Duration::from_secs(4);
+/// Time an outbox cycle under way gets to finish after a stop is asked for, so that an SMTP
+/// transaction in flight ends and is recorded (`sent`) instead of being cut, which would leave
+/// the row `sending` and make it `unknown` at the next start (SPEC §8). Together with DONE and
+/// LOGOUT this stays within the 10 s a stop may take.
+const SEND_GRACE: Duration = Duration::from_secs(4);
+
+/// How an outbox cycle ended: by itself, or after a stop was asked for (`None`: it did not
+/// finish within [`SEND_GRACE`]).
+enum CycleEnd<T> {
+    Done(T),
+    Stopping(Option<T>),
+}
 
 /// Why a connected session ended.
 enum SessionEnd {
@@ -40,9 +50,10 @@ enum SessionEnd {
 pub async fn sync_forever(
     store: Store,
     account: Account,
-    templates: Arc<Templates>,
+    templates: watch::Receiver<Arc<Templates>>,
     clock: Clock,
     mut shutdown: watch::Receiver<bool>,
+    status: AccountStatus,
 ) {
     let name = account.name.clone();
     let now = clock.now();
@@ -62,6 +73,7 @@ pub async fn sync_forever(
         if *shutdown.borrow() {
             return;
         }
+        status.set(AccountState::Connecting, "", None).await;
         let connected = tokio::select! {
             result = imap::connect(&account.imap) => result,
             _ = stopped(&mut shutdown) => return,
@@ -79,13 +91,16 @@ pub async fn sync_forever(
                     &templates,
                     clock,
                     &mut shutdown,
+                    &status,
                 )
                 .await
                 {
                     SessionEnd::Shutdown => return,
                     SessionEnd::Failed(err) => {
                         record_error(&store, account_id, &account.name, &err).await;
-                        jittered(BACKOFF_START)
+                        let wait = jittered(BACKOFF_START);
+                        reconnecting(&status, AccountState::Reconnecting, &err, wait, clock).await;
+                        wait
                     }
                 }
             }
@@ -109,6 +124,12 @@ pub async fn sync_forever(
                     }
                 }
                 record_error(&store, account_id, &account.name, &err).await;
+                let state = if wait == AUTH_PAUSE {
+                    AccountState::AuthPaused
+                } else {
+                    AccountState::Reconnecting
+                };
+                reconnecting(&status, state, &err, wait, clock).await;
                 wait
             }
         };
@@ -131,6 +152,20 @@ async fn record_error(store: &Store, account_id: AccountId, name: &str, err: &an
     }
 }
 
+/// Says when the next connection attempt comes, and why the last one ended.
+async fn reconnecting(
+    status: &AccountStatus,
+    state: AccountState,
+    err: &anyhow::Error,
+    wait: Duration,
+    clock: Clock,
+) {
+    let at = clock.now() + wait;
+    status
+        .set(state, &format!("{err:#}"), Some(("reconnect", at)))
+        .await;
+}
+
 /// Full jitter over the upper half: never zero, never a thundering herd.
 fn jittered(base: Duration) -> Duration {
     let ms = base.as_millis().max(2) as u64;
@@ -138,14 +173,17 @@ fn jittered(base: Duration) -> Duration {
 }
 
 /// Runs a connected session until it fails or a shutdown is asked for.
+// The session's whole context, each piece owned elsewhere; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     store: &Store,
     account: &Account,
     account_id: AccountId,
     mut session: Session,
-    templates: &Templates,
+    templates: &watch::Receiver<Arc<Templates>>,
     clock: Clock,
     shutdown: &mut watch::Receiver<bool>,
+    status: &AccountStatus,
 ) -> SessionEnd {
     let result = async {
         let has_idle = session
@@ -157,6 +195,7 @@ async fn serve(
         let mut folders = imap::FolderPlan::default();
         let threads = imap::Threads::load(store, account_id, Identity::for_account(account)).await?;
         loop {
+            status.set(AccountState::Syncing, "", None).await;
             if last_full.is_none_or(|t| t.elapsed() >= FULL_SYNC_EVERY) {
                 folders = imap::discover_folders(&mut session, account).await?;
                 super::report_plan_problems(account, &folders);
@@ -167,33 +206,34 @@ async fn serve(
                 log_report(account, &report);
                 last_full = Some(Instant::now());
             }
-            // The policy and the outbox, after every sync: what is due goes out now.
+            // The policy and the outbox, after every sync: what is due goes out now. The
+            // templates are the latest (a reload replaces them).
+            let templates = templates.borrow().clone();
             let cycle = {
                 let mailbox = outbox::Mailbox {
                     session: &mut session,
                     folders: &folders,
                     threads: &threads,
                 };
-                let mut run =
-                    Box::pin(outbox::cycle(store, account, account_id, mailbox, templates, clock));
+                let cycle = outbox::cycle(store, account, account_id, mailbox, &templates, clock);
+                tokio::pin!(cycle);
                 tokio::select! {
-                    r = &mut run => r?,
-                    _ = stopped(shutdown) => {
-                        // A stop is no crash: dropping the cycle mid-SMTP would leave the email
-                        // in flight `sending`, hence `unknown` at the next start (SPEC §8). Let
-                        // it finish and be recorded, within the service's stop deadline.
-                        let name = &account.name;
-                        match timeout(CYCLE_GRACE, run).await {
-                            Ok(Ok(_)) => {}
-                            Ok(Err(err)) => {
-                                tracing::warn!(account = %name, "the outbox cycle failed while stopping: {err:#}");
-                            }
-                            Err(_) => {
-                                tracing::warn!(account = %name, "the outbox cycle did not finish while stopping: an email in flight will be reported unknown");
-                            }
-                        }
-                        return Ok(Some(session));
+                    r = &mut cycle => CycleEnd::Done(r),
+                    _ = stopped(shutdown) => CycleEnd::Stopping(timeout(SEND_GRACE, &mut cycle).await.ok()),
+                }
+            };
+            let cycle = match cycle {
+                CycleEnd::Done(r) => r?,
+                CycleEnd::Stopping(Some(r)) => {
+                    if let Err(err) = r {
+                        tracing::warn!(account = %account.name, "the outbox cycle failed while stopping: {err:#}");
                     }
+                    return Ok(Some(session));
+                }
+                // Cut in the middle of a command: no LOGOUT on a session in an unknown state.
+                CycleEnd::Stopping(None) => {
+                    tracing::warn!(account = %account.name, "the outbox cycle did not finish within {SEND_GRACE:?} of the stop");
+                    return Ok(None);
                 }
             };
             log_cycle(account, &cycle);
@@ -211,6 +251,13 @@ async fn serve(
                 .map(|d| Duration::from_secs((d.as_second() - clock.now().as_second()).max(0) as u64))
                 .unwrap_or(IDLE_AT_MOST);
             let wait = until_full.min(IDLE_AT_MOST).min(until_deadline).max(Duration::from_secs(1));
+            let next = if until_deadline < until_full.min(IDLE_AT_MOST) {
+                "look at due conversations"
+            } else {
+                "re-check every folder"
+            };
+            let state = if has_idle { AccountState::Idle } else { AccountState::Polling };
+            status.set(state, "", Some((next, clock.now() + wait.min(if has_idle { wait } else { POLL_EVERY })))).await;
             if has_idle {
                 match idle(session, wait, store, shutdown).await? {
                     (s, false) => session = s,
@@ -270,7 +317,13 @@ async fn idle(
             IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => {}
         }
     }
-    let session = timeout(Duration::from_secs(30), handle.done())
+    // On the way out DONE gets the short goodbye budget: the stop must end within 10 s.
+    let done_within = if stopping {
+        GOODBYE_TIMEOUT
+    } else {
+        Duration::from_secs(30)
+    };
+    let session = timeout(done_within, handle.done())
         .await
         .map_err(|_| ImapError::timed_out("DONE"))?
         .map_err(|e| ImapError::from_imap("DONE", e))?;

@@ -20,7 +20,7 @@ const CHECK_EVERY: Duration = Duration::from_secs(5 * 60);
 pub async fn digest_forever(
     store: Store,
     account: Account,
-    templates: Arc<Templates>,
+    templates: watch::Receiver<Arc<Templates>>,
     clock: Clock,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -38,7 +38,9 @@ pub async fn digest_forever(
         }
         let now = clock.now();
         if let Some(slot) = schedule::latest_slot(account.digest.schedule, at, day, &tz, now) {
-            match digest::send(&store, &account, &templates, Some(slot.clone()), clock).await {
+            // The templates of the latest (re)loaded configuration.
+            let current = templates.borrow().clone();
+            match digest::send(&store, &account, &current, Some(slot.clone()), clock).await {
                 Ok(Sent::AlreadyDone) => {}
                 Ok(Sent::Done { state, .. }) => {
                     tracing::info!(account = %account.name, slot = %slot.name, state = %state, "digest for the slot handed over")

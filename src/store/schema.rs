@@ -162,6 +162,20 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, slot)
     ) STRICT;
     "#,
+    // 5: what the daemon is doing per account, for `candor status` beside it (issue 8). Runtime
+    //    state only: rewritten by every daemon, safe to lose.
+    r#"
+    CREATE TABLE daemon_status (
+        account_id  INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        pid         INTEGER NOT NULL,      -- the daemon that wrote the row
+        state       TEXT    NOT NULL,      -- connecting | syncing | sending | idle | polling | reconnecting | auth_paused | stopped
+        detail      TEXT    NOT NULL DEFAULT '',
+        next_action TEXT    NOT NULL DEFAULT '',
+        next_at     INTEGER,               -- unix seconds of next_action, when known
+        since       INTEGER NOT NULL,      -- when the state began
+        updated_at  INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this candor writes.

@@ -87,8 +87,17 @@ fn candidates_show_merge_and_stats_on_the_demo_mailbox() {
         }
         assert_eq!(r["account"], "jane");
         assert!(
-            ["idle", "awaiting_candidate", "awaiting_recruiter"]
-                .contains(&r["state"].as_str().unwrap()),
+            // The states of SPEC §6.
+            [
+                "awaiting_candidate",
+                "awaiting_recruiter",
+                "paused",
+                "held",
+                "closed",
+                "bounced",
+                "opted_out"
+            ]
+            .contains(&r["state"].as_str().unwrap()),
             "{r}"
         );
     }

@@ -11,6 +11,7 @@ mod followups;
 mod ingest;
 mod latency_truth;
 mod mailstack;
+mod service;
 mod store;
 mod support;
 mod threading;
