@@ -211,11 +211,12 @@ pub fn build(
                 } else {
                     d.notes.join("; ")
                 };
-                attention.push(format!(
-                    "{} <{}>: {note}",
-                    name_of(v.conversation),
-                    c.address
-                ));
+                let name = name_of(v.conversation);
+                attention.push(if name == c.address {
+                    format!("{name}: {note}")
+                } else {
+                    format!("{name} <{}>: {note}", c.address)
+                });
             }
             _ => {}
         }
