@@ -4,7 +4,6 @@
 //! one digest per slot at the local hour across a DST change, restarts and downtime; a closure
 //! the owner decided waits for a digest that lists it.
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -346,44 +345,35 @@ fn the_demo_digest_arrives_names_the_right_people_and_equals_stats() {
     );
 }
 
-/// A daemon (`candor run --now T`) with its output in a log file; killed when dropped.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
+/// A daemon (`candor run --now T`); killed (SIGKILL) when dropped: a restart must not depend on
+/// a clean stop.
+struct Daemon(Child);
 
 impl Daemon {
     fn start(config: &TestConfig, now: &str) -> Daemon {
-        let log = config.path.with_file_name(format!("daemon-{now}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_candor"))
             .arg("--config")
             .arg(&config.path)
             .args(["--now", now, "run"])
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        Daemon { child, log }
-    }
-
-    /// SIGKILL: a restart must not depend on a clean stop.
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = &self.log;
+        Daemon(child)
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
-/// Waits until the daemon has finished a sync at or after `now` (its digest check ran at start).
+/// Waits until the daemon has finished a sync at or after `now`. Its digest task checks the
+/// slot at start with a few SQLite reads, long before a TLS login and a fetch are done.
 fn wait_for_sync_after(config: &TestConfig, now: &str) {
     let (ok, _) = wait_until(DEADLINE, || {
         stats(config, "jane")["last_sync"]
@@ -463,7 +453,7 @@ fn the_daemon_sends_one_digest_per_slot_across_dst_restarts_and_downtime() {
         "2026-03-28T07:00:00Z",
         ("2026-03-27T07:00:00Z", "2026-03-28T07:00:00Z"),
     );
-    daemon.kill();
+    drop(daemon);
 
     // Sunday, after the change to CEST: 08:00 is 06:00Z.
     let daemon = Daemon::start(&config, "2026-03-29T05:59:50Z");
@@ -473,7 +463,7 @@ fn the_daemon_sends_one_digest_per_slot_across_dst_restarts_and_downtime() {
         "2026-03-29T06:00:00Z",
         ("2026-03-28T07:00:00Z", "2026-03-29T06:00:00Z"),
     );
-    daemon.kill();
+    drop(daemon);
 
     // A restart just after the slot: that slot already has its digest.
     let daemon = Daemon::start(&config, "2026-03-29T06:00:20Z");
@@ -483,7 +473,7 @@ fn the_daemon_sends_one_digest_per_slot_across_dst_restarts_and_downtime() {
         2,
         "no second digest for the same slot"
     );
-    daemon.kill();
+    drop(daemon);
 
     // Down for two slots (Monday's and Tuesday's), back on Tuesday at 12:00: the latest missed
     // slot is sent once, covering everything since the last digest.
@@ -494,10 +484,10 @@ fn the_daemon_sends_one_digest_per_slot_across_dst_restarts_and_downtime() {
         "2026-03-31T10:00:00Z",
         ("2026-03-29T06:00:00Z", "2026-03-31T06:00:00Z"),
     );
-    daemon.kill();
+    drop(daemon);
     let daemon = Daemon::start(&config, "2026-03-31T10:05:00Z");
     wait_for_sync_after(&config, "2026-03-31T10:05:00Z");
-    daemon.kill();
+    drop(daemon);
     assert_eq!(digest_rows(&config), 3, "the missed slot is not sent twice");
     assert_eq!(digests_in_inbox(&stack, &jane).len(), 3);
 }
