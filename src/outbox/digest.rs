@@ -52,6 +52,9 @@ pub fn current_period(
         })
     })?;
     let previous = previous.and_then(|p| Timestamp::from_second(p).ok());
+    // Whole seconds: `stats --since/--until` take whole seconds and the store keeps them, so a
+    // digest's figures can be checked with exactly the bounds it prints.
+    let end = Timestamp::from_second(end.as_second()).unwrap_or(end);
     Ok((
         schedule::period_start(account.digest.schedule, previous, end),
         end,

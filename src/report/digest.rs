@@ -11,7 +11,7 @@ use crate::config::Account;
 use crate::conversations;
 use crate::latency::Direction;
 use crate::plan::AccountPlan;
-use crate::policy::{Kind, State};
+use crate::policy::{Gate, Kind, State};
 use crate::store::outbox::OutboxRow;
 
 #[derive(Clone, Debug, Serialize)]
@@ -161,33 +161,20 @@ pub fn build(
                     since: local(since),
                     waited: human_duration(Some(now.as_second() - since.as_second())),
                     overdue: d.overdue,
-                    first_line: last
-                        .map(|m| {
-                            m.body
-                                .lines()
-                                .map(str::trim)
-                                .find(|l| !l.is_empty())
-                                .unwrap_or_default()
-                                .chars()
-                                .take(120)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                    first_line: last.map(|m| first_line(&m.body)).unwrap_or_default(),
                 },
             ));
         }
-        // A decided closure whose window is over waits, held without a retry time, for the
-        // digest to list it (SPEC §6): this digest must list it, or it would go out unseen.
-        let waits_for_this_digest = |h: &crate::policy::HeldBack| {
-            h.gate == crate::policy::Gate::Window
-                && d.planned
+        // A decided closure held only until a digest lists it (SPEC §6) must be listed here:
+        // this digest is what lets it go.
+        let waits_for_this_digest = |p: &crate::policy::Planned| {
+            p.kind.is_decided_closure()
+                && d.held
                     .as_ref()
-                    .is_some_and(|p| p.kind.is_decided_closure())
+                    .is_some_and(|h| h.gate == Gate::Window && h.retry_at.is_none())
         };
         if let Some(p) = &d.planned
-            && d.held
-                .as_ref()
-                .is_none_or(|h| h.retry_at.is_some() || waits_for_this_digest(h))
+            && (d.held.as_ref().is_none_or(|h| h.retry_at.is_some()) || waits_for_this_digest(p))
             && v.facts.in_scope
         {
             let decided = p.kind.is_decided_closure();
@@ -197,7 +184,9 @@ pub fn build(
                     address: c.address.clone(),
                     what: kind_label(p.kind.as_str()).to_owned(),
                     kind: p.kind.as_str().to_owned(),
-                    when: if p.due <= now {
+                    when: if waits_for_this_digest(p) {
+                        "after this summary".to_owned()
+                    } else if p.due <= now {
                         "at the next cycle".to_owned()
                     } else {
                         local(p.due)
@@ -222,11 +211,12 @@ pub fn build(
                 } else {
                     d.notes.join("; ")
                 };
-                attention.push(format!(
-                    "{} <{}>: {note}",
-                    name_of(v.conversation),
-                    c.address
-                ));
+                let name = name_of(v.conversation);
+                attention.push(if name == c.address {
+                    format!("{name}: {note}")
+                } else {
+                    format!("{name} <{}>: {note}", c.address)
+                });
             }
             _ => {}
         }
@@ -351,7 +341,65 @@ pub fn build(
     }
 }
 
+/// The first line worth showing of a candidate's message: its new text, past the greeting
+/// ("Hello Jane,") and any quoted or attribution lines, cut to 120 characters.
+pub fn first_line(body: &str) -> String {
+    let mut lines = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('>'))
+        .take_while(|l| !(l.starts_with("On ") && l.ends_with("wrote:")))
+        .peekable();
+    let first = lines.next().unwrap_or_default();
+    // A short first line ending in a comma is a salutation; the sentence after it says more.
+    let is_greeting = first.ends_with(',') && first.split_whitespace().count() <= 4;
+    let chosen = match (is_greeting, lines.peek()) {
+        (true, Some(next)) => next,
+        _ => first,
+    };
+    let mut out: String = chosen.chars().take(120).collect();
+    if chosen.chars().count() > 120 {
+        out.push('…');
+    }
+    out
+}
+
 /// Whether a kind is one the digest announces as "decided by you".
 pub fn is_decided(kind: Kind) -> bool {
     kind.is_decided_closure()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_line;
+
+    #[test]
+    fn the_first_line_skips_greetings_and_quotes() {
+        let cases = [
+            (
+                "Hello Jane,\n\nThank you for thinking of me.\n",
+                "Thank you for thinking of me.",
+            ),
+            (
+                "Could you send the salary range?\nBest",
+                "Could you send the salary range?",
+            ),
+            ("> quoted\nOn Mon, Jane wrote:\n", ""),
+            ("Hi Jane,\n", "Hi Jane,"),
+            (
+                "Dear Ms Doe, thank you for the call yesterday and the notes.",
+                "Dear Ms Doe, thank you for the call yesterday and the notes.",
+            ),
+            ("", ""),
+        ];
+        for (body, want) in cases {
+            assert_eq!(first_line(body), want, "{body:?}");
+        }
+        let long = "x".repeat(200);
+        assert_eq!(
+            first_line(&long).chars().count(),
+            121,
+            "cut with an ellipsis"
+        );
+    }
 }

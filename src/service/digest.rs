@@ -12,7 +12,7 @@ use crate::config::{Account, DigestSchedule};
 use crate::outbox::compose::Templates;
 use crate::outbox::digest::{self, Sent};
 use crate::report::schedule;
-use crate::store::Store;
+use crate::store::{Store, mailbox};
 
 /// Longest sleep between checks (retries of a digest that met a temporary SMTP error).
 const CHECK_EVERY: Duration = Duration::from_secs(5 * 60);
@@ -37,7 +37,9 @@ pub async fn digest_forever(
             tracing::warn!(account = %account.name, "digest retry: {err:#}");
         }
         let now = clock.now();
-        if let Some(slot) = schedule::latest_slot(account.digest.schedule, at, day, &tz, now) {
+        if let Some(slot) = schedule::latest_slot(account.digest.schedule, at, day, &tz, now)
+            && tracked_at(&store, &account, slot.at).await
+        {
             // The templates of the latest (re)loaded configuration.
             let current = templates.borrow().clone();
             match digest::send(&store, &account, &current, Some(slot.clone()), clock).await {
@@ -59,6 +61,26 @@ pub async fn digest_forever(
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+/// Whether candor was already following the account at `slot` (its first sync ended before):
+/// only then is a past slot a missed digest to catch up. A fresh install started at 06:59 must
+/// not send yesterday's 08:00 digest ten seconds before today's.
+async fn tracked_at(store: &Store, account: &Account, slot: jiff::Timestamp) -> bool {
+    let name = account.name.clone();
+    let first_sync = store
+        .call(move |tx| match mailbox::account_id(tx, &name)? {
+            Some(id) => mailbox::first_sync_at(tx, id),
+            None => Ok(None),
+        })
+        .await;
+    match first_sync {
+        Ok(first) => first.is_some_and(|first| first <= slot.as_second()),
+        Err(err) => {
+            tracing::warn!(account = %account.name, "the digest cannot read the store: {err:#}");
+            false
         }
     }
 }

@@ -7,6 +7,7 @@ mod conversations;
 // The crash tests need the failpoints compiled in (`cargo test --all-features`).
 #[cfg(feature = "failpoints")]
 mod crash;
+mod digest;
 mod followups;
 mod ingest;
 mod latency_truth;
