@@ -37,6 +37,18 @@ fn resolve(
     })
 }
 
+/// The account a candidate command acts on and the candidate it names.
+type Target<'a> = (&'a crate::config::Account, (String, Vec<String>, bool));
+
+fn target<'a>(
+    config: &'a Config,
+    address: &str,
+    account: Option<&str>,
+) -> Result<Target<'a>, ExitCode> {
+    let account = pick_account(config, account)?;
+    Ok((account, resolve(config, account, address)?))
+}
+
 fn update_state(
     config: &Config,
     account_name: &str,
@@ -77,12 +89,8 @@ pub fn close(
         );
         return ExitCode::from(2);
     };
-    let account = match pick_account(config, account) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    let (candidate, _, known) = match resolve(config, account, address) {
-        Ok(r) => r,
+    let (account, (candidate, _, known)) = match target(config, address, account) {
+        Ok(t) => t,
         Err(code) => return code,
     };
     if !known {
@@ -131,12 +139,8 @@ pub fn pause(
             return ExitCode::from(2);
         }
     };
-    let account = match pick_account(config, account) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    let (candidate, _, _) = match resolve(config, account, address) {
-        Ok(r) => r,
+    let (account, (candidate, _, _)) = match target(config, address, account) {
+        Ok(t) => t,
         Err(code) => return code,
     };
     let now = clock.now();
@@ -170,12 +174,8 @@ pub fn pause(
 /// `candor candidate resume ADDRESS`: lifts a pause, hold, bounce or opt-out, and cancels a
 /// pending closure.
 pub fn resume(config: &Config, address: &str, account: Option<&str>, clock: Clock) -> ExitCode {
-    let account = match pick_account(config, account) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    let (candidate, _, _) = match resolve(config, account, address) {
-        Ok(r) => r,
+    let (account, (candidate, _, _)) = match target(config, address, account) {
+        Ok(t) => t,
         Err(code) => return code,
     };
     let now = clock.now();
@@ -203,12 +203,8 @@ pub fn resume(config: &Config, address: &str, account: Option<&str>, clock: Cloc
 
 /// `candor candidate forget ADDRESS`: erases everything stored about a person.
 pub fn forget(config: &Config, address: &str, account: Option<&str>, clock: Clock) -> ExitCode {
-    let account = match pick_account(config, account) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    let (candidate, addresses, _) = match resolve(config, account, address) {
-        Ok(r) => r,
+    let (account, (candidate, addresses, _)) = match target(config, address, account) {
+        Ok(t) => t,
         Err(code) => return code,
     };
     let store = match open_store(config) {

@@ -30,6 +30,38 @@ fn is_slot_day(schedule: DigestSchedule, day: Weekday, date: Date) -> bool {
     }
 }
 
+/// Walks local dates from today, backwards or forwards, to the first slot that `fits` now.
+fn find_slot(
+    schedule: DigestSchedule,
+    at: Time,
+    day: Weekday,
+    tz: &TimeZone,
+    now: Timestamp,
+    backwards: bool,
+    fits: impl Fn(Timestamp) -> bool,
+) -> Option<Slot> {
+    let mut date = now.to_zoned_datetime(tz.clone()).date();
+    // Two weeks cover a weekly schedule and a DST change in either direction.
+    for _ in 0..15 {
+        if is_slot_day(schedule, day, date)
+            && let Some(t) = local(date, at, tz)
+            && fits(t)
+        {
+            return Some(Slot {
+                name: date.to_string(),
+                at: t,
+            });
+        }
+        date = if backwards {
+            date.yesterday()
+        } else {
+            date.tomorrow()
+        }
+        .ok()?;
+    }
+    None
+}
+
 /// The latest slot at or before `now`; `None` when digests are off.
 pub fn latest_slot(
     schedule: DigestSchedule,
@@ -38,20 +70,7 @@ pub fn latest_slot(
     tz: &TimeZone,
     now: Timestamp,
 ) -> Option<Slot> {
-    let mut date = now.to_zoned_datetime(tz.clone()).date();
-    for _ in 0..15 {
-        if is_slot_day(schedule, day, date)
-            && let Some(t) = local(date, at, tz)
-            && t <= now
-        {
-            return Some(Slot {
-                name: date.to_string(),
-                at: t,
-            });
-        }
-        date = date.yesterday().ok()?;
-    }
-    None
+    find_slot(schedule, at, day, tz, now, true, |t| t <= now)
 }
 
 /// The first slot strictly after `now`.
@@ -62,20 +81,7 @@ pub fn next_slot(
     tz: &TimeZone,
     now: Timestamp,
 ) -> Option<Slot> {
-    let mut date = now.to_zoned_datetime(tz.clone()).date();
-    for _ in 0..15 {
-        if is_slot_day(schedule, day, date)
-            && let Some(t) = local(date, at, tz)
-            && t > now
-        {
-            return Some(Slot {
-                name: date.to_string(),
-                at: t,
-            });
-        }
-        date = date.tomorrow().ok()?;
-    }
-    None
+    find_slot(schedule, at, day, tz, now, false, |t| t > now)
 }
 
 /// The period a digest covers: since the previous digest, else one day or one week.
