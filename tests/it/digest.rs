@@ -530,6 +530,9 @@ mode = \"all\"
 
 [account.policy]
 act_on_existing = true
+
+[account.digest]
+schedule = \"daily\"
 ",
         );
         toml.replace("mode = \"dry-run\"", "mode = \"auto\"")
