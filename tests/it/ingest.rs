@@ -478,3 +478,45 @@ async fn malformed_messages_are_skipped_and_reported_while_the_sync_completes() 
         "nearly every seeded message is stored or reported: {s}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_refuses_to_run_beside_the_daemon_while_state_changes_still_work() {
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    let at = days_ago(2);
+    let raw = message(
+        "ann@candidates.example",
+        "jane@agency.example",
+        "Hi",
+        "beside1@x",
+        at,
+        "",
+        "Hello",
+    );
+    stack.seed(&jane, "INBOX", &[seed(raw, at)]).unwrap();
+    let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
+    let _daemon = start_daemon(&config);
+    let (synced, _) = wait_until(Duration::from_secs(30), || {
+        stats(&config, "jane")["last_sync"].is_string()
+    });
+    assert!(synced, "the daemon completed its first sync");
+
+    let out = candor(&config, &["sync"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("candor run, pid"),
+        "names the daemon: {}",
+        text(&out.stderr)
+    );
+    let out = candor(&config, &["run", "--once"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run --once refuses too: {}",
+        text(&out.stderr)
+    );
+
+    // A state-changing command is one short transaction beside the daemon.
+    let out = candor(&config, &["candidate", "pause", "ann@candidates.example"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
