@@ -44,7 +44,14 @@ pub struct OwnerPlan<'a> {
 }
 
 /// A plain RFC 5322 message.
-pub fn message(from: &str, to: &str, subject: &str, id: &str, date: Timestamp, extra: &str) -> Vec<u8> {
+pub fn message(
+    from: &str,
+    to: &str,
+    subject: &str,
+    id: &str,
+    date: Timestamp,
+    extra: &str,
+) -> Vec<u8> {
     let date = jiff::fmt::rfc2822::to_string(&date.to_zoned_datetime(jiff::tz::TimeZone::UTC))
         .unwrap_or_default();
     format!(
@@ -253,9 +260,19 @@ pub async fn delivered(stack: &MailStack, user: &StackUser, folder: &str) -> any
 /// submitted now arrives after it (one queue, delivered in order).
 pub async fn drain(stack: &MailStack, from: &StackUser, user: &StackUser) -> anyhow::Result<()> {
     let id = format!("sentinel-{}@agency.example", rand::rng().random::<u64>());
-    let raw = message(&from.address, &user.address, "sentinel", &id, Timestamp::now(), "");
+    let raw = message(
+        &from.address,
+        &user.address,
+        "sentinel",
+        &id,
+        Timestamp::now(),
+        "",
+    );
     let mut tries = 0;
-    while let Err(err) = stack.submit(from, &from.address, &[&user.address], &raw).await {
+    while let Err(err) = stack
+        .submit(from, &from.address, &[&user.address], &raw)
+        .await
+    {
         tries += 1;
         if tries > 30 {
             return Err(err.context("submitting a sentinel"));
@@ -330,15 +347,32 @@ pub fn spawn_stream(
                 let q = question_id(&c);
                 let extra = format!("In-Reply-To: <{q}>\r\nReferences: <{q}>\r\n");
                 let id = format!("answer-{n}-{}", c.address);
-                let raw = message(&c.address, &owner.address, "Re: Backend role", &id, Timestamp::now(), &extra);
+                let raw = message(
+                    &c.address,
+                    &owner.address,
+                    "Re: Backend role",
+                    &id,
+                    Timestamp::now(),
+                    &extra,
+                );
                 (c, raw, Some(i))
             } else {
                 let o = others[n as usize % others.len().max(1)].clone();
                 let id = format!("other-{n}-{}", o.address);
-                let raw = message(&o.address, &owner.address, &format!("Note {n}"), &id, Timestamp::now(), "");
+                let raw = message(
+                    &o.address,
+                    &owner.address,
+                    &format!("Note {n}"),
+                    &id,
+                    Timestamp::now(),
+                    "",
+                );
                 (o, raw, None)
             };
-            match stack.submit(&from, &from.address, &[&owner.address], &raw).await {
+            match stack
+                .submit(&from, &from.address, &[&owner.address], &raw)
+                .await
+            {
                 Ok(()) => {
                     log.submitted += 1;
                     if let Some(i) = answerer {
@@ -409,7 +443,10 @@ impl Audit {
 
     pub fn print(&self, title: &str) {
         println!("\n{title}");
-        println!("{:<52} {:>14} {:>14}  result", "check", "expected", "measured");
+        println!(
+            "{:<52} {:>14} {:>14}  result",
+            "check", "expected", "measured"
+        );
         for (what, expected, measured, ok) in &self.lines {
             let verdict = if *ok { "ok" } else { "VIOLATION" };
             println!("{what:<52} {expected:>14} {measured:>14}  {verdict}");
@@ -430,13 +467,32 @@ pub async fn audit(
     answers: &BTreeMap<String, Timestamp>,
     audit: &mut Audit,
 ) -> anyhow::Result<()> {
+    // candor files its own copies in Sent by APPEND and stores them at the next sync of Sent
+    // (before a send or every 5 minutes): one `candor sync` brings the store up to date.
+    let synced = Command::new(&owner.bin)
+        .arg("--config")
+        .arg(&owner.config)
+        .arg("sync")
+        .env_remove("RUST_LOG")
+        .output()?;
+    audit.check(
+        &format!("{}: a final `candor sync` succeeds", owner.name),
+        "exit 0".into(),
+        synced.status.to_string(),
+        synced.status.success(),
+    );
     let rows = owner.rows()?;
     audit.states = states(&rows);
     let (stored, _) = owner.stored()?;
     for folder in ["INBOX", "Sent"] {
         let held = delivered(stack, &owner.user, folder).await?;
         let kept = stored.get(folder).copied().unwrap_or(0);
-        audit.check(&format!("{} {folder}: stored = on the server", owner.name), held.to_string(), kept.to_string(), held == kept);
+        audit.check(
+            &format!("{} {folder}: stored = on the server", owner.name),
+            held.to_string(),
+            kept.to_string(),
+            held == kept,
+        );
     }
     let sent_copies: Vec<(String, String)> = stack
         .read_folder(&owner.user, "Sent")
@@ -460,12 +516,24 @@ pub async fn audit(
         .map(|a| {
             a.iter()
                 .filter(|r| r["state"] == "unknown")
-                .filter_map(|r| r["message_id"].as_str().map(|s| s.trim_matches(['<', '>']).to_owned()))
+                .filter_map(|r| {
+                    r["message_id"]
+                        .as_str()
+                        .map(|s| s.trim_matches(['<', '>']).to_owned())
+                })
                 .collect()
         })
         .unwrap_or_default();
-    let (mut twice, mut over_policy, mut stray, mut lost, mut after_answer, mut copies_wrong, mut unreported, mut in_flight) =
-        (0, 0, 0, 0, 0, 0, 0, 0);
+    let (
+        mut twice,
+        mut over_policy,
+        mut stray,
+        mut lost,
+        mut after_answer,
+        mut copies_wrong,
+        mut unreported,
+        mut in_flight,
+    ) = (0, 0, 0, 0, 0, 0, 0, 0);
     let now = Timestamp::now();
     for (i, c) in owner.candidates.iter().enumerate() {
         drain(stack, &owner.user, c).await?;
@@ -479,7 +547,10 @@ pub async fn audit(
         let ids: BTreeSet<&String> = got.iter().map(|(_, id)| id).collect();
         if ids.len() < got.len() {
             twice += 1;
-            audit.violations.push(format!("{} received the same email twice: {got:?}", c.address));
+            audit.violations.push(format!(
+                "{} received the same email twice: {got:?}",
+                c.address
+            ));
         }
         let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
         for (kind, _) in &got {
@@ -487,13 +558,19 @@ pub async fn audit(
         }
         if per_kind.values().any(|&n| n > 1) {
             over_policy += 1;
-            audit.violations.push(format!("{} received more than one of a kind: {per_kind:?}", c.address));
+            audit.violations.push(format!(
+                "{} received more than one of a kind: {per_kind:?}",
+                c.address
+            ));
         }
         let mine: Vec<&OutboxRow> = rows.iter().filter(|r| r.candidate == c.address).collect();
         for (_, id) in &got {
             if !mine.iter().any(|r| &r.message_id == id) {
                 stray += 1;
-                audit.violations.push(format!("{} received {id}, which no outbox row knows", c.address));
+                audit.violations.push(format!(
+                    "{} received {id}, which no outbox row knows",
+                    c.address
+                ));
             }
         }
         if let Some(answered) = answers.get(&c.address)
@@ -505,26 +582,39 @@ pub async fn audit(
         }
         for r in &mine {
             let arrived = got.iter().filter(|(_, id)| *id == r.message_id).count();
-            let copies = sent_copies.iter().filter(|(_, id)| *id == r.message_id).count();
+            let copies = sent_copies
+                .iter()
+                .filter(|(_, id)| *id == r.message_id)
+                .count();
             match r.state.as_str() {
                 "sent" => {
                     if arrived != 1 {
                         lost += 1;
-                        audit.violations.push(format!("sent row {} for {} arrived {arrived} times", r.id, c.address));
+                        audit.violations.push(format!(
+                            "sent row {} for {} arrived {arrived} times",
+                            r.id, c.address
+                        ));
                     }
                     if copies != 1 {
                         copies_wrong += 1;
-                        audit.violations.push(format!("sent row {} has {copies} copies in Sent", r.id));
+                        audit
+                            .violations
+                            .push(format!("sent row {} has {copies} copies in Sent", r.id));
                     }
                 }
                 "unknown" => {
                     if copies != 0 {
                         copies_wrong += 1;
-                        audit.violations.push(format!("unknown row {} has {copies} copies in Sent", r.id));
+                        audit
+                            .violations
+                            .push(format!("unknown row {} has {copies} copies in Sent", r.id));
                     }
                     if !listed_unknown.contains(&r.message_id) || !held_state.contains(&c.address) {
                         unreported += 1;
-                        audit.violations.push(format!("unknown row {} for {} is not reported (outbox list / plan held)", r.id, c.address));
+                        audit.violations.push(format!(
+                            "unknown row {} for {} is not reported (outbox list / plan held)",
+                            r.id, c.address
+                        ));
                     }
                 }
                 "sending" => in_flight += 1,
@@ -534,13 +624,53 @@ pub async fn audit(
         }
     }
     let zero = "0".to_owned();
-    audit.check("candidates who received the same email twice", zero.clone(), twice.to_string(), twice == 0);
-    audit.check("candidates over the policy (>1 per kind per wait)", zero.clone(), over_policy.to_string(), over_policy == 0);
-    audit.check("candidates followed up after an early answer", zero.clone(), after_answer.to_string(), after_answer == 0);
-    audit.check("emails received that no outbox row knows", zero.clone(), stray.to_string(), stray == 0);
-    audit.check("sent rows not received exactly once", zero.clone(), lost.to_string(), lost == 0);
-    audit.check("rows with a wrong number of copies in Sent", zero.clone(), copies_wrong.to_string(), copies_wrong == 0);
-    audit.check("unknown rows not reported (outbox list + plan)", zero.clone(), unreported.to_string(), unreported == 0);
-    audit.check("rows still in flight or due at the end", zero, in_flight.to_string(), in_flight == 0);
+    audit.check(
+        "candidates who received the same email twice",
+        zero.clone(),
+        twice.to_string(),
+        twice == 0,
+    );
+    audit.check(
+        "candidates over the policy (>1 per kind per wait)",
+        zero.clone(),
+        over_policy.to_string(),
+        over_policy == 0,
+    );
+    audit.check(
+        "candidates followed up after an early answer",
+        zero.clone(),
+        after_answer.to_string(),
+        after_answer == 0,
+    );
+    audit.check(
+        "emails received that no outbox row knows",
+        zero.clone(),
+        stray.to_string(),
+        stray == 0,
+    );
+    audit.check(
+        "sent rows not received exactly once",
+        zero.clone(),
+        lost.to_string(),
+        lost == 0,
+    );
+    audit.check(
+        "rows with a wrong number of copies in Sent",
+        zero.clone(),
+        copies_wrong.to_string(),
+        copies_wrong == 0,
+    );
+    audit.check(
+        "unknown rows not reported (outbox list + plan)",
+        zero.clone(),
+        unreported.to_string(),
+        unreported == 0,
+    );
+    audit.check(
+        "rows still in flight or due at the end",
+        zero,
+        in_flight.to_string(),
+        in_flight == 0,
+    );
     Ok(())
 }

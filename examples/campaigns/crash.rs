@@ -65,7 +65,11 @@ pub async fn crash_campaign(p: &CrashParams) -> anyhow::Result<CrashFindings> {
     // Half of the answering candidates are due early, half late: answers race the sends.
     let mut answering = Vec::new();
     for k in 0..p.answering {
-        let i = if k % 2 == 0 { k / 2 } else { p.candidates - 1 - k / 2 };
+        let i = if k % 2 == 0 {
+            k / 2
+        } else {
+            p.candidates - 1 - k / 2
+        };
         answering.push(owner.candidates[i].clone());
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -107,11 +111,13 @@ pub async fn crash_campaign(p: &CrashParams) -> anyhow::Result<CrashFindings> {
 
     for round in 0..p.kills {
         let sent_before = count(&owner, "sent");
-        let life = Duration::from_millis(rand::rng().random_range(0..=p.max_life.as_millis() as u64));
+        let life =
+            Duration::from_millis(rand::rng().random_range(0..=p.max_life.as_millis() as u64));
         let mut child = owner.spawn_daemon(None, &log)?;
         tokio::time::sleep(life).await;
         if let Some(status) = child.try_wait()? {
-            f.exited_early.push(format!("round {round}: {status:?} after {life:?}"));
+            f.exited_early
+                .push(format!("round {round}: {status:?} after {life:?}"));
         } else {
             child.kill().context("kill -9")?;
             child.wait()?;
@@ -138,7 +144,9 @@ pub async fn crash_campaign(p: &CrashParams) -> anyhow::Result<CrashFindings> {
     let latest_due = owner.due.iter().max().copied().unwrap_or(Timestamp::now());
     let finished = common::wait_for(Duration::from_secs(300), async || {
         let Ok(rows) = owner.rows() else { return false };
-        let Ok((stored, _)) = owner.stored() else { return false };
+        let Ok((stored, _)) = owner.stored() else {
+            return false;
+        };
         let Ok(inbox) = common::delivered(&stack, &owner.user, "INBOX").await else {
             return false;
         };
@@ -152,8 +160,18 @@ pub async fn crash_campaign(p: &CrashParams) -> anyhow::Result<CrashFindings> {
     // SAFETY: kill(2) on our own child, not yet waited for.
     unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
     let status = daemon.wait()?;
-    f.audit.check("the final run finished (nothing due, all stored)", "yes".into(), if finished { "yes" } else { "no" }.into(), finished);
-    f.audit.check("the final run stopped cleanly on SIGTERM", "exit 0".into(), format!("{status}"), status.success());
+    f.audit.check(
+        "the final run finished (nothing due, all stored)",
+        "yes".into(),
+        if finished { "yes" } else { "no" }.into(),
+        finished,
+    );
+    f.audit.check(
+        "the final run stopped cleanly on SIGTERM",
+        "exit 0".into(),
+        format!("{status}"),
+        status.success(),
+    );
     common::audit(&stack, &owner, &streamed.answers, &mut f.audit).await?;
     Ok(f)
 }
@@ -167,20 +185,52 @@ fn count(owner: &Owner, state: &str) -> usize {
 
 impl CrashFindings {
     pub fn print(&self, p: &CrashParams) {
-        println!("crash campaign: {} candidates ({} answering), follow-ups due over {:?}", p.candidates, p.answering, p.spread);
+        println!(
+            "crash campaign: {} candidates ({} answering), follow-ups due over {:?}",
+            p.candidates, p.answering, p.spread
+        );
         println!("\nwhat it tried");
-        println!("  {:<50} {:>8}", "SIGKILLs at random moments (0..max life)", self.kills);
-        println!("  {:<50} {:>8}", "  of which left a row `sending` (mid-send)", self.kills_mid_send);
-        println!("  {:<50} {:>8}", "  runs that sent at least one email", self.runs_that_sent);
-        println!("  {:<50} {:>8}", "  runs that exited before their kill", self.exited_early.len());
+        println!(
+            "  {:<50} {:>8}",
+            "SIGKILLs at random moments (0..max life)", self.kills
+        );
+        println!(
+            "  {:<50} {:>8}",
+            "  of which left a row `sending` (mid-send)", self.kills_mid_send
+        );
+        println!(
+            "  {:<50} {:>8}",
+            "  runs that sent at least one email", self.runs_that_sent
+        );
+        println!(
+            "  {:<50} {:>8}",
+            "  runs that exited before their kill",
+            self.exited_early.len()
+        );
         for (name, hit) in &self.failpoints {
-            println!("  {:<50} {:>8}", format!("failpoint {name}"), if *hit { "hit" } else { "MISSED" });
+            println!(
+                "  {:<50} {:>8}",
+                format!("failpoint {name}"),
+                if *hit { "hit" } else { "MISSED" }
+            );
         }
-        println!("  {:<50} {:>8}", "messages submitted to the owner (~every 100 ms)", self.submitted);
-        println!("  {:<50} {:>8}", "  of which answers from candidates", self.answered);
+        println!(
+            "  {:<50} {:>8}",
+            "messages submitted to the owner (~every 100 ms)", self.submitted
+        );
+        println!(
+            "  {:<50} {:>8}",
+            "  of which answers from candidates", self.answered
+        );
         println!("  {:<50} {:>8}", "submissions refused", self.refused);
-        println!("  {:<50} {:>8.1?}", "final run until nothing due", self.finish);
-        println!("  {:<50} {:>8}", "automated emails received by candidates", self.audit.received);
+        println!(
+            "  {:<50} {:>8.1?}",
+            "final run until nothing due", self.finish
+        );
+        println!(
+            "  {:<50} {:>8}",
+            "automated emails received by candidates", self.audit.received
+        );
         println!("  outbox rows by state: {:?}", self.audit.states);
         for e in &self.exited_early {
             println!("  exited early: {e}");
@@ -191,8 +241,17 @@ impl CrashFindings {
     /// Violations, including a failpoint never reached and a run that stopped by itself.
     pub fn violations(&self) -> Vec<String> {
         let mut v = self.audit.violations.clone();
-        v.extend(self.failpoints.iter().filter(|(_, hit)| !hit).map(|(n, _)| format!("failpoint {n} was not reached")));
-        v.extend(self.exited_early.iter().map(|e| format!("the daemon exited by itself: {e}")));
+        v.extend(
+            self.failpoints
+                .iter()
+                .filter(|(_, hit)| !hit)
+                .map(|(n, _)| format!("failpoint {n} was not reached")),
+        );
+        v.extend(
+            self.exited_early
+                .iter()
+                .map(|e| format!("the daemon exited by itself: {e}")),
+        );
         v
     }
 }
