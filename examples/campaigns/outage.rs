@@ -158,7 +158,7 @@ async fn servers_phase(
     let streamed = stream.await.context("the mail stream task")?;
     f.submitted = streamed.submitted;
     f.submissions_refused = streamed.refused;
-    common::drain(&stack, &owner.user, &owner.user).await?;
+    common::drain(stack, &owner.user, &owner.user).await?;
 
     // Recovery without a restart: the same daemon catches up once the servers are back.
     let started = Instant::now();
@@ -169,7 +169,7 @@ async fn servers_phase(
         let Ok((stored, _)) = owner.stored() else {
             return false;
         };
-        let Ok(inbox) = common::delivered(&stack, &owner.user, "INBOX").await else {
+        let Ok(inbox) = common::delivered(stack, &owner.user, "INBOX").await else {
             return false;
         };
         let retries_done = !p.wait_for_retries || rows.iter().all(|r| r.state != "queued");
