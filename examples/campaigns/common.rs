@@ -16,8 +16,9 @@ use rand::Rng as _;
 
 /// Business days before a follow-up, as configured below: every day is a business day.
 const FOLLOW_UP_AFTER_DAYS: i64 = 5;
-/// Postfix hands a message to Dovecot in tens of milliseconds; generous for a loaded machine.
-const DELIVERY: Duration = Duration::from_secs(60);
+/// Postfix hands a message to Dovecot in tens of milliseconds, but mail deferred while Dovecot
+/// was down waits for a queue run: generous (the 20-restart outage run timed out at 60 s).
+const DELIVERY: Duration = Duration::from_secs(300);
 
 /// One owner (a candor account and its own store) and the candidates it asked a question.
 pub struct Owner {
@@ -279,6 +280,12 @@ pub async fn drain(stack: &MailStack, from: &StackUser, user: &StackUser) -> any
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    // Deliver what Postfix deferred while Dovecot was down now, not at its next queue run.
+    let _ = Command::new("postqueue")
+        .arg("-c")
+        .arg(stack.dir().join("postfix"))
+        .arg("-f")
+        .output();
     let needle = format!("<{id}>");
     stack
         .wait_for_message(user, "INBOX", |m| contains(&m.raw, &needle), DELIVERY)
