@@ -105,23 +105,31 @@ pub async fn cycle(
         }
     }
 
-    let ready: Vec<OutboxRow> = {
+    let (ready, retry_at): (Vec<OutboxRow>, Option<i64>) = {
         let name = account.name.clone();
         let now_s = clock.now().as_second();
         store
             .call(move |tx| {
                 let id = mailbox::account_id(tx, &name)?;
-                Ok(rows::rows(tx, id)?
+                let all = rows::rows(tx, id)?;
+                let retry_at = earliest_retry(&all, now_s);
+                let ready = all
                     .into_iter()
                     .filter(|r| {
                         r.state == "queued"
                             && r.kind != "digest"
                             && r.next_try_at.unwrap_or(0) <= now_s
                     })
-                    .collect())
+                    .collect();
+                Ok((ready, retry_at))
             })
             .await?
     };
+    // A row waiting for its retry is a deadline too: without it the daemon slept until the
+    // next incoming email or full sync (outage campaign: a 451 retried 10 minutes late).
+    if let Some(at) = retry_at.and_then(|s| Timestamp::from_second(s).ok()) {
+        report.next_deadline = Some(report.next_deadline.map_or(at, |d| d.min(at)));
+    }
     if ready.is_empty() {
         return Ok(report);
     }
@@ -468,6 +476,15 @@ fn envelope_from(raw: &[u8], account: &Account) -> String {
         .unwrap_or_default()
 }
 
+/// When the first queued row that waits for a later try may be tried again.
+fn earliest_retry(all: &[OutboxRow], now_s: i64) -> Option<i64> {
+    all.iter()
+        .filter(|r| r.state == "queued" && r.kind != "digest")
+        .filter_map(|r| r.next_try_at)
+        .filter(|&at| at > now_s)
+        .min()
+}
+
 fn backoff(attempt: i64) -> Duration {
     let base = 60u64
         .saturating_mul(1 << attempt.clamp(0, 6) as u64)
@@ -600,4 +617,34 @@ async fn recover(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: &str, kind: &str, next_try_at: Option<i64>) -> OutboxRow {
+        OutboxRow {
+            state: state.to_owned(),
+            kind: kind.to_owned(),
+            next_try_at,
+            ..OutboxRow::default()
+        }
+    }
+
+    /// Regression (outage campaign): a row refused with 451 was retried only when the next email
+    /// arrived, because its retry time was not among the cycle's deadlines.
+    #[test]
+    fn a_retry_waiting_in_the_outbox_is_the_next_deadline() {
+        let all = [
+            row("queued", "follow_up_1", Some(500)),
+            row("queued", "follow_up_1", Some(300)),
+            row("queued", "follow_up_1", Some(90)),
+            row("queued", "digest", Some(200)),
+            row("sent", "follow_up_1", Some(150)),
+            row("queued", "follow_up_2", None),
+        ];
+        assert_eq!(earliest_retry(&all, 100), Some(300));
+        assert_eq!(earliest_retry(&all, 600), None);
+    }
 }

@@ -299,6 +299,15 @@ async fn idle(
         tokio::pin!(wait_future);
         tokio::select! {
             outcome = &mut wait_future => (Some(outcome), false),
+            // async-imap 0.12 restarts its timeout at every untagged OK, and Dovecot sends
+            // `* OK Still here` every 2 minutes (imap_idle_notify_interval): without this outer
+            // deadline an IDLE longer than that never ends on a quiet Inbox, and due follow-ups,
+            // retries and full syncs wait for the next incoming email (outage campaign, 2026-11).
+            _ = tokio::time::sleep(wait) => {
+                drop(interrupt);
+                let _ = timeout(GOODBYE_TIMEOUT, &mut wait_future).await;
+                (None, false)
+            }
             // A command beside the daemon (close, pause, cancel) changed the store: act on it now.
             _ = changed_elsewhere(store) => {
                 drop(interrupt);

@@ -1,6 +1,9 @@
 //! The integration tests: one binary, against real Dovecot and Postfix on loopback.
 
 mod auth;
+// The campaigns kill the daemon at its failpoints too (`cargo test --all-features`).
+#[cfg(feature = "failpoints")]
+mod campaigns;
 mod classify;
 mod cli_config;
 mod conversations;

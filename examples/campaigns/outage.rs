@@ -1,0 +1,584 @@
+//! The outage campaign (issue 9): one `candor run` that is never restarted, while Dovecot and
+//! Postfix are restarted at random moments (during the first big FETCH, while follow-ups are
+//! being sent, while the daemon IDLEs), Postfix refuses some candidates with 421/451/550, and the
+//! store's disk fills up and turns read-only; then the audit of `common`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use candor::testkit::{MailStack, SeedMessage};
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng as _;
+use rand::seq::SliceRandom as _;
+
+use super::common::{self, Audit, Owner, OwnerPlan};
+
+pub struct OutageParams {
+    pub bin: PathBuf,
+    pub candidates: usize,
+    /// Restarts of each server.
+    pub restarts: usize,
+    /// Messages seeded in the owner's Inbox so that the first FETCH takes a while.
+    pub big_inbox: usize,
+    /// Random pause before each restart.
+    pub max_gap: Duration,
+    /// Wait for the 4xx retries to go out (their backoff is minutes), not only for what is due.
+    pub wait_for_retries: bool,
+    /// Run the full-disk and read-only phase.
+    pub disk: bool,
+}
+
+impl OutageParams {
+    pub fn full(bin: PathBuf, restarts: usize) -> OutageParams {
+        OutageParams {
+            bin,
+            candidates: 30,
+            restarts,
+            big_inbox: 1000 * restarts,
+            max_gap: Duration::from_millis(4000),
+            wait_for_retries: true,
+            disk: true,
+        }
+    }
+}
+
+/// Where the daemon was when a server went down.
+#[derive(Debug, Default)]
+pub struct Moments {
+    pub mid_fetch: usize,
+    pub mid_smtp: usize,
+    pub idle: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct OutageFindings {
+    pub dovecot: Moments,
+    pub postfix: Moments,
+    pub refused: Vec<(u16, String)>,
+    pub submitted: u64,
+    pub submissions_refused: u64,
+    pub errors_seen: Vec<String>,
+    pub daemon_exits: Vec<String>,
+    pub finish: Duration,
+    pub audit: Audit,
+    pub disk: Vec<String>,
+    pub disk_audit: Audit,
+}
+
+pub async fn outage_campaign(p: &OutageParams) -> anyhow::Result<OutageFindings> {
+    let stack = Arc::new(MailStack::start()?);
+    let mut f = OutageFindings::default();
+    if p.restarts > 0 {
+        servers_phase(&stack, p, &mut f).await?;
+    }
+    if p.disk {
+        disk_phase(&stack, p, &mut f).await?;
+    }
+    Ok(f)
+}
+
+/// Server restarts and refusals while one daemon syncs and sends.
+async fn servers_phase(
+    stack: &Arc<MailStack>,
+    p: &OutageParams,
+    f: &mut OutageFindings,
+) -> anyhow::Result<()> {
+    let owner = Owner::create(
+        stack,
+        &p.bin,
+        &OwnerPlan {
+            name: "jane",
+            candidates: p.candidates,
+            spread: p.max_gap * (p.restarts as u32),
+            store_dir: None,
+        },
+    )?;
+    seed_big_inbox(stack, &owner, p.big_inbox)?;
+    let codes = [
+        (550, "5.1.1 mailbox unavailable"),
+        (451, "4.3.0 try again later"),
+        (421, "4.7.0 closing connection"),
+    ];
+    for (i, (code, text)) in codes.iter().enumerate() {
+        let c = &owner.candidates[i];
+        stack.refuse_recipient(&c.address, *code, text)?;
+        f.refused.push((*code, c.address.clone()));
+    }
+    let others: Vec<_> = (0..3)
+        .map(|i| stack.add_user(&format!("other{i}@client.example")))
+        .collect::<anyhow::Result<_>>()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stream = common::spawn_stream(
+        stack.clone(),
+        owner.user.clone(),
+        Vec::new(),
+        others,
+        0.0,
+        stop.clone(),
+    );
+    let log = owner.config.with_file_name("daemon.log");
+    let mut daemon = owner.spawn_daemon(None, &log)?;
+
+    let mut events: Vec<bool> = (0..p.restarts).flat_map(|_| [true, false]).collect();
+    events.shuffle(&mut rand::rng());
+    for (n, dovecot) in events.iter().enumerate() {
+        let gap = rand::rng().random_range(0..=p.max_gap.as_millis() as u64);
+        tokio::time::sleep(Duration::from_millis(gap)).await;
+        if n == events.len() / 3 {
+            stack.clear_refusals()?;
+        }
+        let moment = moment(&owner, p.big_inbox);
+        let tally = if *dovecot {
+            &mut f.dovecot
+        } else {
+            &mut f.postfix
+        };
+        match moment {
+            0 => tally.mid_fetch += 1,
+            1 => tally.mid_smtp += 1,
+            _ => tally.idle += 1,
+        }
+        if *dovecot {
+            stack.restart_dovecot()?;
+        } else {
+            stack.restart_postfix()?;
+        }
+        note_error(&owner, &mut f.errors_seen);
+        if let Some(status) = daemon.try_wait()? {
+            f.daemon_exits.push(format!("after event {n}: {status}"));
+            daemon = owner.spawn_daemon(None, &log)?;
+        }
+    }
+    stack.clear_refusals()?;
+    stop.store(true, Ordering::Relaxed);
+    let streamed = stream.await.context("the mail stream task")?;
+    f.submitted = streamed.submitted;
+    f.submissions_refused = streamed.refused;
+    common::drain(stack, &owner.user, &owner.user).await?;
+
+    // Recovery without a restart: the same daemon catches up once the servers are back.
+    let started = Instant::now();
+    let latest_due = owner.due.iter().max().copied().unwrap_or(Timestamp::now());
+    let deadline = if p.wait_for_retries { 900 } else { 120 };
+    let finished = common::wait_for(Duration::from_secs(deadline), async || {
+        let Ok(rows) = owner.rows() else { return false };
+        let Ok((stored, _)) = owner.stored() else {
+            return false;
+        };
+        let Ok(inbox) = common::delivered(stack, &owner.user, "INBOX").await else {
+            return false;
+        };
+        let retries_done = !p.wait_for_retries || rows.iter().all(|r| r.state != "queued");
+        Timestamp::now() > latest_due
+            && retries_done
+            && !common::busy(&rows, Timestamp::now())
+            && rows.iter().all(|r| r.state != "sent" || r.copied)
+            && stored.get("INBOX").copied() == Some(inbox)
+    })
+    .await;
+    f.finish = started.elapsed();
+    let alive = daemon.try_wait()?.is_none();
+    let status = stop_daemon(daemon)?;
+    f.audit.check(
+        "the daemon ran throughout (never exited)",
+        "0 exits".into(),
+        format!("{} exits", f.daemon_exits.len()),
+        f.daemon_exits.is_empty() && alive,
+    );
+    f.audit.check(
+        "caught up after the outages without a restart",
+        "yes".into(),
+        if finished { "yes" } else { "no" }.into(),
+        finished,
+    );
+    f.audit.check(
+        "stopped cleanly on SIGTERM",
+        "exit 0".into(),
+        status.to_string(),
+        status.success(),
+    );
+    refusal_checks(&owner, &f.refused, p.wait_for_retries, &mut f.audit)?;
+    common::audit(stack, &owner, &streamed.answers, &mut f.audit).await
+}
+
+/// 0: the first FETCH is still running; 1: sends are pending; 2: otherwise (IDLE).
+fn moment(owner: &Owner, big: usize) -> u8 {
+    let stored = owner
+        .stored()
+        .ok()
+        .and_then(|(s, _)| s.get("INBOX").copied())
+        .unwrap_or(0);
+    if stored < big as u64 {
+        return 0;
+    }
+    let now = Timestamp::now();
+    let rows = owner.rows().unwrap_or_default();
+    let unsent_due = owner
+        .candidates
+        .iter()
+        .zip(&owner.due)
+        .any(|(c, due)| *due <= now && !rows.iter().any(|r| r.candidate == c.address));
+    if common::busy(&rows, now) || unsent_due {
+        1
+    } else {
+        2
+    }
+}
+
+fn note_error(owner: &Owner, seen: &mut Vec<String>) {
+    if let Ok((_, Some(error))) = owner.stored() {
+        let short: String = error.chars().take(110).collect();
+        if !seen.contains(&short) {
+            seen.push(short);
+        }
+    }
+}
+
+fn stop_daemon(daemon: Child) -> anyhow::Result<std::process::ExitStatus> {
+    let mut daemon = daemon;
+    // SAFETY: kill(2) on our own child, not yet waited for.
+    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
+    Ok(daemon.wait()?)
+}
+
+fn seed_big_inbox(stack: &MailStack, owner: &Owner, n: usize) -> anyhow::Result<()> {
+    let start = Timestamp::now() - SignedDuration::from_hours(24 * 30);
+    let messages: Vec<SeedMessage> = (0..n)
+        .map(|i| {
+            let at = start + SignedDuration::from_secs(i as i64 * 60);
+            let extra = "List-Id: <news.lists.example>\r\nPrecedence: bulk\r\n";
+            SeedMessage {
+                raw: common::message(
+                    "News <news@lists.example>",
+                    &owner.user.address,
+                    &format!("Issue {i}"),
+                    &format!("big-{i}@lists.example"),
+                    at,
+                    extra,
+                ),
+                internal_date: at,
+                flags: "S".to_owned(),
+            }
+        })
+        .collect();
+    stack.seed(&owner.user, "INBOX", &messages)
+}
+
+/// 550: failed, never retried, nothing received; 451/421: retried, sent once (when waited for).
+fn refusal_checks(
+    owner: &Owner,
+    refused: &[(u16, String)],
+    waited: bool,
+    audit: &mut Audit,
+) -> anyhow::Result<()> {
+    let rows = owner.rows()?;
+    for (code, address) in refused {
+        let mine: Vec<_> = rows.iter().filter(|r| &r.candidate == address).collect();
+        let states: Vec<&str> = mine.iter().map(|r| r.state.as_str()).collect();
+        let (expected, ok) = match (code, waited) {
+            // A try that met a restarting Postfix never saw the 550 (retried, then sent once
+            // the refusal was lifted); a 550 that was seen must end the row for good.
+            (550, _) => (
+                "failed if 550 seen",
+                mine.iter()
+                    .all(|r| !r.last_error.contains("550") || r.state == "failed"),
+            ),
+            (_, true) => ("sent", states == ["sent"] && mine[0].attempts >= 2),
+            (_, false) => ("queued|sent", states == ["queued"] || states == ["sent"]),
+        };
+        let attempts: Vec<i64> = mine.iter().map(|r| r.attempts).collect();
+        audit.check(
+            &format!("{code} for {address}"),
+            expected.into(),
+            format!("{states:?} {attempts:?}"),
+            ok,
+        );
+    }
+    Ok(())
+}
+
+/// The store on a small tmpfs: filled up, then remounted read-only, while the daemon runs.
+async fn disk_phase(
+    stack: &Arc<MailStack>,
+    p: &OutageParams,
+    f: &mut OutageFindings,
+) -> anyhow::Result<()> {
+    let mount = tempfile::Builder::new().prefix("candor-disk-").tempdir()?;
+    let dir = mount.path().to_path_buf();
+    if !sh(&[
+        "mount",
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=4m",
+        "tmpfs",
+        &dir.to_string_lossy(),
+    ]) {
+        f.disk
+            .push("mount -t tmpfs refused: disk phase skipped".into());
+        return Ok(());
+    }
+    let result = disk_steps(stack, p, f, &dir).await;
+    let _ = sh(&["mount", "-o", "remount,rw", &dir.to_string_lossy()]);
+    let _ = sh(&["umount", "-l", &dir.to_string_lossy()]);
+    result
+}
+
+async fn disk_steps(
+    stack: &Arc<MailStack>,
+    p: &OutageParams,
+    f: &mut OutageFindings,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let owner = Owner::create(
+        stack,
+        &p.bin,
+        &OwnerPlan {
+            name: "jill",
+            candidates: 8,
+            spread: Duration::from_secs(40),
+            store_dir: Some(dir),
+        },
+    )?;
+    let log = owner.config.with_file_name("daemon.log");
+    let mut daemon = owner.spawn_daemon(None, &log)?;
+    let synced = common::wait_for(Duration::from_secs(60), async || {
+        owner
+            .stored()
+            .is_ok_and(|(s, _)| s.get("Sent").copied() == Some(8))
+    })
+    .await;
+    f.disk
+        .push(format!("store on a 4 MB tmpfs; first sync done: {synced}"));
+
+    // Full: a filler takes every free byte, then mail keeps arriving and follow-ups fall due.
+    let filler = dir.join("filler");
+    let filled = sh(&[
+        "sh",
+        "-c",
+        &format!(
+            "dd if=/dev/zero of={} bs=64k 2>/dev/null; sync",
+            filler.display()
+        ),
+    ]);
+    let sent_before = owner.rows().map(|r| r.len()).unwrap_or(0);
+    let before = log_len(&log);
+    let big = submit_padded(stack, &owner, 150, 16 * 1024).await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let full_error = log_lines(&log, before, &["full", "disk", "space"]);
+    let alive = daemon.try_wait()?.is_none();
+    f.disk.push(format!("disk filled (dd ended: {filled}); {big} messages of 16 KB delivered; rows before: {sent_before}"));
+    f.disk.push(format!(
+        "error logged while full: {}",
+        full_error.as_deref().unwrap_or("NONE")
+    ));
+    f.disk_audit.check(
+        "a clear error while the disk is full",
+        "logged".into(),
+        if full_error.is_some() {
+            "logged"
+        } else {
+            "none"
+        }
+        .into(),
+        full_error.is_some(),
+    );
+    f.disk_audit.check(
+        "the daemon keeps running on a full disk",
+        "running".into(),
+        if alive { "running" } else { "exited" }.into(),
+        alive,
+    );
+    std::fs::remove_file(&filler)?;
+    let recovered = caught_up(stack, &owner, Duration::from_secs(120)).await;
+    f.disk_audit.check(
+        "recovers once space is freed (no restart)",
+        "yes".into(),
+        if recovered { "yes" } else { "no" }.into(),
+        recovered,
+    );
+    if daemon.try_wait()?.is_some() || !recovered {
+        f.disk
+            .push("restarted the daemon after the full disk".into());
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+        daemon = owner.spawn_daemon(None, &log)?;
+    }
+
+    // Read-only: remount while the daemon runs (the kernel may refuse while files are open for writing).
+    let before = log_len(&log);
+    let ro = sh(&["mount", "-o", "remount,ro", &dir.to_string_lossy()]);
+    f.disk.push(format!(
+        "remount ro while the daemon runs: {}",
+        if ro { "done" } else { "refused by the kernel" }
+    ));
+    if ro {
+        let n = submit_padded(stack, &owner, 20, 1024).await;
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        let ro_error = log_lines(&log, before, &["read-only", "readonly", "read only"]);
+        let alive = daemon.try_wait()?.is_none();
+        f.disk.push(format!(
+            "{n} messages delivered while read-only; error logged: {}",
+            ro_error.as_deref().unwrap_or("NONE")
+        ));
+        f.disk_audit.check(
+            "a clear error while the disk is read-only",
+            "logged".into(),
+            if ro_error.is_some() { "logged" } else { "none" }.into(),
+            ro_error.is_some(),
+        );
+        f.disk_audit.check(
+            "the daemon keeps running on a read-only disk",
+            "running".into(),
+            if alive { "running" } else { "exited" }.into(),
+            alive,
+        );
+        sh(&["mount", "-o", "remount,rw", &dir.to_string_lossy()]);
+        let recovered = caught_up(stack, &owner, Duration::from_secs(120)).await;
+        f.disk_audit.check(
+            "recovers once writable again (no restart)",
+            "yes".into(),
+            if recovered { "yes" } else { "no" }.into(),
+            recovered,
+        );
+        if daemon.try_wait()?.is_some() || !recovered {
+            f.disk
+                .push("restarted the daemon after the read-only disk".into());
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+            daemon = owner.spawn_daemon(None, &log)?;
+            let again = caught_up(stack, &owner, Duration::from_secs(120)).await;
+            f.disk
+                .push(format!("caught up after that restart: {again}"));
+        }
+    }
+    let status = stop_daemon(daemon)?;
+    f.disk_audit.check(
+        "stopped cleanly on SIGTERM",
+        "exit 0".into(),
+        status.to_string(),
+        status.success(),
+    );
+    common::audit(stack, &owner, &Default::default(), &mut f.disk_audit).await
+}
+
+async fn caught_up(stack: &MailStack, owner: &Owner, deadline: Duration) -> bool {
+    let latest_due = owner.due.iter().max().copied().unwrap_or(Timestamp::now());
+    common::wait_for(deadline, async || {
+        let (Ok(rows), Ok((stored, _))) = (owner.rows(), owner.stored()) else {
+            return false;
+        };
+        let Ok(inbox) = common::delivered(stack, &owner.user, "INBOX").await else {
+            return false;
+        };
+        Timestamp::now() > latest_due
+            && !common::busy(&rows, Timestamp::now())
+            && rows.iter().all(|r| r.state != "sent" || r.copied)
+            && stored.get("INBOX").copied() == Some(inbox)
+    })
+    .await
+}
+
+async fn submit_padded(stack: &MailStack, owner: &Owner, n: usize, size: usize) -> usize {
+    let mut ok = 0;
+    let pad = "x".repeat(76);
+    for i in 0..n {
+        let mut raw = common::message(
+            &owner.user.address,
+            &owner.user.address,
+            &format!("Padded {i}"),
+            &format!("pad-{i}-{}@agency.example", rand::rng().random::<u32>()),
+            Timestamp::now(),
+            "",
+        );
+        for _ in 0..size / 78 {
+            raw.extend_from_slice(pad.as_bytes());
+            raw.extend_from_slice(b"\r\n");
+        }
+        if stack
+            .submit(
+                &owner.user,
+                &owner.user.address,
+                &[&owner.user.address],
+                &raw,
+            )
+            .await
+            .is_ok()
+        {
+            ok += 1;
+        }
+    }
+    ok
+}
+
+fn sh(args: &[&str]) -> bool {
+    Command::new(args[0])
+        .args(&args[1..])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn log_len(log: &Path) -> u64 {
+    std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The first line logged since `from` that mentions one of `words`.
+fn log_lines(log: &Path, from: u64, words: &[&str]) -> Option<String> {
+    let bytes = std::fs::read(log).ok()?;
+    let text = String::from_utf8_lossy(bytes.get(from as usize..)?).into_owned();
+    text.lines()
+        .find(|l| words.iter().any(|w| l.to_lowercase().contains(w)))
+        .map(|l| l.chars().take(200).collect())
+}
+
+impl OutageFindings {
+    pub fn print(&self, p: &OutageParams) {
+        println!(
+            "outage campaign: {} candidates, {} messages seeded in the Inbox, {} restarts of each server",
+            p.candidates, p.big_inbox, p.restarts
+        );
+        println!("\nwhat it tried");
+        for (name, m) in [("Dovecot", &self.dovecot), ("Postfix", &self.postfix)] {
+            println!(
+                "  {name} restarts: {} during the first FETCH, {} while sends were pending, {} while idle (IDLE)",
+                m.mid_fetch, m.mid_smtp, m.idle
+            );
+        }
+        for (code, address) in &self.refused {
+            println!("  Postfix answers {code} at RCPT for {address}");
+        }
+        println!(
+            "  messages submitted to the owner: {} ({} refused while Postfix was down)",
+            self.submitted, self.submissions_refused
+        );
+        println!("  catch-up after the last restart: {:.1?}", self.finish);
+        println!(
+            "  automated emails received by candidates: {}",
+            self.audit.received
+        );
+        println!("  outbox rows by state: {:?}", self.audit.states);
+        println!("  errors the account recorded (stats last_error):");
+        for e in &self.errors_seen {
+            println!("    - {e}");
+        }
+        self.audit.print("what it found (servers)");
+        if p.disk {
+            println!("\nstore disk");
+            for line in &self.disk {
+                println!("  {line}");
+            }
+            println!("  outbox rows by state: {:?}", self.disk_audit.states);
+            self.disk_audit.print("what it found (disk)");
+        }
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        let mut v = self.audit.violations.clone();
+        v.extend(self.disk_audit.violations.iter().cloned());
+        v
+    }
+}
