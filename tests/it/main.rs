@@ -8,6 +8,7 @@ mod conversations;
 #[cfg(feature = "failpoints")]
 mod crash;
 mod followups;
+mod hostile;
 mod ingest;
 mod latency_truth;
 mod mailstack;
