@@ -12,6 +12,7 @@ mod hostile;
 mod ingest;
 mod latency_truth;
 mod mailstack;
+mod security;
 mod store;
 mod support;
 mod threading;
