@@ -11,6 +11,7 @@ mod followups;
 mod hostile;
 mod ingest;
 mod latency_truth;
+mod loops;
 mod mailstack;
 mod security;
 mod store;
