@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs candor's coverage-guided fuzzers (cargo fuzz, libFuzzer) for a bounded time each and
 # reports crashes. Not part of CI: run it by hand, e.g. `scripts/fuzz.sh` (60 s per target) or
-# `FUZZ_SECONDS=300 scripts/fuzz.sh mail_parse`.
+# `FUZZ_SECONDS=300 scripts/fuzz.sh mail_parse`; FUZZ_FLAGS below.
 #
 # Needs a nightly toolchain (libFuzzer's instrumentation is `-Zsanitizer`/`-Cpasses` only) and
 # cargo-fuzz, which it installs from crates.io when missing. Seeds come from ../shared/corpora
@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 seconds=${FUZZ_SECONDS:-60}
+# Extra cargo-fuzz build flags: empty is release with debug assertions and overflow checks (the
+# most sensitive); FUZZ_FLAGS=-O drops those checks for speed.
+read -r -a build_flags <<<"${FUZZ_FLAGS:-}"
 all_targets=(mail_parse ooo_date config_parse)
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
@@ -63,7 +66,7 @@ for target in "${targets[@]}"; do
     # -timeout: an input taking 10 s is a hang worth a report; -max_len: a header block plus
     # the 16 KiB body prefix the IMAP layer fetches, with room to spare.
     status=0
-    cargo +nightly fuzz run --fuzz-dir fuzz "$target" "fuzz/corpus/$target" "${seeds[@]}" -- \
+    cargo +nightly fuzz run "${build_flags[@]}" --fuzz-dir fuzz "$target" "fuzz/corpus/$target" "${seeds[@]}" -- \
         -max_total_time="$seconds" -timeout=10 -max_len=65536 -print_final_stats=1 \
         2>&1 | tee "fuzz/artifacts/$target.log" | grep -E '^(#[0-9]+.*DONE|stat::|==[0-9]+==|SUMMARY|Done)' || true
     status=${PIPESTATUS[0]}

@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(!errors.problems.is_empty(), "refused without a problem");
             let lines = text.lines().count().max(1);
             for problem in &errors.problems {
-                assert!(problem.line >= 1 && problem.line <= lines + 1, "problem on line {} of {lines}", problem.line);
+                assert!(
+                    problem.line >= 1 && problem.line <= lines + 1,
+                    "problem on line {} of {lines}",
+                    problem.line
+                );
             }
         }
     }

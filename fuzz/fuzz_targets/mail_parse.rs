@@ -12,11 +12,17 @@ fuzz_target!(|raw: &[u8]| {
         }
         for address in message.to.iter().chain(&message.cc).chain(&message.from) {
             if let Some(name) = &address.name {
-                assert!(!name.contains(['\r', '\n']), "display name keeps a line break");
+                assert!(
+                    !name.contains(['\r', '\n']),
+                    "display name keeps a line break"
+                );
             }
         }
         if let Some(subject) = &message.subject {
-            assert!(!subject.contains(['\r', '\n']), "subject keeps a line break");
+            assert!(
+                !subject.contains(['\r', '\n']),
+                "subject keeps a line break"
+            );
         }
         // The ingest path also computes the message time against INTERNALDATE.
         let _ = candor::mail::message_time(message.date, jiff::Timestamp::UNIX_EPOCH);

@@ -17,7 +17,13 @@ fuzz_target!(|data: &[u8]| {
     let (subject, body) = text.split_once('\n').unwrap_or((&text, ""));
     if let Some(back) = candor::mail::ooo_return_date(subject, body, sent) {
         // The documented contract: never before the sending day, never absurdly far ahead.
-        assert!(back >= sent, "return date {back} before the sending day {sent}");
-        assert!(back <= sent.saturating_add(jiff::Span::new().days(400)), "return date {back} too far after {sent}");
+        assert!(
+            back >= sent,
+            "return date {back} before the sending day {sent}"
+        );
+        assert!(
+            back <= sent.saturating_add(jiff::Span::new().days(400)),
+            "return date {back} too far after {sent}"
+        );
     }
 });
