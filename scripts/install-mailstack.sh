@@ -8,11 +8,12 @@ present() {
         [ -x /usr/sbin/postfix ] &&
         command -v openssl >/dev/null 2>&1 &&
         [ -x /usr/lib/dovecot/lmtp ] &&
+        [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] &&
         id vmail >/dev/null 2>&1
 }
 
 if present; then
-    echo "mail stack prerequisites present: dovecot, postfix, openssl, dovecot lmtp, vmail user"
+    echo "mail stack prerequisites present: dovecot, postfix, openssl, dovecot lmtp, sieve, vmail user"
     exit 0
 fi
 
@@ -29,7 +30,7 @@ EOC
     exit 1
 fi
 
-if ! { command -v dovecot && [ -x /usr/sbin/postfix ] && command -v openssl && [ -x /usr/lib/dovecot/lmtp ]; } >/dev/null 2>&1; then
+if ! { command -v dovecot && [ -x /usr/sbin/postfix ] && command -v openssl && [ -x /usr/lib/dovecot/lmtp ] && [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ]; } >/dev/null 2>&1; then
     $APT update
     DEBIAN_FRONTEND=noninteractive $APT install -y --no-install-recommends dovecot-imapd dovecot-lmtpd dovecot-sieve openssl
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections

@@ -448,7 +448,13 @@ async fn deliver(
         }
         smtp::Outcome::Transient(why) => {
             let wait = backoff(row.attempts + 1);
-            tracing::info!(account = %account.name, candidate = %row.candidate, seconds = wait.as_secs(), "not sent yet, will retry: {why}");
+            if row.attempts == 0 {
+                // The first failure is worth the owner's eye (a wrong certificate, a refused
+                // login): say it at warn once, not only when the retries give up.
+                tracing::warn!(account = %account.name, candidate = %row.candidate, seconds = wait.as_secs(), "not sent yet, will retry: {why}");
+            } else {
+                tracing::info!(account = %account.name, candidate = %row.candidate, seconds = wait.as_secs(), "not sent yet, will retry: {why}");
+            }
             let at = now_s + wait.as_secs() as i64;
             store
                 .call(move |tx| rows::retry_later(tx, id, at, &why, now_s))

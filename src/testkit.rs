@@ -329,6 +329,23 @@ impl MailStack {
         Ok(())
     }
 
+    /// Installs `script` as `user`'s active Sieve script (`~/.dovecot.sieve`), run by Dovecot's
+    /// LMTP at every later delivery; e.g. a `vacation` auto-responder. Fails when Pigeonhole
+    /// (package `dovecot-sieve`) is not installed.
+    pub fn set_sieve_script(&self, user: &StackUser, script: &str) -> anyhow::Result<()> {
+        if !conf::sieve_installed() {
+            bail!(
+                "Sieve is not available: {} is missing (install dovecot-sieve)",
+                conf::SIEVE_PLUGIN
+            );
+        }
+        let home = self.dir.join("mail").join(&user.username);
+        let path = home.join(".dovecot.sieve");
+        write_atomically(&path, script.as_bytes())?;
+        process::chown(&path, self.vmail)?;
+        Ok(())
+    }
+
     fn maildir(&self, user: &StackUser) -> PathBuf {
         maildir::maildir_root(&self.dir.join("mail"), &user.username)
     }

@@ -83,8 +83,8 @@ service lmtp {{
 }}
 protocol lmtp {{
   postmaster_address = postmaster@localhost
-}}
-service auth {{
+{lmtp_plugins}}}
+{sieve}service auth {{
   unix_listener auth-postfix {{
     mode = 0666
   }}
@@ -109,9 +109,45 @@ service anvil {{
             ""
         },
         oauth2 = oauth2.as_deref().unwrap_or_default(),
+        lmtp_plugins = if sieve_installed() {
+            "  mail_plugins = $mail_plugins sieve\n"
+        } else {
+            ""
+        },
+        sieve = if sieve_installed() {
+            sieve_fragment(ports)
+        } else {
+            String::new()
+        },
         imap = ports.imap,
         imaps = ports.imaps,
         lmtp = ports.lmtp,
+    )
+}
+
+/// Pigeonhole's LMTP plugin (Debian package `dovecot-sieve`). Without it a stack still runs, but
+/// `MailStack::set_sieve_script` has no effect and says so.
+pub const SIEVE_PLUGIN: &str = "/usr/lib/dovecot/modules/lib90_sieve_plugin.so";
+
+pub fn sieve_installed() -> bool {
+    Path::new(SIEVE_PLUGIN).exists()
+}
+
+/// Sieve at delivery: a user's `~/.dovecot.sieve` (see `MailStack::set_sieve_script`) runs in
+/// LMTP. Vacation replies leave through Postfix's unauthenticated loopback listener on
+/// 127.0.0.2 (see `postfix_master_cf`); `:seconds 0` is allowed so that a test's auto-responder
+/// answers every message rather than once a day per sender.
+fn sieve_fragment(ports: &Ports) -> String {
+    format!(
+        r#"plugin {{
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+  sieve_extensions = +vacation-seconds
+  sieve_vacation_min_period = 0
+  sieve_vacation_default_period = 0
+}}
+submission_host = 127.0.0.2:{smtp}
+"#,
+        smtp = ports.smtp
     )
 }
 
@@ -169,12 +205,20 @@ delay_warning_time = 0h
 }
 
 /// Postfix `master.cf`: the submission port plus the standard services, none chrooted.
+///
+/// The same port on 127.0.0.2 is a second listener without AUTH that relays for loopback
+/// clients only: Dovecot's Sieve vacation replies leave through it (Dovecot's `submission_host`
+/// speaks plain SMTP without credentials), and since the certificate does not name 127.0.0.2,
+/// tests also use it to check that candor refuses a server whose name does not match.
 pub fn postfix_master_cf(ports: &Ports) -> String {
     // max_use=1: every connection gets a fresh smtpd, which reads the current refusal map.
     let mut out = format!(
         "# Written by candor's testkit.\n\
-         127.0.0.1:{} inet n - n - - smtpd -o smtpd_tls_security_level=encrypt -o max_use=1\n",
-        ports.smtp
+         127.0.0.1:{smtp} inet n - n - - smtpd -o smtpd_tls_security_level=encrypt -o max_use=1\n\
+         127.0.0.2:{smtp} inet n - n - - smtpd -o smtpd_sasl_auth_enable=no \
+         -o smtpd_tls_auth_only=no -o smtpd_tls_security_level=may \
+         -o smtpd_relay_restrictions=permit_mynetworks,reject -o mynetworks=127.0.0.0/8\n",
+        smtp = ports.smtp
     );
     // Debian's master.cf.proto with chroot `n`: the chroot would lack the instance's files.
     out.push_str(
