@@ -132,3 +132,6 @@ echo "== what landed in Jane's Drafts"
 echo
 echo "== a second run --once adds nothing"
 candor run --once
+echo
+echo "== candor digest --print: the summary Jane receives every morning"
+candor digest --print
