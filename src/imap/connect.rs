@@ -213,13 +213,24 @@ async fn authenticate(server: &Server, client: Client) -> Result<Session, ImapEr
         Ok(Ok(session)) => Ok(session),
         Ok(Err((err, _client))) => {
             use async_imap::error::Error as E;
-            let kind = match err {
+            let kind = match &err {
+                // RFC 5530: [UNAVAILABLE] (and [SERVERBUG], [INUSE]) say the server could not
+                // check the credentials right now, e.g. Dovecot's auth process restarting. That
+                // is no refusal: counting it towards the three strikes would pause the account
+                // for an hour after a server restart (found by the outage campaign).
+                E::No(text) if is_temporary_login_failure(text) => ImapErrorKind::Network,
                 E::No(_) | E::Bad(_) => ImapErrorKind::Auth,
                 E::Io(_) | E::ConnectionLost => ImapErrorKind::Network,
                 _ => ImapErrorKind::Protocol,
             };
             // The server's own words only (never our request, which holds the secret).
             let detail = match &err {
+                E::No(text) if is_temporary_login_failure(text) => {
+                    format!(
+                        "the server could not check the login now: {}",
+                        server_words(text)
+                    )
+                }
                 E::No(text) | E::Bad(text) => {
                     format!("the server refused the login: {}", server_words(text))
                 }
@@ -272,5 +283,37 @@ mod tests {
         for (rendered, expected) in cases {
             assert_eq!(server_words(rendered), expected, "{rendered}");
         }
+    }
+}
+
+/// A NO to LOGIN/AUTHENTICATE that says "try again later", not "wrong credentials" (RFC 5530).
+fn is_temporary_login_failure(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    [
+        "[UNAVAILABLE]",
+        "[SERVERBUG]",
+        "[INUSE]",
+        "TEMPORARY AUTHENTICATION FAILURE",
+    ]
+    .iter()
+    .any(|marker| upper.contains(marker))
+}
+
+#[cfg(test)]
+mod temporary_login_tests {
+    use super::is_temporary_login_failure;
+
+    #[test]
+    fn unavailable_is_temporary_and_authenticationfailed_is_not() {
+        assert!(is_temporary_login_failure(
+            "[UNAVAILABLE] Temporary authentication failure. [vm:2026-11-26 02:56:56]"
+        ));
+        assert!(is_temporary_login_failure(
+            "[SERVERBUG] Internal error occurred."
+        ));
+        assert!(!is_temporary_login_failure(
+            "[AUTHENTICATIONFAILED] Authentication failed."
+        ));
+        assert!(!is_temporary_login_failure("Login failed."));
     }
 }
