@@ -166,9 +166,6 @@ async fn servers_phase(
     let deadline = if p.wait_for_retries { 900 } else { 120 };
     let finished = common::wait_for(Duration::from_secs(deadline), async || {
         let Ok(rows) = owner.rows() else { return false };
-        let Ok((stored, _)) = owner.stored() else {
-            return false;
-        };
         let Ok(inbox) = common::delivered(stack, &owner.user, "INBOX").await else {
             return false;
         };
@@ -177,7 +174,7 @@ async fn servers_phase(
             && retries_done
             && !common::busy(&rows, Timestamp::now())
             && rows.iter().all(|r| r.state != "sent" || r.copied)
-            && stored.get("INBOX").copied() == Some(inbox)
+            && owner.located("INBOX").ok() == Some(inbox)
     })
     .await;
     f.finish = started.elapsed();
@@ -469,7 +466,7 @@ async fn disk_steps(
 async fn caught_up(stack: &MailStack, owner: &Owner, deadline: Duration) -> bool {
     let latest_due = owner.due.iter().max().copied().unwrap_or(Timestamp::now());
     common::wait_for(deadline, async || {
-        let (Ok(rows), Ok((stored, _))) = (owner.rows(), owner.stored()) else {
+        let Ok(rows) = owner.rows() else {
             return false;
         };
         let Ok(inbox) = common::delivered(stack, &owner.user, "INBOX").await else {
@@ -478,7 +475,7 @@ async fn caught_up(stack: &MailStack, owner: &Owner, deadline: Duration) -> bool
         Timestamp::now() > latest_due
             && !common::busy(&rows, Timestamp::now())
             && rows.iter().all(|r| r.state != "sent" || r.copied)
-            && stored.get("INBOX").copied() == Some(inbox)
+            && owner.located("INBOX").ok() == Some(inbox)
     })
     .await
 }
