@@ -39,15 +39,7 @@ echo "== seeding the demo mailbox"
 # shellcheck disable=SC1091
 source "$demo/stack.env"
 
-password=""
-for i in $(seq 0 50); do
-    address_var="USER_${i}_ADDRESS"
-    password_var="USER_${i}_PASSWORD"
-    if [ "${!address_var:-}" = "jane@agency.example" ]; then
-        password=${!password_var}
-    fi
-done
-[ -n "$password" ] || { echo "no password for jane in $demo/stack.env" >&2; exit 1; }
+password=$("$bin/candor-stack" password --dir "$demo" --user jane@agency.example)
 umask 077
 printf '%s' "$password" > "$demo/jane.password"
 

@@ -102,9 +102,7 @@ pub fn load_extra(store: &Store, account: &Account) -> anyhow::Result<Extra> {
             },
             outcomes,
             last_digest_at: crate::store::digests::last_sent_at(tx, id)?,
-            last_error: crate::store::stats::account_counts(tx, &name, None, Some(i64::MIN))
-                .ok()
-                .map(|c| c.last_error),
+            last_error: Some(mailbox::last_error(tx, id)?),
         })
     })
 }

@@ -58,6 +58,13 @@ enum Commands {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Print the password of a user of the stack in DIR (for scripts writing a candor config).
+    Password {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        user: String,
+    },
     /// Print the messages of a user's folder: headers that matter and the start of the text.
     ShowFolder {
         #[arg(long)]
@@ -179,6 +186,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", env_text(&stack)?);
             let pids = testkit::stack_processes(Some(stack.dir()));
             println!("# {} server processes: {pids:?}", pids.len());
+        }
+        Commands::Password { dir, user } => {
+            let stack = MailStack::attach(&dir)?;
+            let found = stack.users()?.into_iter().find(|u| u.address == user);
+            let Some(found) = found else {
+                anyhow::bail!("no user {user} in the stack in {}", dir.display());
+            };
+            print!("{}", found.password);
         }
         Commands::ShowFolder { dir, user, folder } => {
             let stack = MailStack::attach(&dir)?;

@@ -215,3 +215,12 @@ pub fn message_refs(
         )
         .optional()?)
 }
+
+/// The account's last recorded sync error, empty when the last attempt succeeded.
+pub fn last_error(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<String> {
+    Ok(tx.query_row(
+        "SELECT last_error FROM accounts WHERE id = ?1",
+        [account.0],
+        |r| r.get(0),
+    )?)
+}
