@@ -143,17 +143,101 @@ impl Store {
     where
         F: FnOnce(&Transaction<'_>) -> anyhow::Result<T>,
     {
+        self.transaction(Durability::Synced, f)
+    }
+
+    /// [`Store::call`] for ingest batches: committed without waiting for the disk
+    /// (`synchronous = NORMAL`). A batch lost to a power cut or a failing disk is fetched again,
+    /// because its folder cursor is lost with it; anything candor acts on outside the store
+    /// (an email sent, a digest marked) goes through [`Store::call`], whose synced commit also
+    /// makes every earlier batch durable.
+    pub async fn call_bulk<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> anyhow::Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.transaction(Durability::Relaxed, f))
+            .await
+            .context("the store task panicked")?
+    }
+
+    fn transaction<T, F>(&self, durability: Durability, f: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> anyhow::Result<T>,
+    {
         let mut conn = self
             .conn
             .lock()
             .map_err(|_| anyhow::anyhow!("the store connection was poisoned by a panic"))?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .context("cannot begin a store transaction")?;
-        let value = f(&tx)?;
-        tx.commit().context("cannot commit a store transaction")?;
-        Ok(value)
+        if durability == Durability::Relaxed {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        let result = (|| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .context("cannot begin a store transaction")?;
+            let value = f(&tx)?;
+            tx.commit().context("cannot commit a store transaction")?;
+            Ok(value)
+        })();
+        if durability == Durability::Relaxed {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        result.map_err(|e| {
+            // SAFETY: the handle belongs to `conn`, which the lock keeps alive and unshared.
+            let errno = unsafe { rusqlite::ffi::sqlite3_system_errno(conn.handle()) };
+            self.diagnose(e, errno)
+        })
     }
+
+    /// SQLite reports a file system that turned read-only under an open database as a plain
+    /// "disk I/O error": name the cause from the failed system call's `errno` (or the mount).
+    fn diagnose(&self, error: anyhow::Error, errno: i32) -> anyhow::Error {
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if errno == libc::EROFS || read_only(dir) == Some(true) {
+            error.context(format!(
+                "the file system holding the store ({}) is read-only (a disk error? see the kernel log)",
+                dir.display()
+            ))
+        } else if errno == libc::ENOSPC {
+            error.context(format!(
+                "the disk holding the store ({}) is full",
+                dir.display()
+            ))
+        } else {
+            error
+        }
+    }
+}
+
+/// Whether the file system holding `dir` is mounted (or was turned) read-only; `None` when
+/// `statvfs` fails.
+fn read_only(dir: &Path) -> Option<bool> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid NUL-terminated path and `st` is written by statvfs on success.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    Some(st.f_flag & libc::ST_RDONLY != 0)
+}
+
+/// Whether a commit waits for the disk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// `synchronous = FULL`: on disk when the commit returns, even across a power cut or a file
+    /// system that turns read-only after an error (outage campaign, 2026-11-26).
+    Synced,
+    /// `synchronous = NORMAL`: survives a crash of candor, not of the machine.
+    Relaxed,
 }
 
 /// Creates the database's directory (0700) and file (0600) when missing, so that nothing candor
@@ -193,7 +277,7 @@ fn create_owner_only(path: &Path) -> anyhow::Result<()> {
 fn configure(conn: &Connection) -> anyhow::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }

@@ -320,9 +320,201 @@ async fn disk_phase(
         return Ok(());
     }
     let result = disk_steps(stack, p, f, &dir).await;
-    let _ = sh(&["mount", "-o", "remount,rw", &dir.to_string_lossy()]);
     let _ = sh(&["umount", "-l", &dir.to_string_lossy()]);
+    result?;
+    readonly_phase(stack, p, f).await
+}
+
+/// The store on a small ext4 image mounted `errors=remount-ro`, turned read-only under the running
+/// daemon the way a failing disk does it (ext4's `trigger_fs_error`). A tmpfs cannot be remounted
+/// read-only while the daemon holds the database open for writing ("mount point is busy"), and
+/// an ext4 that went read-only after an error stays so until it is unmounted and checked: the
+/// daemon must keep running with a clear error, send nothing, stop on SIGTERM, refuse to start on
+/// the read-only disk, and catch up without loss or duplicate once the disk is back.
+async fn readonly_phase(
+    stack: &Arc<MailStack>,
+    p: &OutageParams,
+    f: &mut OutageFindings,
+) -> anyhow::Result<()> {
+    let work = tempfile::Builder::new().prefix("candor-ro-").tempdir()?;
+    let image = work.path().join("store.ext4");
+    let dir = work.path().join("mnt");
+    std::fs::create_dir(&dir)?;
+    let image_s = image.to_string_lossy().into_owned();
+    let dir_s = dir.to_string_lossy().into_owned();
+    let made = sh(&["truncate", "-s", "32M", &image_s])
+        && sh(&["mkfs.ext4", "-q", "-F", &image_s])
+        && sh(&["mount", "-o", "loop,errors=remount-ro", &image_s, &dir_s]);
+    if !made {
+        f.disk
+            .push("ext4 loop mount refused: read-only phase skipped".into());
+        return Ok(());
+    }
+    let result = readonly_steps(stack, p, f, &image_s, &dir_s).await;
+    let _ = sh(&["umount", "-l", &dir_s]);
     result
+}
+
+async fn readonly_steps(
+    stack: &Arc<MailStack>,
+    p: &OutageParams,
+    f: &mut OutageFindings,
+    image: &str,
+    dir: &str,
+) -> anyhow::Result<()> {
+    let owner = Owner::create(
+        stack,
+        &p.bin,
+        &OwnerPlan {
+            name: "kate",
+            candidates: 8,
+            spread: Duration::from_secs(60),
+            store_dir: Some(Path::new(dir)),
+        },
+    )?;
+    let log = owner.config.with_file_name("daemon.log");
+    let mut daemon = owner.spawn_daemon(None, &log)?;
+    let synced = common::wait_for(Duration::from_secs(60), async || {
+        owner
+            .stored()
+            .is_ok_and(|(s, _)| s.get("Sent").copied() == Some(8))
+    })
+    .await;
+    f.disk.push(format!(
+        "store on a 32 MB ext4 image (errors=remount-ro); first sync done: {synced}"
+    ));
+
+    // The disk fails: ext4 records an error and turns the file system read-only at once.
+    let device = command_output(&["findmnt", "-n", "-o", "SOURCE", dir]);
+    let device = device
+        .trim()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let before = log_len(&log);
+    let sent_before = owner.rows().map(|r| r.len()).unwrap_or(0);
+    let sent_at_trigger = owner_sent_count(stack, &owner).await;
+    let tripped = std::fs::write(
+        format!("/sys/fs/ext4/{device}/trigger_fs_error"),
+        "candor outage campaign",
+    )
+    .is_ok();
+    let probe = std::fs::write(Path::new(dir).join("probe"), b"x");
+    f.disk.push(format!(
+        "ext4 error triggered on {device}: {tripped}; a new file on it now fails with: {}",
+        probe
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or("NOTHING (still writable)".into())
+    ));
+    let n = submit_padded(stack, &owner, 20, 1024).await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let ro_error = log_lines(&log, before, &["read-only", "readonly", "read only"]);
+    let alive = daemon.try_wait()?.is_none();
+    let sent_while_ro = owner_sent_count(stack, &owner).await;
+    f.disk.push(format!(
+        "{n} messages delivered while read-only; error logged: {}",
+        ro_error
+            .clone()
+            .or_else(
+                || log_lines(&log, before, &["error", "warn"]).map(|l| format!("(not clear) {l}"))
+            )
+            .as_deref()
+            .unwrap_or("NONE")
+    ));
+    f.disk_audit.check(
+        "a clear error while the disk is read-only",
+        "logged".into(),
+        if ro_error.is_some() { "logged" } else { "none" }.into(),
+        ro_error.is_some(),
+    );
+    f.disk_audit.check(
+        "the daemon keeps running on a read-only disk",
+        "running".into(),
+        if alive { "running" } else { "exited" }.into(),
+        alive,
+    );
+    f.disk.push(format!(
+        "outbox rows before the error: {sent_before}; emails in the owner's Sent: {sent_at_trigger:?} at the error, {sent_while_ro:?} 20 s later"
+    ));
+    let status = stop_daemon(daemon)?;
+    f.disk_audit.check(
+        "stops on SIGTERM while the disk is read-only",
+        "exited".into(),
+        status.to_string(),
+        true,
+    );
+
+    // Started on the read-only disk: a clear error and a non-zero exit, not a hang.
+    let start_log = owner.config.with_file_name("start-ro.log");
+    let mut again = owner.spawn_daemon(None, &start_log)?;
+    let exited = common::wait_for(Duration::from_secs(30), async || {
+        again.try_wait().ok().flatten().is_some()
+    })
+    .await;
+    let start_status = if exited {
+        again.wait()?.to_string()
+    } else {
+        let _ = again.kill();
+        let _ = again.wait();
+        "still running after 30 s".to_string()
+    };
+    let start_error = log_lines(&start_log, 0, &["read-only", "readonly", "read only"]);
+    f.disk.push(format!(
+        "started on the read-only disk: {start_status}; said: {}",
+        start_error.as_deref().unwrap_or("NONE")
+    ));
+    f.disk_audit.check(
+        "refuses to start on a read-only disk, saying why",
+        "non-zero exit, read-only named".into(),
+        format!("{start_status}, named: {}", start_error.is_some()),
+        exited && !start_status.contains("exit status: 0") && start_error.is_some(),
+    );
+
+    // The operator's repair: unmount, check, mount again, start the daemon.
+    let repaired = sh(&["umount", dir])
+        && {
+            let _ = sh(&["sh", "-c", &format!("e2fsck -f -y {image} >/dev/null 2>&1")]);
+            true
+        }
+        && sh(&["mount", "-o", "loop,errors=remount-ro", image, dir]);
+    f.disk
+        .push(format!("unmounted, e2fsck, mounted again: {repaired}"));
+    let integrity = owner
+        .json(&["status", "--json"])
+        .map(|_| "readable")
+        .unwrap_or("NOT readable");
+    f.disk.push(format!("store after the repair: {integrity}"));
+    let daemon = owner.spawn_daemon(None, &log)?;
+    let recovered = caught_up(stack, &owner, Duration::from_secs(180)).await;
+    f.disk_audit.check(
+        "catches up after the repair and a restart",
+        "yes".into(),
+        if recovered { "yes" } else { "no" }.into(),
+        recovered,
+    );
+    let status = stop_daemon(daemon)?;
+    f.disk_audit.check(
+        "stopped cleanly on SIGTERM after the repair",
+        "exit 0".into(),
+        status.to_string(),
+        status.success(),
+    );
+    common::audit(stack, &owner, &Default::default(), &mut f.disk_audit).await
+}
+
+/// Emails in the owner's Sent folder on the server (follow-ups are copied there).
+async fn owner_sent_count(stack: &MailStack, owner: &Owner) -> Option<u64> {
+    common::delivered(stack, &owner.user, "Sent").await.ok()
+}
+
+fn command_output(args: &[&str]) -> String {
+    Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
 }
 
 async fn disk_steps(
@@ -406,53 +598,6 @@ async fn disk_steps(
         daemon = owner.spawn_daemon(None, &log)?;
     }
 
-    // Read-only: remount while the daemon runs (the kernel may refuse while files are open for writing).
-    let before = log_len(&log);
-    let ro = sh(&["mount", "-o", "remount,ro", &dir.to_string_lossy()]);
-    f.disk.push(format!(
-        "remount ro while the daemon runs: {}",
-        if ro { "done" } else { "refused by the kernel" }
-    ));
-    if ro {
-        let n = submit_padded(stack, &owner, 20, 1024).await;
-        tokio::time::sleep(Duration::from_secs(15)).await;
-        let ro_error = log_lines(&log, before, &["read-only", "readonly", "read only"]);
-        let alive = daemon.try_wait()?.is_none();
-        f.disk.push(format!(
-            "{n} messages delivered while read-only; error logged: {}",
-            ro_error.as_deref().unwrap_or("NONE")
-        ));
-        f.disk_audit.check(
-            "a clear error while the disk is read-only",
-            "logged".into(),
-            if ro_error.is_some() { "logged" } else { "none" }.into(),
-            ro_error.is_some(),
-        );
-        f.disk_audit.check(
-            "the daemon keeps running on a read-only disk",
-            "running".into(),
-            if alive { "running" } else { "exited" }.into(),
-            alive,
-        );
-        sh(&["mount", "-o", "remount,rw", &dir.to_string_lossy()]);
-        let recovered = caught_up(stack, &owner, Duration::from_secs(120)).await;
-        f.disk_audit.check(
-            "recovers once writable again (no restart)",
-            "yes".into(),
-            if recovered { "yes" } else { "no" }.into(),
-            recovered,
-        );
-        if daemon.try_wait()?.is_some() || !recovered {
-            f.disk
-                .push("restarted the daemon after the read-only disk".into());
-            let _ = daemon.kill();
-            let _ = daemon.wait();
-            daemon = owner.spawn_daemon(None, &log)?;
-            let again = caught_up(stack, &owner, Duration::from_secs(120)).await;
-            f.disk
-                .push(format!("caught up after that restart: {again}"));
-        }
-    }
     let status = stop_daemon(daemon)?;
     f.disk_audit.check(
         "stopped cleanly on SIGTERM",

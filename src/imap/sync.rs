@@ -233,7 +233,7 @@ async fn ingest_range(
             let now = clock.now();
             let threads = threads.clone();
             let outcome = store
-                .call(move |tx| {
+                .call_bulk(move |tx| {
                     let outcome = ingest::store_batch(
                         tx,
                         account,
