@@ -72,11 +72,7 @@ fn raw_message(conversation: usize, position: usize) -> (Vec<u8>, jiff::Timestam
 fn fetched(uid: u32, conversation: usize, position: usize) -> anyhow::Result<Fetched> {
     let (raw, time) = raw_message(conversation, position);
     let message = candor::mail::parse(&raw).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    Ok(Fetched::Parsed {
-        uid,
-        internal_date: time,
-        message: Box::new(message),
-    })
+    Ok(Fetched::parsed(uid, time, message))
 }
 
 fn account(dir: &std::path::Path) -> anyhow::Result<candor::config::Account> {
@@ -130,14 +126,27 @@ fn store(
     let threads = threads.clone();
     store.call_blocking(move |tx| {
         let now = jiff::Timestamp::now();
-        let outcome = ingest::store_batch(tx, account, folder, 1, &batch, next_uid, now)?;
-        // Threading alone: `Threader::add` plus the UPDATE of the row's thread.
-        let start = Instant::now();
-        threads
+        let mut threads = threads
             .lock()
-            .map_err(|_| anyhow::anyhow!("threader poisoned"))?
-            .add_new(tx, account, &batch, &outcome.new_rows)?;
-        let threading = start.elapsed();
+            .map_err(|_| anyhow::anyhow!("threader poisoned"))?;
+        // Threading alone: `Threads::choose` for each new message (its row is then written
+        // once, thread included).
+        let mut threading = Duration::ZERO;
+        let outcome = ingest::store_batch(
+            tx,
+            account,
+            folder,
+            1,
+            &batch,
+            next_uid,
+            now,
+            &mut |message, internal_date, row| {
+                let start = Instant::now();
+                let choice = threads.choose(message, internal_date, row);
+                threading += start.elapsed();
+                choice
+            },
+        )?;
         Ok((
             outcome.new_rows.iter().map(|(_, row)| row.0).collect(),
             threading,
@@ -310,7 +319,7 @@ async fn main() -> anyhow::Result<()> {
         "| cold: total | {cold:.1?} | < 1 s | {} |",
         verdict(cold, Duration::from_secs(1))
     );
-    line("thread it (`Threads::add_new`: add + UPDATE)", &per_thread);
+    line("thread it (`Threads::choose`)", &per_thread);
     line("that candidate's waits", &per_waits);
     println!(
         "| per message: threading + waits, mean ({samples} messages) | {:.1?} | < 1 ms | {} |",

@@ -180,7 +180,11 @@ pub fn parse(raw: &[u8]) -> Result<Message, Unparseable> {
             reason: "not an email: no From, Date or Message-ID header".to_string(),
         });
     }
-    let parsed = MessageParser::default()
+    // Only the headers read through mail-parser are parsed (MIME, Date, Subject, addresses);
+    // the rest (Received chains above all) are skipped: candor reads them from `raw_headers`.
+    let parsed = MessageParser::new()
+        .with_minimal_headers()
+        .default_header_ignore()
         .parse(&raw[..])
         .ok_or_else(|| Unparseable {
             reason: "not an email: the MIME parser found no message".to_string(),

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::TryStreamExt as _;
+use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 use super::connect::{ImapError, ImapErrorKind, Session};
@@ -24,6 +25,10 @@ use crate::store::ingest::{self, AccountId, Fetched, FolderCursor, FolderId};
 
 /// UIDs per FETCH command.
 const BATCH_UIDS: u32 = 500;
+/// Parsed batches that may wait for the store (each ~1 MB: the raw text is dropped by then).
+const PARSED_QUEUE: usize = 8;
+/// Most messages the store commits in one transaction when batches are waiting for it.
+const STORE_GROUP_MESSAGES: usize = 4000;
 /// Timeout for EXAMINE, SEARCH and similar commands.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest silence tolerated inside a FETCH response stream.
@@ -57,16 +62,6 @@ impl AccountSyncReport {
     pub fn fetched(&self) -> usize {
         self.folders.iter().map(|f| f.fetched).sum()
     }
-}
-
-/// Time spent in each stage of the ingest pipeline of one folder.
-#[derive(Default)]
-struct PipelineTiming {
-    rounds: u32,
-    wall: Duration,
-    fetch: Duration,
-    parse: Duration,
-    store: Duration,
 }
 
 /// A batch between two pipeline stages, with the cursor that covers it once stored.
@@ -198,10 +193,14 @@ pub async fn sync_folder(
     Ok(report)
 }
 
-/// Fetches `[start, uid_next)` in UID-range batches through a three-stage pipeline: while batch
-/// k is stored (one transaction with the cursor that covers it), batch k+1 is parsed on a
-/// blocking thread and batch k+2 is fetched, so the server, the parser and SQLite all work at
-/// once. Batches are stored in order, so the cursor never runs ahead of the stored messages.
+/// Fetches `[start, uid_next)` in UID-range batches through a three-stage pipeline of
+/// concurrent futures joined by bounded channels: the fetcher reads batch k+2 from the server
+/// while the parser (a blocking thread) parses batch k+1 and the store commits batch k. The
+/// store takes every parsed batch waiting for it, up to [`STORE_GROUP_MESSAGES`], in one
+/// transaction: when the store is the slowest stage its commits grow, and each commit rewrites
+/// the random-keyed index pages once for several batches instead of once per batch.
+/// Batches are stored in order with the cursor that covers them, so the cursor never runs ahead
+/// of the stored messages; after a fetch error, what was already fetched is still stored.
 /// Returns the UID after the last range fetched.
 // Each argument is one independent piece of the pipeline's context; a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
@@ -211,103 +210,123 @@ async fn ingest_range(
     report: &mut FolderSyncReport,
     session: &mut Session,
     (folder, uidvalidity): (FolderId, u32),
-    (mut start, uid_next): (u32, u32),
+    (start, uid_next): (u32, u32),
     threads: &SharedThreads,
     clock: Clock,
 ) -> anyhow::Result<u32> {
-    // Where the time goes (RUST_LOG=candor::imap=debug): the slowest stage sets the pace.
-    let mut timing = PipelineTiming::default();
-    let mut fetched: Option<Batch<RawItem>> = None;
-    let mut parsed: Option<Batch<Fetched>> = None;
-    while start < uid_next || fetched.is_some() || parsed.is_some() {
-        let range = (start < uid_next).then(|| {
-            (
-                start,
-                start.saturating_add(BATCH_UIDS - 1).min(uid_next - 1),
-            )
-        });
-        let (to_store, to_parse) = (parsed.take(), fetched.take());
-        let store_stage = async {
-            let batch = to_store?;
-            let started = Instant::now();
-            let now = clock.now();
-            let threads = threads.clone();
-            let outcome = store
-                .call_bulk(move |tx| {
-                    let outcome = ingest::store_batch(
-                        tx,
-                        account,
-                        folder,
-                        uidvalidity,
-                        &batch.items,
-                        batch.next_uid,
-                        now,
-                    )?;
-                    // Each new message updates its thread in the transaction that stores it.
-                    threads
-                        .lock()
-                        .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?
-                        .add_new(tx, account, &batch.items, &outcome.new_rows)?;
-                    Ok(outcome)
-                })
-                .await;
-            Some((started.elapsed(), outcome))
-        };
-        let parse_stage = async {
-            let batch = to_parse?;
-            let started = Instant::now();
+    let (raw_tx, mut raw_rx) = mpsc::channel::<Batch<RawItem>>(1);
+    let (parsed_tx, mut parsed_rx) = mpsc::channel::<Batch<Fetched>>(PARSED_QUEUE);
+    let started = Instant::now();
+
+    let fetcher = async move {
+        let (mut start, mut fetched, mut took) = (start, 0, Duration::ZERO);
+        while start < uid_next {
+            let end = start.saturating_add(BATCH_UIDS - 1).min(uid_next - 1);
+            let began = Instant::now();
+            let items = fetch_range_items(session, start, end).await?;
+            took += began.elapsed();
+            fetched += items.len();
+            // The cursor after this batch covers the whole range, also UIDs that no longer exist.
+            start = end.saturating_add(1);
+            let batch = Batch {
+                items,
+                next_uid: start,
+            };
+            if raw_tx.send(batch).await.is_err() {
+                break; // the store failed; its error is the one reported
+            }
+        }
+        Ok::<_, ImapError>((start, fetched, took))
+    };
+
+    let parser = async move {
+        let mut took = Duration::ZERO;
+        while let Some(batch) = raw_rx.recv().await {
+            let began = Instant::now();
             let parsed = tokio::task::spawn_blocking(move || Batch {
                 items: batch.items.into_iter().map(parse_item).collect(),
                 next_uid: batch.next_uid,
             })
-            .await;
-            Some((started.elapsed(), parsed))
-        };
-        let fetch_stage = async {
-            let (a, b) = range?;
-            let started = Instant::now();
-            let items = fetch_range_items(session, a, b).await;
-            // The cursor after this batch covers the whole range, also UIDs that no longer exist.
-            let batch = items.map(|items| Batch {
-                items,
-                next_uid: b.saturating_add(1),
-            });
-            Some((started.elapsed(), batch))
-        };
-        let round = Instant::now();
-        let (stored, parsed_now, fetched_now) = tokio::join!(store_stage, parse_stage, fetch_stage);
-        timing.rounds += 1;
-        timing.wall += round.elapsed();
-        if let Some((took, outcome)) = stored {
-            timing.store += took;
-            let outcome = outcome?;
-            report.new_messages += outcome.new_messages;
-            report.known_messages += outcome.known_messages;
-            report.skipped += outcome.skipped;
+            .await
+            .context("the parser task panicked")?;
+            took += began.elapsed();
+            if parsed_tx.send(parsed).await.is_err() {
+                break;
+            }
         }
-        if let Some((took, batch)) = parsed_now {
-            timing.parse += took;
-            parsed = Some(batch.context("the parser task panicked")?);
+        Ok::<_, anyhow::Error>(took)
+    };
+
+    let storer = async move {
+        let mut outcome = ingest::BatchOutcome::default();
+        let (mut took, mut commits) = (Duration::ZERO, 0u32);
+        while let Some(first) = parsed_rx.recv().await {
+            let mut group = vec![first];
+            let mut messages = group[0].items.len();
+            while messages < STORE_GROUP_MESSAGES {
+                let Ok(next) = parsed_rx.try_recv() else {
+                    break;
+                };
+                messages += next.items.len();
+                group.push(next);
+            }
+            let began = Instant::now();
+            let now = clock.now();
+            let threads = threads.clone();
+            let stored = store
+                .call_bulk(move |tx| {
+                    // Each new message gets its thread in the transaction that stores it.
+                    let mut threads = threads
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?;
+                    let mut total = ingest::BatchOutcome::default();
+                    for batch in &group {
+                        let one = threads.store_batch(
+                            tx,
+                            account,
+                            folder,
+                            uidvalidity,
+                            &batch.items,
+                            batch.next_uid,
+                            now,
+                        )?;
+                        total.new_messages += one.new_messages;
+                        total.known_messages += one.known_messages;
+                        total.skipped += one.skipped;
+                    }
+                    Ok(total)
+                })
+                .await?;
+            took += began.elapsed();
+            commits += 1;
+            outcome.new_messages += stored.new_messages;
+            outcome.known_messages += stored.known_messages;
+            outcome.skipped += stored.skipped;
         }
-        if let Some((took, batch)) = fetched_now {
-            timing.fetch += took;
-            let batch = batch?;
-            report.fetched += batch.items.len();
-            start = batch.next_uid;
-            fetched = Some(batch);
-        }
-    }
+        Ok::<_, anyhow::Error>((outcome, took, commits))
+    };
+
+    let (fetched, parsed, stored) = tokio::join!(fetcher, parser, storer);
+    // The store's error first: after it, the other stages only stopped.
+    let (outcome, store_took, commits) = stored?;
+    report.new_messages += outcome.new_messages;
+    report.known_messages += outcome.known_messages;
+    report.skipped += outcome.skipped;
+    let parse_took = parsed?;
+    let (next_uid, fetched, fetch_took) = fetched?;
+    report.fetched += fetched;
+    // Where the time goes (RUST_LOG=candor::imap=debug): the slowest stage sets the pace.
     tracing::debug!(
         folder = report.folder,
         fetched = report.fetched,
-        rounds = timing.rounds,
-        wall_ms = timing.wall.as_millis() as u64,
-        fetch_ms = timing.fetch.as_millis() as u64,
-        parse_ms = timing.parse.as_millis() as u64,
-        store_ms = timing.store.as_millis() as u64,
+        commits,
+        wall_ms = started.elapsed().as_millis() as u64,
+        fetch_ms = fetch_took.as_millis() as u64,
+        parse_ms = parse_took.as_millis() as u64,
+        store_ms = store_took.as_millis() as u64,
         "folder fetched, parsed and stored"
     );
-    Ok(start)
+    Ok(next_uid)
 }
 
 fn parse_item(item: RawItem) -> Fetched {
@@ -325,11 +344,7 @@ fn parse_item(item: RawItem) -> Fetched {
         };
     };
     match mail::parse(&bytes) {
-        Ok(message) => Fetched::Parsed {
-            uid,
-            internal_date,
-            message: Box::new(message),
-        },
+        Ok(message) => Fetched::parsed(uid, internal_date, message),
         Err(err) => Fetched::Skipped {
             uid,
             reason: err.to_string(),

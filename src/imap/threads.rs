@@ -7,8 +7,11 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Transaction;
 
 use crate::conversations::Identity;
+use crate::mail::Message;
 use crate::store::Store;
-use crate::store::ingest::{self, AccountId, Fetched, MessageRowId, ThreadRow};
+use crate::store::ingest::{
+    self, AccountId, BatchOutcome, Fetched, FolderId, MessageRowId, ThreadChoice, ThreadRow,
+};
 use crate::threading::{ThreadInput, Threader};
 
 /// The threader of one account and who the account is (for the header-less reply rule).
@@ -53,49 +56,65 @@ impl Threads {
         }
     }
 
-    /// Threads the batch's new messages and persists their threads, in the caller's transaction.
-    pub fn add_new(
+    /// Threads one new message that is about to be stored as `row` (the `thread_of` of
+    /// [`ingest::store_batch`]).
+    pub fn choose(
+        &mut self,
+        message: &Message,
+        internal_date: jiff::Timestamp,
+        row: MessageRowId,
+    ) -> ThreadChoice {
+        let addresses = |list: &[crate::mail::Address]| {
+            list.iter().map(|a| a.address.clone()).collect::<Vec<_>>()
+        };
+        let from = message
+            .from
+            .as_ref()
+            .map(|a| a.address.clone())
+            .unwrap_or_default();
+        let input = ThreadInput {
+            key: row.0,
+            message_id: message.message_id.clone(),
+            extra_message_ids: message.extra_message_ids.clone(),
+            in_reply_to: message.in_reply_to.clone(),
+            references: message.references.clone(),
+            time: crate::mail::message_time(message.date, internal_date),
+            correspondents: self.identity.correspondents(
+                &from,
+                &addresses(&message.to),
+                &addresses(&message.cc),
+            ),
+            subject: message.subject.clone(),
+        };
+        let assignment = self.threader.add(&input);
+        ThreadChoice {
+            thread: assignment.thread.0,
+            merged: assignment.merged.iter().map(|t| t.0).collect(),
+        }
+    }
+
+    /// Stores a batch (in the caller's transaction), threading each new message as it goes.
+    // The arguments are those of `ingest::store_batch`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn store_batch(
         &mut self,
         tx: &Transaction<'_>,
         account: AccountId,
+        folder: FolderId,
+        uidvalidity: u32,
         batch: &[Fetched],
-        new_rows: &[(usize, MessageRowId)],
-    ) -> anyhow::Result<()> {
-        for &(index, row) in new_rows {
-            let Some(Fetched::Parsed {
-                message,
-                internal_date,
-                ..
-            }) = batch.get(index)
-            else {
-                continue;
-            };
-            let addresses = |list: &[crate::mail::Address]| {
-                list.iter().map(|a| a.address.clone()).collect::<Vec<_>>()
-            };
-            let from = message
-                .from
-                .as_ref()
-                .map(|a| a.address.clone())
-                .unwrap_or_default();
-            let input = ThreadInput {
-                key: row.0,
-                message_id: message.message_id.clone(),
-                extra_message_ids: message.extra_message_ids.clone(),
-                in_reply_to: message.in_reply_to.clone(),
-                references: message.references.clone(),
-                time: crate::mail::message_time(message.date, *internal_date),
-                correspondents: self.identity.correspondents(
-                    &from,
-                    &addresses(&message.to),
-                    &addresses(&message.cc),
-                ),
-                subject: message.subject.clone(),
-            };
-            let assignment = self.threader.add(&input);
-            let merged: Vec<i64> = assignment.merged.iter().map(|t| t.0).collect();
-            ingest::set_thread(tx, account, row, assignment.thread.0, &merged)?;
-        }
-        Ok(())
+        next_uid: u32,
+        now: jiff::Timestamp,
+    ) -> anyhow::Result<BatchOutcome> {
+        ingest::store_batch(
+            tx,
+            account,
+            folder,
+            uidvalidity,
+            batch,
+            next_uid,
+            now,
+            &mut |message, internal_date, row| self.choose(message, internal_date, row),
+        )
     }
 }

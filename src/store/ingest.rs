@@ -32,7 +32,11 @@ pub enum Fetched {
     Parsed {
         uid: u32,
         internal_date: jiff::Timestamp,
+        /// The message, its `text` moved out into `text` below.
         message: Box<mail::Message>,
+        /// What is stored of the body ([`stored_text`]): computed by the parser stage, which
+        /// also frees the rest of the fetched text before the batch waits for the store.
+        text: String,
     },
     Skipped {
         uid: u32,
@@ -41,11 +45,30 @@ pub enum Fetched {
 }
 
 impl Fetched {
+    /// A parsed message, reduced to what the store keeps.
+    pub fn parsed(uid: u32, internal_date: jiff::Timestamp, mut message: mail::Message) -> Fetched {
+        let text = stored_text(&std::mem::take(&mut message.text));
+        Fetched::Parsed {
+            uid,
+            internal_date,
+            message: Box::new(message),
+            text,
+        }
+    }
+
     pub fn uid(&self) -> u32 {
         match self {
             Fetched::Parsed { uid, .. } | Fetched::Skipped { uid, .. } => *uid,
         }
     }
+}
+
+/// The thread of a new message, chosen (by the caller's threader) before the message is
+/// inserted, so that its row is written once: the thread's id and the threads it merged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ThreadChoice {
+    pub thread: i64,
+    pub merged: Vec<i64>,
 }
 
 /// What storing a batch did.
@@ -142,7 +165,10 @@ pub fn reset_uidvalidity(
 }
 
 /// Stores a batch of fetched messages and moves the folder's cursor to `next_uid`, in the
-/// caller's transaction: the cursor never runs ahead of the messages it covers.
+/// caller's transaction: the cursor never runs ahead of the messages it covers. Each new message
+/// gets its row id first, then its thread from `thread_of`, then is inserted in one write.
+// Each argument is one independent piece of the batch's context; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn store_batch(
     tx: &Transaction<'_>,
     account: AccountId,
@@ -151,16 +177,28 @@ pub fn store_batch(
     batch: &[Fetched],
     next_uid: u32,
     now: jiff::Timestamp,
+    thread_of: &mut dyn FnMut(&mail::Message, jiff::Timestamp, MessageRowId) -> ThreadChoice,
 ) -> anyhow::Result<BatchOutcome> {
     let mut outcome = BatchOutcome::default();
+    // The immediate transaction holds the write lock: nobody else takes ids meanwhile.
+    let mut next_id: i64 =
+        tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM messages", [], |r| {
+            r.get(0)
+        })?;
     for (index, item) in batch.iter().enumerate() {
         match item {
             Fetched::Parsed {
                 uid,
                 internal_date,
                 message,
+                text,
             } => {
-                let (row, new) = insert_message(tx, account, message, *internal_date, now)?;
+                let new = NewMessage {
+                    message,
+                    text,
+                    internal_date: *internal_date,
+                };
+                let (row, new) = insert_message(tx, account, &new, &mut next_id, now, thread_of)?;
                 if new {
                     outcome.new_messages += 1;
                     outcome.new_rows.push((index, row));
@@ -197,6 +235,13 @@ pub fn store_batch(
         params![folder.0, next_uid],
     )?;
     Ok(outcome)
+}
+
+/// A parsed message on its way into the store.
+struct NewMessage<'a> {
+    message: &'a mail::Message,
+    text: &'a str,
+    internal_date: jiff::Timestamp,
 }
 
 /// The key of SPEC §2: the Message-ID, unless absent or already taken by a different message
@@ -244,7 +289,7 @@ fn message_key(
 /// the digest's first line; never the quoted history or attachments.
 pub const STORED_TEXT_CHARS: usize = 2000;
 
-fn stored_text(text: &str) -> String {
+pub fn stored_text(text: &str) -> String {
     mail::new_text(text)
         .chars()
         .take(STORED_TEXT_CHARS)
@@ -263,47 +308,67 @@ fn from_address(message: &mail::Message) -> String {
 fn insert_message(
     tx: &Transaction<'_>,
     account: AccountId,
-    message: &mail::Message,
-    internal_date: jiff::Timestamp,
+    new: &NewMessage<'_>,
+    next_id: &mut i64,
     now: jiff::Timestamp,
+    thread_of: &mut dyn FnMut(&mail::Message, jiff::Timestamp, MessageRowId) -> ThreadChoice,
 ) -> anyhow::Result<(MessageRowId, bool)> {
+    let message = new.message;
     let (key, existing) = message_key(tx, account, message)?;
     if let Some(row) = existing {
         return Ok((row, false));
     }
-    let time = mail::message_time(message.date, internal_date);
+    let row = MessageRowId(*next_id);
+    *next_id += 1;
+    let thread = thread_of(message, new.internal_date, row);
+    let time = mail::message_time(message.date, new.internal_date);
     let bounce = message.bounce.as_ref();
     tx.prepare_cached(
-        "INSERT INTO messages (account_id, key, message_id, stable_hash, in_reply_to, refs,
+        "INSERT INTO messages (id, account_id, key, message_id, stable_hash, in_reply_to, refs,
              from_addr, from_name, subject, date_header, internal_date, time, class, ooo_until,
-             bounce_kind, bounce_rcpts, candor_kind, candor_outbox, body_text, stored_at, extra_ids)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+             bounce_kind, bounce_rcpts, candor_kind, candor_outbox, body_text, stored_at, extra_ids,
+             thread_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19, ?20, ?21, ?22, ?23)",
     )?
     .execute(params![
-            account.0,
-            key,
-            message.message_id,
-            message.stable_hash,
-            message.in_reply_to.join(" "),
-            message.references.join(" "),
-            from_address(message),
-            message.from.as_ref().and_then(|a| a.name.clone()).unwrap_or_default(),
-            message.subject.clone().unwrap_or_default(),
-            message.date.map(|d| d.as_second()),
-            internal_date.as_second(),
-            time.as_second(),
-            message.class.as_str(),
-            message.ooo_until.map(|d| d.to_string()),
-            bounce.map(|b| b.kind.as_str()),
-            bounce.map(|b| b.recipients.join(" ")).unwrap_or_default(),
-            message.candor.as_ref().map(|c| c.kind.clone()),
-            message.candor.as_ref().and_then(|c| c.outbox),
-            stored_text(&message.text),
-            now.as_second(),
-            message.extra_message_ids.join(" "),
-        ])
+        row.0,
+        account.0,
+        key,
+        message.message_id,
+        message.stable_hash,
+        message.in_reply_to.join(" "),
+        message.references.join(" "),
+        from_address(message),
+        message
+            .from
+            .as_ref()
+            .and_then(|a| a.name.as_deref())
+            .unwrap_or_default(),
+        message.subject.as_deref().unwrap_or_default(),
+        message.date.map(|d| d.as_second()),
+        new.internal_date.as_second(),
+        time.as_second(),
+        message.class.as_str(),
+        message.ooo_until.map(|d| d.to_string()),
+        bounce.map(|b| b.kind.as_str()),
+        bounce.map(|b| b.recipients.join(" ")).unwrap_or_default(),
+        message.candor.as_ref().map(|c| c.kind.as_str()),
+        message.candor.as_ref().and_then(|c| c.outbox),
+        new.text,
+        now.as_second(),
+        message.extra_message_ids.join(" "),
+        thread.thread,
+    ])
     .context("cannot insert a message")?;
-    let row = MessageRowId(tx.last_insert_rowid());
+    if !thread.merged.is_empty() {
+        let mut renumber = tx.prepare_cached(
+            "UPDATE messages SET thread_id = ?3 WHERE account_id = ?1 AND thread_id = ?2",
+        )?;
+        for old in &thread.merged {
+            renumber.execute(params![account.0, old, thread.thread])?;
+        }
+    }
     let fields: [(&str, &[mail::Address]); 4] = [
         ("from", message.from.as_slice()),
         ("to", &message.to),
@@ -320,7 +385,7 @@ fn insert_message(
                 row.0,
                 field,
                 address.address,
-                address.name.clone().unwrap_or_default()
+                address.name.as_deref().unwrap_or_default()
             ])?;
         }
     }
@@ -466,25 +531,6 @@ pub struct ThreadRow {
     pub from: String,
     pub to: Vec<String>,
     pub cc: Vec<String>,
-}
-
-/// Persists a message's thread and renumbers the threads it absorbed.
-pub fn set_thread(
-    tx: &Transaction<'_>,
-    account: AccountId,
-    message: MessageRowId,
-    thread: i64,
-    merged: &[i64],
-) -> anyhow::Result<()> {
-    let mut stmt = tx.prepare_cached("UPDATE messages SET thread_id = ?2 WHERE id = ?1")?;
-    stmt.execute(params![message.0, thread])?;
-    let mut renumber = tx.prepare_cached(
-        "UPDATE messages SET thread_id = ?3 WHERE account_id = ?1 AND thread_id = ?2",
-    )?;
-    for old in merged {
-        renumber.execute(params![account.0, old, thread])?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

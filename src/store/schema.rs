@@ -176,6 +176,41 @@ const MIGRATIONS: &[&str] = &[
         updated_at  INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 6: cheaper ingest (issue 4). Messages lose an index no query used (lookups go through the
+    //    key); locations and addresses become WITHOUT ROWID tables, keyed by their primary key
+    //    alone, so each insert writes one b-tree less.
+    r#"
+    DROP INDEX messages_by_message_id;
+
+    CREATE TABLE locations_new (
+        folder_id   INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        uidvalidity INTEGER NOT NULL,
+        uid         INTEGER NOT NULL,
+        message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        present     INTEGER NOT NULL DEFAULT 1,     -- 0 once expunged or moved away
+        seen_at     INTEGER NOT NULL,
+        gone_at     INTEGER,
+        PRIMARY KEY (folder_id, uidvalidity, uid)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO locations_new (folder_id, uidvalidity, uid, message_id, present, seen_at, gone_at)
+        SELECT folder_id, uidvalidity, uid, message_id, present, seen_at, gone_at FROM locations;
+    DROP TABLE locations;
+    ALTER TABLE locations_new RENAME TO locations;
+    CREATE INDEX locations_by_message ON locations (message_id);
+
+    CREATE TABLE message_addresses_new (
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        field      TEXT    NOT NULL CHECK (field IN ('from','to','cc','reply_to')),
+        address    TEXT    NOT NULL,       -- lowercased
+        name       TEXT    NOT NULL DEFAULT '',
+        PRIMARY KEY (message_id, field, address)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO message_addresses_new (message_id, field, address, name)
+        SELECT message_id, field, address, name FROM message_addresses;
+    DROP TABLE message_addresses;
+    ALTER TABLE message_addresses_new RENAME TO message_addresses;
+    CREATE INDEX message_addresses_by_address ON message_addresses (address);
+    "#,
 ];
 
 /// The schema version this candor writes.
@@ -224,6 +259,60 @@ mod tests {
         // Running again is a no-op.
         migrate(&mut conn).unwrap();
         assert_eq!(version(&conn).unwrap(), LATEST_VERSION);
+    }
+
+    #[test]
+    fn migration_6_keeps_locations_and_addresses() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for (index, sql) in MIGRATIONS.iter().take(5).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", index as i64 + 1)
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, created_at) VALUES (1, 'a', 0);
+             INSERT INTO folders (id, account_id, name, role) VALUES (1, 1, 'INBOX', 'inbox');
+             INSERT INTO messages (id, account_id, key, stable_hash, internal_date, time, class, stored_at)
+                 VALUES (7, 1, 'k@x', 'h', 0, 0, 'human', 0);
+             INSERT INTO locations (folder_id, uidvalidity, uid, message_id, present, seen_at, gone_at)
+                 VALUES (1, 9, 3, 7, 0, 5, 6);
+             INSERT INTO message_addresses (message_id, field, address, name)
+                 VALUES (7, 'from', 'c@x', 'C');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let location: (i64, i64, i64, i64, i64, i64, Option<i64>) = conn
+            .query_row("SELECT * FROM locations", [], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(location, (1, 9, 3, 7, 0, 5, Some(6)));
+        let address: (i64, String, String, String) = conn
+            .query_row("SELECT * FROM message_addresses", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap();
+        assert_eq!(address, (7, "from".into(), "c@x".into(), "C".into()));
+        // The cascades still hold on the rebuilt tables.
+        conn.execute("DELETE FROM messages WHERE id = 7", [])
+            .unwrap();
+        let left: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM locations) + (SELECT count(*) FROM message_addresses)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[test]
