@@ -27,6 +27,7 @@
 mod subject;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasher as _, RandomState};
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -69,18 +70,25 @@ pub struct ThreadAssignment {
 }
 
 /// Incremental threader: union-find over message-ids and message keys.
+///
+/// Ids and topics are kept as 64-bit SipHash digests under a key drawn per threader, not as
+/// strings: a daemon holds the threader of every stored message, and the strings were most of
+/// its memory (issue 4: ~20 MB for 100k messages). Two different ids share a digest with
+/// probability about n²/2⁶⁵ (3·10⁻¹⁰ for 100k ids), and the random key keeps hostile mail from
+/// aiming for one.
 #[derive(Debug, Default)]
 pub struct Threader {
     /// Union-find parent of each node.
     parent: Vec<u32>,
     /// Smallest message key in the component, valid at roots; `None` for ghost-only components.
     min_key: Vec<Option<i64>>,
-    id_nodes: HashMap<String, u32>,
+    id_nodes: HashMap<u64, u32>,
     key_nodes: HashMap<i64, u32>,
-    /// `correspondent \0 normalised subject` → (time, key) of every message with that pair.
-    by_topic: HashMap<String, Vec<(Timestamp, i64)>>,
+    /// Digest of `correspondent \0 normalised subject` → (time, key) of every message with that pair.
+    by_topic: HashMap<u64, Vec<(Timestamp, i64)>>,
     /// Header-less replies that found no thread yet, by the same topic key.
-    orphans: HashMap<String, Vec<(Timestamp, i64)>>,
+    orphans: HashMap<u64, Vec<(Timestamp, i64)>>,
+    digests: RandomState,
 }
 
 impl Threader {
@@ -110,7 +118,10 @@ impl Threader {
             joined.push(self.id_node(id));
         }
 
-        let topics = topic_keys(msg);
+        let topics: Vec<u64> = topic_keys(msg)
+            .iter()
+            .map(|topic| self.digests.hash_one(topic))
+            .collect();
         let is_headerless_reply = linked_ids.is_empty()
             && msg.subject.as_deref().is_some_and(has_reply_prefix)
             && !topics.is_empty();
@@ -143,7 +154,7 @@ impl Threader {
         for topic in topics {
             if orphaned {
                 self.orphans
-                    .entry(topic.clone())
+                    .entry(topic)
                     .or_default()
                     .push((msg.time, msg.key));
             }
@@ -181,7 +192,7 @@ impl Threader {
     /// Takes out of the orphan lists the header-less replies that `time` would have been chosen
     /// for, had the message come first (same topic, at most the look-back before them), and
     /// returns their nodes.
-    fn adopt_orphans(&mut self, topics: &[String], time: Timestamp, own: i64) -> Vec<u32> {
+    fn adopt_orphans(&mut self, topics: &[u64], time: Timestamp, own: i64) -> Vec<u32> {
         let mut adopted_keys = Vec::new();
         for topic in topics {
             if let Some(orphans) = self.orphans.get(topic) {
@@ -209,7 +220,7 @@ impl Threader {
 
     /// The key of the most recent message at or before `time` (within the look-back) on any of
     /// `topics`; ties go to the larger key so that the answer does not depend on map order.
-    fn most_recent_on_topic(&self, topics: &[String], time: Timestamp, own: i64) -> Option<i64> {
+    fn most_recent_on_topic(&self, topics: &[u64], time: Timestamp, own: i64) -> Option<i64> {
         topics
             .iter()
             .filter_map(|topic| self.by_topic.get(topic))
@@ -231,11 +242,12 @@ impl Threader {
     }
 
     fn id_node(&mut self, id: &str) -> u32 {
-        if let Some(&node) = self.id_nodes.get(id) {
+        let digest = self.digests.hash_one(id);
+        if let Some(&node) = self.id_nodes.get(&digest) {
             return node;
         }
         let node = self.new_node(None);
-        self.id_nodes.insert(id.to_owned(), node);
+        self.id_nodes.insert(digest, node);
         node
     }
 
