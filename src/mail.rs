@@ -182,13 +182,28 @@ pub fn parse(raw: &[u8]) -> Result<Message, Unparseable> {
     }
     // Only the headers read through mail-parser are parsed (MIME, Date, Subject, addresses);
     // the rest (Received chains above all) are skipped: candor reads them from `raw_headers`.
-    let parsed = MessageParser::new()
-        .with_minimal_headers()
-        .default_header_ignore()
-        .parse(&raw[..])
-        .ok_or_else(|| Unparseable {
-            reason: "not an email: the MIME parser found no message".to_string(),
-        })?;
+    // mail-parser asserts its own invariants in debug builds (the fuzzer reached one with a
+    // message/rfc822 part inside a boundary line, 2026-11-26): a panic in it skips this message
+    // with a reason instead of failing the batch it came in.
+    let mime = std::panic::catch_unwind(|| {
+        MessageParser::new()
+            .with_minimal_headers()
+            .default_header_ignore()
+            .parse(&raw[..])
+    });
+    let parsed = match mime {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => {
+            return Err(Unparseable {
+                reason: "not an email: the MIME parser found no message".to_string(),
+            });
+        }
+        Err(_) => {
+            return Err(Unparseable {
+                reason: "the MIME parser failed on this message's structure".to_string(),
+            });
+        }
+    };
 
     let mut ids = headers::values(&raw_headers, "Message-ID").filter_map(headers::message_id_of);
     let message_id = ids.next();

@@ -315,3 +315,16 @@ fn cr_only_line_endings_parse() {
     assert_eq!(m.subject.as_deref(), Some("Hi"));
     assert_eq!(m.message_id.as_deref(), Some("x@y"));
 }
+
+/// Fuzz regression (scripts/fuzz.sh, overflow-checked build, 2026-11-26): a message/rfc822 part
+/// header glued to its boundary line trips mail-parser's debug assertion "Invalid part ID, could
+/// not find multipart". The message is skipped with a reason; nothing panics out of `parse`.
+#[test]
+fn fuzz_regression_rfc822_part_glued_to_its_boundary_is_skipped() {
+    let raw: &[u8] = b"From:>\nContent-Type: multipart/\n\tboundary=\"b-7\"\r\n\r\n\
+--b-7Content-Type:message/rfc822;n\n\nContent-Type: message/rfc822\n\n\r\n--b-7--";
+    match parse(raw) {
+        Ok(_) => {} // a release build of mail-parser gets through it
+        Err(e) => assert!(e.reason.contains("MIME parser"), "{}", e.reason),
+    }
+}
