@@ -1,5 +1,5 @@
 //! The crash and outage campaigns of issue 9 (see RELIABILITY.md), run against a fresh loopback
-//! Dovecot + Postfix: `campaign crash [KILLS]` or `campaign outage [RESTARTS]`. The `candor`
+//! Dovecot + Postfix: `campaign crash [KILLS]` or `campaign outage [RESTARTS [INBOX_MESSAGES]]`. The `candor`
 //! binary must be built with the `failpoints` feature (`campaigns/*.sh` do it); `CANDOR_BIN`
 //! names it, else the one beside this example's directory is used. Exits 1 on any violation.
 
@@ -54,12 +54,18 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("outage") => {
             let restarts = number(args.get(2), 20)?;
-            let p = outage::OutageParams::full(bin, restarts);
+            let mut p = outage::OutageParams::full(bin, restarts);
+            // A bigger Inbox keeps the first FETCH running through more restarts.
+            if let Some(inbox) = args.get(3) {
+                p.big_inbox = number(Some(inbox), p.big_inbox)?;
+            }
             let f = outage::outage_campaign(&p).await?;
             f.print(&p);
             f.violations()
         }
-        _ => anyhow::bail!("usage: campaign crash [KILLS] | campaign outage [RESTARTS]"),
+        _ => anyhow::bail!(
+            "usage: campaign crash [KILLS] | campaign outage [RESTARTS [INBOX_MESSAGES]]"
+        ),
     };
     if violations.is_empty() {
         println!("\nno violation");

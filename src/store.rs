@@ -146,12 +146,12 @@ impl Store {
         self.transaction(Durability::Synced, f)
     }
 
-    /// [`Store::call`] for ingest batches: committed without waiting for the disk
-    /// (`synchronous = NORMAL`). A batch lost to a power cut or a failing disk is fetched again,
-    /// because its folder cursor is lost with it; anything candor acts on outside the store
-    /// (an email sent, a digest marked) goes through [`Store::call`], whose synced commit also
-    /// makes every earlier batch durable.
-    pub async fn call_bulk<T, F>(&self, f: F) -> anyhow::Result<T>
+    /// [`Store::call`] for writes that are safe to lose, committed without waiting for the disk
+    /// (`synchronous = NORMAL`): ingest batches, fetched again if lost because their folder
+    /// cursor is lost with them, and the daemon's status rows, rewritten at every state change.
+    /// Anything candor acts on outside the store (an email sent, a digest marked) goes through
+    /// [`Store::call`], whose synced commit also makes every earlier relaxed one durable.
+    pub async fn call_relaxed<T, F>(&self, f: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> anyhow::Result<T> + Send + 'static,

@@ -274,7 +274,7 @@ async fn ingest_range(
             let now = clock.now();
             let threads = threads.clone();
             let stored = store
-                .call_bulk(move |tx| {
+                .call_relaxed(move |tx| {
                     // Each new message gets its thread in the transaction that stores it.
                     let mut threads = threads
                         .lock()

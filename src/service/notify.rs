@@ -127,7 +127,7 @@ impl StatusBoard {
         let name = name.to_owned();
         let result = self
             .store
-            .call(
+            .call_relaxed(
                 move |tx| match crate::store::mailbox::account_id(tx, &name)? {
                     Some(id) => status::remove(tx, id),
                     None => Ok(()),
@@ -145,7 +145,7 @@ impl StatusBoard {
         let (pid, now) = (i64::from(std::process::id()), self.clock.now().as_second());
         if let Err(err) = self
             .store
-            .call(move |tx| status::mark_stopped(tx, pid, now))
+            .call_relaxed(move |tx| status::mark_stopped(tx, pid, now))
             .await
         {
             tracing::debug!("cannot record the stop: {err:#}");
@@ -209,7 +209,8 @@ impl AccountStatus {
         let result = self
             .board
             .store
-            .call(move |tx| {
+            // Runtime state, rewritten at every change: no need to wait for the disk.
+            .call_relaxed(move |tx| {
                 let id = ingest::ensure_account(tx, &name, now)?;
                 status::set(
                     tx,

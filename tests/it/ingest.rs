@@ -496,7 +496,7 @@ async fn sync_refuses_to_run_beside_the_daemon_while_state_changes_still_work() 
     stack.seed(&jane, "INBOX", &[seed(raw, at)]).unwrap();
     let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
     let _daemon = start_daemon(&config);
-    let (synced, _) = wait_until(Duration::from_secs(30), || {
+    let (synced, _) = wait_until(Duration::from_secs(60), || {
         stats(&config, "jane")["last_sync"].is_string()
     });
     assert!(synced, "the daemon completed its first sync");
