@@ -405,6 +405,37 @@ impl MailStack {
         }
     }
 
+    /// Polls `folder` with `UID SEARCH HEADER name value` until a message matches, or fails at
+    /// `timeout`. Unlike [`MailStack::wait_for_message`] it never downloads the folder, so it
+    /// stays cheap on a folder of tens of thousands of messages.
+    pub async fn wait_for_header(
+        &self,
+        user: &StackUser,
+        folder: &str,
+        (name, value): (&str, &str),
+        timeout: Duration,
+    ) -> anyhow::Result<u32> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut session = self.imap_session(user, ImapTls::Implicit).await?;
+        let query = format!("HEADER {name} \"{}\"", value.replace(['"', '\\'], ""));
+        loop {
+            if session.examine(folder).await.is_ok()
+                && let Ok(uids) = session.uid_search(&query).await
+                && let Some(uid) = uids.into_iter().min()
+            {
+                let _ = session.logout().await;
+                return Ok(uid);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "no message with {name}: {value} in {folder} of {} after {timeout:?}",
+                    user.username
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Submits `raw` over SMTP (STARTTLS + AUTH as `user`), trusting only the test CA. A refusal
     /// keeps its `lettre::transport::smtp::Error` in the chain (downcast for the status code).
     pub async fn submit(

@@ -306,15 +306,11 @@ pub async fn drain(stack: &MailStack, from: &StackUser, user: &StackUser) -> any
         .arg(stack.dir().join("postfix"))
         .arg("-f")
         .output();
-    let needle = format!("<{id}>");
+    // A SEARCH, not a download of the Inbox: it holds tens of thousands of messages.
     stack
-        .wait_for_message(user, "INBOX", |m| contains(&m.raw, &needle), DELIVERY)
+        .wait_for_header(user, "INBOX", ("Message-ID", &id), DELIVERY)
         .await
         .map(drop)
-}
-
-pub fn contains(raw: &[u8], needle: &str) -> bool {
-    raw.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// The unfolded value of header `name`.
