@@ -438,6 +438,9 @@ async fn readonly_steps(
     f.disk.push(format!(
         "outbox rows before the error: {sent_before}; emails in the owner's Sent: {sent_at_trigger:?} at the error, {sent_while_ro:?} 20 s later"
     ));
+    if !synced || !alive || ro_error.is_none() {
+        f.disk.push(format!("the daemon's last words:\n{}", log_tail(&log, 8)));
+    }
     let status = stop_daemon(daemon)?;
     f.disk_audit.check(
         "stops on SIGTERM while the disk is read-only",
@@ -461,6 +464,9 @@ async fn readonly_steps(
         "still running after 30 s".to_string()
     };
     let start_error = log_lines(&start_log, 0, &["read-only", "readonly", "read only"]);
+    if start_error.is_none() {
+        f.disk.push(format!("the start's words:\n{}", log_tail(&start_log, 5)));
+    }
     f.disk.push(format!(
         "started on the read-only disk: {start_status}; said: {}",
         start_error.as_deref().unwrap_or("NONE")
@@ -666,6 +672,17 @@ fn sh(args: &[&str]) -> bool {
 
 fn log_len(log: &Path) -> u64 {
     std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The last `n` lines of a log, indented.
+fn log_tail(log: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("    {}", l.chars().take(300).collect::<String>()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The first line logged since `from` that mentions one of `words`.
