@@ -439,7 +439,8 @@ async fn readonly_steps(
         "outbox rows before the error: {sent_before}; emails in the owner's Sent: {sent_at_trigger:?} at the error, {sent_while_ro:?} 20 s later"
     ));
     if !synced || !alive || ro_error.is_none() {
-        f.disk.push(format!("the daemon's last words:\n{}", log_tail(&log, 8)));
+        f.disk
+            .push(format!("the daemon's last words:\n{}", log_tail(&log, 8)));
     }
     let status = stop_daemon(daemon)?;
     f.disk_audit.check(
@@ -465,7 +466,8 @@ async fn readonly_steps(
     };
     let start_error = log_lines(&start_log, 0, &["read-only", "readonly", "read only"]);
     if start_error.is_none() {
-        f.disk.push(format!("the start's words:\n{}", log_tail(&start_log, 5)));
+        f.disk
+            .push(format!("the start's words:\n{}", log_tail(&start_log, 5)));
     }
     f.disk.push(format!(
         "started on the read-only disk: {start_status}; said: {}",
