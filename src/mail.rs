@@ -14,6 +14,7 @@ mod tests;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use mail_parser::MessageParser;
 use sha2::{Digest, Sha256};
@@ -169,6 +170,15 @@ pub struct Unparseable {
     pub reason: String,
 }
 
+/// mail-parser, built once: only the headers read through it are parsed (MIME, Date, Subject,
+/// addresses); the rest (Received chains above all) are skipped, since candor reads them from
+/// its own header parse.
+static MIME_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_minimal_headers()
+        .default_header_ignore()
+});
+
 /// Parses and classifies one message: `raw` is the header block plus a possibly truncated body.
 pub fn parse(raw: &[u8]) -> Result<Message, Unparseable> {
     let raw = headers::normalize_line_endings(raw);
@@ -180,17 +190,10 @@ pub fn parse(raw: &[u8]) -> Result<Message, Unparseable> {
             reason: "not an email: no From, Date or Message-ID header".to_string(),
         });
     }
-    // Only the headers read through mail-parser are parsed (MIME, Date, Subject, addresses);
-    // the rest (Received chains above all) are skipped: candor reads them from `raw_headers`.
     // mail-parser asserts its own invariants in debug builds (the fuzzer reached one with a
     // message/rfc822 part inside a boundary line, 2026-11-26): a panic in it skips this message
     // with a reason instead of failing the batch it came in.
-    let mime = std::panic::catch_unwind(|| {
-        MessageParser::new()
-            .with_minimal_headers()
-            .default_header_ignore()
-            .parse(&raw[..])
-    });
+    let mime = std::panic::catch_unwind(|| MIME_PARSER.parse(&raw[..]));
     let parsed = match mime {
         Ok(Some(parsed)) => parsed,
         Ok(None) => {

@@ -362,24 +362,8 @@ async fn readonly_steps(
     image: &str,
     dir: &str,
 ) -> anyhow::Result<()> {
-    let owner = Owner::create(
-        stack,
-        &p.bin,
-        &OwnerPlan {
-            name: "kate",
-            candidates: 8,
-            spread: Duration::from_secs(60),
-            store_dir: Some(Path::new(dir)),
-        },
-    )?;
-    let log = owner.config.with_file_name("daemon.log");
-    let mut daemon = owner.spawn_daemon(None, &log)?;
-    let synced = common::wait_for(Duration::from_secs(60), async || {
-        owner
-            .stored()
-            .is_ok_and(|(s, _)| s.get("Sent").copied() == Some(8))
-    })
-    .await;
+    let (owner, log, mut daemon, synced) =
+        owner_on_disk(stack, p, ("kate", Duration::from_secs(60)), Path::new(dir)).await?;
     f.disk.push(format!(
         "store on a 32 MB ext4 image (errors=remount-ro); first sync done: {synced}"
     ));
@@ -394,7 +378,7 @@ async fn readonly_steps(
         .to_string();
     let before = log_len(&log);
     let sent_before = owner.rows().map(|r| r.len()).unwrap_or(0);
-    let sent_at_trigger = owner_sent_count(stack, &owner).await;
+    let sent_at_trigger = common::delivered(stack, &owner.user, "Sent").await.ok();
     let tripped = std::fs::write(
         format!("/sys/fs/ext4/{device}/trigger_fs_error"),
         "candor outage campaign",
@@ -412,7 +396,7 @@ async fn readonly_steps(
     tokio::time::sleep(Duration::from_secs(20)).await;
     let ro_error = log_lines(&log, before, &["read-only", "readonly", "read only"]);
     let alive = daemon.try_wait()?.is_none();
-    let sent_while_ro = owner_sent_count(stack, &owner).await;
+    let sent_while_ro = common::delivered(stack, &owner.user, "Sent").await.ok();
     f.disk.push(format!(
         "{n} messages delivered while read-only; error logged: {}",
         ro_error
@@ -423,18 +407,7 @@ async fn readonly_steps(
             .as_deref()
             .unwrap_or("NONE")
     ));
-    f.disk_audit.check(
-        "a clear error while the disk is read-only",
-        "logged".into(),
-        if ro_error.is_some() { "logged" } else { "none" }.into(),
-        ro_error.is_some(),
-    );
-    f.disk_audit.check(
-        "the daemon keeps running on a read-only disk",
-        "running".into(),
-        if alive { "running" } else { "exited" }.into(),
-        alive,
-    );
+    check_error_and_alive(f, "read-only", ro_error.is_some(), alive);
     f.disk.push(format!(
         "outbox rows before the error: {sent_before}; emails in the owner's Sent: {sent_at_trigger:?} at the error, {sent_while_ro:?} 20 s later"
     ));
@@ -512,11 +485,6 @@ async fn readonly_steps(
     common::audit(stack, &owner, &Default::default(), &mut f.disk_audit).await
 }
 
-/// Emails in the owner's Sent folder on the server (follow-ups are copied there).
-async fn owner_sent_count(stack: &MailStack, owner: &Owner) -> Option<u64> {
-    common::delivered(stack, &owner.user, "Sent").await.ok()
-}
-
 fn command_output(args: &[&str]) -> String {
     Command::new(args[0])
         .args(&args[1..])
@@ -531,24 +499,8 @@ async fn disk_steps(
     f: &mut OutageFindings,
     dir: &Path,
 ) -> anyhow::Result<()> {
-    let owner = Owner::create(
-        stack,
-        &p.bin,
-        &OwnerPlan {
-            name: "jill",
-            candidates: 8,
-            spread: Duration::from_secs(40),
-            store_dir: Some(dir),
-        },
-    )?;
-    let log = owner.config.with_file_name("daemon.log");
-    let mut daemon = owner.spawn_daemon(None, &log)?;
-    let synced = common::wait_for(Duration::from_secs(60), async || {
-        owner
-            .stored()
-            .is_ok_and(|(s, _)| s.get("Sent").copied() == Some(8))
-    })
-    .await;
+    let (owner, log, mut daemon, synced) =
+        owner_on_disk(stack, p, ("jill", Duration::from_secs(40)), dir).await?;
     f.disk
         .push(format!("store on a 4 MB tmpfs; first sync done: {synced}"));
 
@@ -573,23 +525,7 @@ async fn disk_steps(
         "error logged while full: {}",
         full_error.as_deref().unwrap_or("NONE")
     ));
-    f.disk_audit.check(
-        "a clear error while the disk is full",
-        "logged".into(),
-        if full_error.is_some() {
-            "logged"
-        } else {
-            "none"
-        }
-        .into(),
-        full_error.is_some(),
-    );
-    f.disk_audit.check(
-        "the daemon keeps running on a full disk",
-        "running".into(),
-        if alive { "running" } else { "exited" }.into(),
-        alive,
-    );
+    check_error_and_alive(f, "full", full_error.is_some(), alive);
     std::fs::remove_file(&filler)?;
     let recovered = caught_up(stack, &owner, Duration::from_secs(120)).await;
     f.disk_audit.check(
@@ -614,6 +550,51 @@ async fn disk_steps(
         status.success(),
     );
     common::audit(stack, &owner, &Default::default(), &mut f.disk_audit).await
+}
+
+/// An owner with 8 candidates whose store lives in `dir`, its daemon started, and whether its
+/// first sync (the 8 seeded questions in Sent) was stored within 60 s.
+async fn owner_on_disk(
+    stack: &MailStack,
+    p: &OutageParams,
+    (name, spread): (&str, Duration),
+    dir: &Path,
+) -> anyhow::Result<(Owner, PathBuf, Child, bool)> {
+    let owner = Owner::create(
+        stack,
+        &p.bin,
+        &OwnerPlan {
+            name,
+            candidates: 8,
+            spread,
+            store_dir: Some(dir),
+        },
+    )?;
+    let log = owner.config.with_file_name("daemon.log");
+    let daemon = owner.spawn_daemon(None, &log)?;
+    let synced = common::wait_for(Duration::from_secs(60), async || {
+        owner
+            .stored()
+            .is_ok_and(|(s, _)| s.get("Sent").copied() == Some(8))
+    })
+    .await;
+    Ok((owner, log, daemon, synced))
+}
+
+/// The two checks of a bad disk: a clear error was logged, and the daemon is still running.
+fn check_error_and_alive(f: &mut OutageFindings, disk: &str, error: bool, alive: bool) {
+    f.disk_audit.check(
+        &format!("a clear error while the disk is {disk}"),
+        "logged".into(),
+        if error { "logged" } else { "none" }.into(),
+        error,
+    );
+    f.disk_audit.check(
+        &format!("the daemon keeps running on a {disk} disk"),
+        "running".into(),
+        if alive { "running" } else { "exited" }.into(),
+        alive,
+    );
 }
 
 async fn caught_up(stack: &MailStack, owner: &Owner, deadline: Duration) -> bool {

@@ -290,18 +290,14 @@ async fn ingest_range(
                             batch.next_uid,
                             now,
                         )?;
-                        total.new_messages += one.new_messages;
-                        total.known_messages += one.known_messages;
-                        total.skipped += one.skipped;
+                        total.add_counts(&one);
                     }
                     Ok(total)
                 })
                 .await?;
             took += began.elapsed();
             commits += 1;
-            outcome.new_messages += stored.new_messages;
-            outcome.known_messages += stored.known_messages;
-            outcome.skipped += stored.skipped;
+            outcome.add_counts(&stored);
         }
         Ok::<_, anyhow::Error>((outcome, took, commits))
     };

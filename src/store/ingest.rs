@@ -84,6 +84,15 @@ pub struct BatchOutcome {
     pub skipped: usize,
 }
 
+impl BatchOutcome {
+    /// Adds `other`'s counts (not its rows, which index another batch).
+    pub fn add_counts(&mut self, other: &BatchOutcome) {
+        self.new_messages += other.new_messages;
+        self.known_messages += other.known_messages;
+        self.skipped += other.skipped;
+    }
+}
+
 pub fn ensure_account(
     tx: &Transaction<'_>,
     name: &str,
