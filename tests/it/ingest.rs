@@ -499,7 +499,12 @@ async fn sync_refuses_to_run_beside_the_daemon_while_state_changes_still_work() 
     let (synced, _) = wait_until(Duration::from_secs(60), || {
         stats(&config, "jane")["last_sync"].is_string()
     });
-    assert!(synced, "the daemon completed its first sync");
+    assert!(
+        synced,
+        "the daemon completed its first sync; stats: {}; its log:\n{}",
+        stats(&config, "jane"),
+        std::fs::read_to_string(config.path.with_file_name("daemon.log")).unwrap_or_default()
+    );
 
     let out = candor(&config, &["sync"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
