@@ -9,6 +9,7 @@ mod classify;
 mod headers;
 mod ooo;
 mod quote;
+mod shortcut;
 #[cfg(test)]
 mod tests;
 
@@ -180,9 +181,22 @@ static MIME_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
 });
 
 /// Parses and classifies one message: `raw` is the header block plus a possibly truncated body.
+///
+/// mail-parser sees only the parts candor reads (see `shortcut`): the result is the same as
+/// [`parse_whole`]'s, which the corpus test and the fuzzer check.
 pub fn parse(raw: &[u8]) -> Result<Message, Unparseable> {
+    parse_with(raw, true)
+}
+
+/// [`parse`] with mail-parser given the whole message: the reference the shortcut is checked
+/// against.
+pub fn parse_whole(raw: &[u8]) -> Result<Message, Unparseable> {
+    parse_with(raw, false)
+}
+
+fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
     let raw = headers::normalize_line_endings(raw);
-    let (header_block, _) = headers::split_header_body(&raw);
+    let (header_block, body) = headers::split_header_body(&raw);
     let raw_headers = headers::parse_headers(header_block);
     let has = |name: &str| headers::first(&raw_headers, name).is_some();
     if !has("From") && !has("Date") && !has("Message-ID") {
@@ -193,7 +207,14 @@ pub fn parse(raw: &[u8]) -> Result<Message, Unparseable> {
     // mail-parser asserts its own invariants in debug builds (the fuzzer reached one with a
     // message/rfc822 part inside a boundary line, 2026-11-26): a panic in it skips this message
     // with a reason instead of failing the batch it came in.
-    let mime = std::panic::catch_unwind(|| MIME_PARSER.parse(&raw[..]));
+    let mut content_types = headers::values(&raw_headers, "Content-Type");
+    let mime_input = match (content_types.next(), content_types.next()) {
+        (Some(content_type), None) if shortcut => {
+            shortcut::relevant(&raw, content_type, raw.len() - body.len())
+        }
+        _ => std::borrow::Cow::Borrowed(&raw[..]),
+    };
+    let mime = std::panic::catch_unwind(|| MIME_PARSER.parse(&mime_input[..]));
     let parsed = match mime {
         Ok(Some(parsed)) => parsed,
         Ok(None) => {

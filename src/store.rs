@@ -157,9 +157,18 @@ impl Store {
         F: FnOnce(&Transaction<'_>) -> anyhow::Result<T> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.transaction(Durability::Relaxed, f))
+        tokio::task::spawn_blocking(move || store.call_relaxed_blocking(f))
             .await
             .context("the store task panicked")?
+    }
+
+    /// [`Store::call_relaxed`] for a caller already on a blocking thread (the ingest storer,
+    /// which keeps one transaction open while batches keep coming).
+    pub fn call_relaxed_blocking<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> anyhow::Result<T>,
+    {
+        self.transaction(Durability::Relaxed, f)
     }
 
     fn transaction<T, F>(&self, durability: Durability, f: F) -> anyhow::Result<T>

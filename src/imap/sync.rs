@@ -27,8 +27,11 @@ use crate::store::ingest::{self, AccountId, Fetched, FolderCursor, FolderId};
 const BATCH_UIDS: u32 = 500;
 /// Parsed batches that may wait for the store (each ~1 MB: the raw text is dropped by then).
 const PARSED_QUEUE: usize = 8;
-/// Most messages the store commits in one transaction when batches are waiting for it.
-const STORE_GROUP_MESSAGES: usize = 4000;
+/// Most messages the storer commits in one transaction.
+const STORE_COMMIT_MESSAGES: usize = 20_000;
+/// Longest the storer keeps a transaction open while batches keep coming: it holds the write
+/// lock, which commands run beside the daemon wait for.
+const STORE_COMMIT_AFTER: Duration = Duration::from_millis(1000);
 /// Timeout for EXAMINE, SEARCH and similar commands.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest silence tolerated inside a FETCH response stream.
@@ -193,12 +196,12 @@ pub async fn sync_folder(
     Ok(report)
 }
 
-/// Fetches `[start, uid_next)` in UID-range batches through a three-stage pipeline of
-/// concurrent futures joined by bounded channels: the fetcher reads batch k+2 from the server
-/// while the parser (a blocking thread) parses batch k+1 and the store commits batch k. The
-/// store takes every parsed batch waiting for it, up to [`STORE_GROUP_MESSAGES`], in one
-/// transaction: when the store is the slowest stage its commits grow, and each commit rewrites
-/// the random-keyed index pages once for several batches instead of once per batch.
+/// Fetches `[start, uid_next)` in UID-range batches through a three-stage pipeline joined by
+/// bounded channels: the fetcher reads batch k+2 from the server while the parser (a blocking
+/// thread) parses batch k+1 and the storer (another blocking thread) stores batch k.
+/// The storer keeps one transaction open while batches keep coming, up to
+/// [`STORE_COMMIT_MESSAGES`] or [`STORE_COMMIT_AFTER`]: each commit rewrites the random-keyed
+/// index pages it touched, so a first sync of 100k messages commits a dozen times, not a hundred.
 /// Batches are stored in order with the cursor that covers them, so the cursor never runs ahead
 /// of the stored messages; after a fetch error, what was already fetched is still stored.
 /// Returns the UID after the last range fetched.
@@ -215,7 +218,8 @@ async fn ingest_range(
     clock: Clock,
 ) -> anyhow::Result<u32> {
     let (raw_tx, mut raw_rx) = mpsc::channel::<Batch<RawItem>>(1);
-    let (parsed_tx, mut parsed_rx) = mpsc::channel::<Batch<Fetched>>(PARSED_QUEUE);
+    // A std channel: the storer waits on it with a deadline, inside its transaction.
+    let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel::<Batch<Fetched>>(PARSED_QUEUE);
     let started = Instant::now();
 
     let fetcher = async move {
@@ -242,64 +246,41 @@ async fn ingest_range(
     let parser = async move {
         let mut took = Duration::ZERO;
         while let Some(batch) = raw_rx.recv().await {
-            let began = Instant::now();
-            let parsed = tokio::task::spawn_blocking(move || Batch {
-                items: batch.items.into_iter().map(parse_item).collect(),
-                next_uid: batch.next_uid,
+            let parsed_tx = parsed_tx.clone();
+            let (sent, parsing) = tokio::task::spawn_blocking(move || {
+                let began = Instant::now();
+                let parsed = Batch {
+                    items: batch.items.into_iter().map(parse_item).collect(),
+                    next_uid: batch.next_uid,
+                };
+                let parsing = began.elapsed();
+                // Blocks while the store is behind: that is the pipeline's back-pressure.
+                (parsed_tx.send(parsed).is_ok(), parsing)
             })
             .await
             .context("the parser task panicked")?;
-            took += began.elapsed();
-            if parsed_tx.send(parsed).await.is_err() {
-                break;
+            took += parsing;
+            if !sent {
+                break; // the store failed
             }
         }
         Ok::<_, anyhow::Error>(took)
     };
 
-    let storer = async move {
-        let mut outcome = ingest::BatchOutcome::default();
-        let (mut took, mut commits) = (Duration::ZERO, 0u32);
-        while let Some(first) = parsed_rx.recv().await {
-            let mut group = vec![first];
-            let mut messages = group[0].items.len();
-            while messages < STORE_GROUP_MESSAGES {
-                let Ok(next) = parsed_rx.try_recv() else {
-                    break;
-                };
-                messages += next.items.len();
-                group.push(next);
-            }
-            let began = Instant::now();
-            let now = clock.now();
-            let threads = threads.clone();
-            let stored = store
-                .call_relaxed(move |tx| {
-                    // Each new message gets its thread in the transaction that stores it.
-                    let mut threads = threads
-                        .lock()
-                        .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?;
-                    let mut total = ingest::BatchOutcome::default();
-                    for batch in &group {
-                        let one = threads.store_batch(
-                            tx,
-                            account,
-                            folder,
-                            uidvalidity,
-                            &batch.items,
-                            batch.next_uid,
-                            now,
-                        )?;
-                        total.add_counts(&one);
-                    }
-                    Ok(total)
-                })
-                .await?;
-            took += began.elapsed();
-            commits += 1;
-            outcome.add_counts(&stored);
+    let storer = {
+        let (store, threads) = (store.clone(), threads.clone());
+        let target = StoreTarget {
+            account,
+            folder,
+            uidvalidity,
+        };
+        async move {
+            tokio::task::spawn_blocking(move || {
+                store_batches(&store, &threads, target, &parsed_rx, clock)
+            })
+            .await
+            .context("the store task panicked")?
         }
-        Ok::<_, anyhow::Error>((outcome, took, commits))
     };
 
     let (fetched, parsed, stored) = tokio::join!(fetcher, parser, storer);
@@ -323,6 +304,72 @@ async fn ingest_range(
         "folder fetched, parsed and stored"
     );
     Ok(next_uid)
+}
+
+/// Where the storer puts what it receives.
+#[derive(Clone, Copy)]
+struct StoreTarget {
+    account: AccountId,
+    folder: FolderId,
+    uidvalidity: u32,
+}
+
+/// The storer, on a blocking thread: stores the parsed batches in order, several per
+/// transaction, and returns what they added, the time spent storing (not waiting) and the
+/// number of commits. Waiting for the first batch of a transaction holds no lock.
+fn store_batches(
+    store: &Store,
+    threads: &SharedThreads,
+    target: StoreTarget,
+    parsed_rx: &std::sync::mpsc::Receiver<Batch<Fetched>>,
+    clock: Clock,
+) -> anyhow::Result<(ingest::BatchOutcome, Duration, u32)> {
+    let mut outcome = ingest::BatchOutcome::default();
+    let (mut took, mut commits) = (Duration::ZERO, 0u32);
+    while let Ok(first) = parsed_rx.recv() {
+        let began = Instant::now();
+        let now = clock.now();
+        let mut waited = Duration::ZERO;
+        let stored = store.call_relaxed_blocking(|tx| {
+            // Each new message gets its thread in the transaction that stores it.
+            let mut threads = threads
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?;
+            let deadline = began + STORE_COMMIT_AFTER;
+            let (mut total, mut messages) = (ingest::BatchOutcome::default(), 0);
+            let mut batch = first;
+            loop {
+                let one = threads.store_batch(
+                    tx,
+                    target.account,
+                    target.folder,
+                    target.uidvalidity,
+                    &batch.items,
+                    batch.next_uid,
+                    now,
+                )?;
+                total.add_counts(&one);
+                messages += batch.items.len();
+                let left = deadline.saturating_duration_since(Instant::now());
+                if messages >= STORE_COMMIT_MESSAGES || left.is_zero() {
+                    break;
+                }
+                let wait = Instant::now();
+                let next = parsed_rx.recv_timeout(left);
+                waited += wait.elapsed();
+                match next {
+                    Ok(next) => batch = next,
+                    // Nothing more in time, or the parser is done: commit what we have.
+                    Err(_) => break,
+                }
+            }
+            Ok(total)
+        })?;
+        took += began.elapsed().saturating_sub(waited);
+        commits += 1;
+        outcome.add_counts(&stored);
+    }
+    Ok((outcome, took, commits))
 }
 
 fn parse_item(item: RawItem) -> Fetched {

@@ -386,3 +386,38 @@ fn classification_survives_truncation_to_the_fetched_prefix() {
         "too many recipient losses: {lost_recipients:#?}"
     );
 }
+
+/// `mail::parse` hands mail-parser only the parts candor reads; on every corpus message, whole
+/// and cut to what IMAP fetches, the result must equal a parse of the whole message. Prints how
+/// often the shortcut applied.
+#[test]
+fn the_mime_shortcut_changes_nothing_on_any_corpus() {
+    let Some(dir) = corpora_dir() else { return };
+    let mut corpora: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("corpora dir is readable")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("maildir/cur").is_dir())
+        .collect();
+    corpora.sort();
+    let (mut checked, mut differ) = (0, Vec::new());
+    for corpus in &corpora {
+        for (name, raw) in corpus_files(corpus) {
+            for input in [raw.clone(), truncated(&raw)] {
+                checked += 1;
+                let (a, b) = (mail::parse(&input), mail::parse_whole(&input));
+                if a != b {
+                    if std::env::var("SHOW_DIFF").is_ok() {
+                        eprintln!("DIFF {name}\n  cut:   {a:?}\n  whole: {b:?}");
+                    }
+                    differ.push(format!("{}/{name}", corpus.display()));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "MIME shortcut: {checked} inputs checked, {} differ",
+        differ.len()
+    );
+    assert!(differ.is_empty(), "the shortcut changed these: {differ:#?}");
+}

@@ -1,0 +1,329 @@
+//! How much of a message mail-parser needs to see.
+//!
+//! mail-parser decodes every part it is given, and most mail is a text/plain part followed by
+//! parts candor never reads: the HTML alternative (quoted-printable) and attachments (base64).
+//! Decoding them was a third of the parse time of a first sync (issue 4). [`relevant_len`]
+//! finds where the first text/plain part ends and, when everything after it is of a kind candor
+//! ignores, returns that length: mail-parser then sees the same text/plain part (the CRLF before
+//! a delimiter belongs to the delimiter, so the part's bytes are unchanged) and nothing else.
+//!
+//! Anything unusual keeps the whole message: another multipart subtype, a first leaf that is not
+//! an inline text/plain part, or any later part that is not HTML, an application, an image, audio,
+//! video or a font (a returned message, a delivery report, a second text part...). The corpus
+//! test and the fuzzer check that the result equals a parse of the whole message.
+
+use std::borrow::Cow;
+
+/// Nesting depth followed to the first leaf (mixed → alternative → text/plain is 2).
+const MAX_DEPTH: usize = 4;
+
+/// What mail-parser must see of `raw` (header block and body) so that candor reads the same
+/// message from it: the message up to the end of its first text/plain part, with the open
+/// multiparts closed (mail-parser does not decode a part whose boundary never comes), or the
+/// whole of `raw` when no shortcut is safe. `content_type` is the top-level Content-Type value,
+/// unfolded; `body_start` is where the body begins in `raw`.
+pub fn relevant<'a>(raw: &'a [u8], content_type: &str, body_start: usize) -> Cow<'a, [u8]> {
+    let Some((cut, open)) = shortcut(raw, content_type, body_start) else {
+        return Cow::Borrowed(raw);
+    };
+    let eol: &[u8] = if raw.contains(&b'\r') { b"\r\n" } else { b"\n" };
+    let mut out = Vec::with_capacity(cut + open.iter().map(|b| b.len() + 8).sum::<usize>());
+    out.extend_from_slice(&raw[..cut]);
+    for boundary in open.iter().rev() {
+        out.extend_from_slice(eol);
+        out.extend_from_slice(b"--");
+        out.extend_from_slice(boundary.as_bytes());
+        out.extend_from_slice(b"--");
+    }
+    out.extend_from_slice(eol);
+    Cow::Owned(out)
+}
+
+/// Where the first text/plain part ends, and the boundaries open there (outermost first).
+fn shortcut(raw: &[u8], content_type: &str, body_start: usize) -> Option<(usize, Vec<String>)> {
+    let mut kind = Kind::of(content_type);
+    let mut from = body_start;
+    let mut known: Vec<String> = Vec::new();
+    for _ in 0..MAX_DEPTH {
+        let Kind::Container { boundary } = kind else {
+            return None;
+        };
+        let part = after_delimiter(raw, from, boundary.as_bytes())?;
+        let (headers, content) = part_headers(raw, part);
+        known.push(boundary);
+        kind = Kind::of_part(&headers);
+        if kind == Kind::InlinePlain {
+            let innermost = known.last().map_or(&[][..], |b| b.as_bytes());
+            let end = next_delimiter(raw, content, innermost)?;
+            return rest_is_ignorable(raw, end, known.clone()).then_some((end, known));
+        }
+        from = content;
+    }
+    None
+}
+
+/// What a Content-Type (and disposition) says about a part, for our purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    /// multipart/alternative or multipart/mixed, with its boundary.
+    Container {
+        boundary: String,
+    },
+    /// text/plain, not an attachment and without a file name: the text candor reads.
+    InlinePlain,
+    /// text/html, application/*, image/*, audio/*, video/*, font/*: never read by candor.
+    Ignorable,
+    Other,
+}
+
+impl Kind {
+    fn of(content_type: &str) -> Kind {
+        let (media, params) = content_type.split_once(';').unwrap_or((content_type, ""));
+        let media = media.trim().to_ascii_lowercase();
+        match media.as_str() {
+            "multipart/alternative" | "multipart/mixed" => match param(params, "boundary") {
+                Some(boundary) if !boundary.is_empty() => Kind::Container { boundary },
+                _ => Kind::Other,
+            },
+            "text/plain" if param(params, "name").is_none() => Kind::InlinePlain,
+            "text/plain" => Kind::Other,
+            "text/html" => Kind::Ignorable,
+            _ => match media.split_once('/') {
+                Some(("application" | "image" | "audio" | "video" | "font", sub))
+                    if !sub.is_empty() =>
+                {
+                    Kind::Ignorable
+                }
+                _ => Kind::Other,
+            },
+        }
+    }
+
+    /// A body part: no Content-Type means text/plain (RFC 2046 §5.1); any Content-Disposition
+    /// makes a text/plain part something else (mail-parser may file it as an attachment).
+    fn of_part(headers: &[(String, String)]) -> Kind {
+        let field = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        match Kind::of(field("Content-Type").unwrap_or("text/plain")) {
+            Kind::InlinePlain if field("Content-Disposition").is_some() => Kind::Other,
+            kind => kind,
+        }
+    }
+}
+
+/// The value of parameter `name` in `;`-separated Content-Type parameters, unquoted.
+fn param(params: &str, name: &str) -> Option<String> {
+    params.split(';').find_map(|p| {
+        let (key, value) = p.split_once('=')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| {
+            let value = value.trim();
+            value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value)
+                .to_owned()
+        })
+    })
+}
+
+/// Lines of `raw` from `from` on: (start, end without the line break, start of the next line).
+fn lines(raw: &[u8], from: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    let mut at = from;
+    std::iter::from_fn(move || {
+        if at >= raw.len() {
+            return None;
+        }
+        let start = at;
+        let (end, next) = match raw[at..].iter().position(|&b| b == b'\n') {
+            Some(i) => (start + i, start + i + 1),
+            None => (raw.len(), raw.len()),
+        };
+        at = next;
+        let end = if end > start && raw[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        };
+        Some((start, end, next))
+    })
+}
+
+/// Whether a line is the delimiter `--boundary` (RFC 2046 allows trailing white space).
+fn is_delimiter(line: &[u8], boundary: &[u8]) -> bool {
+    line.strip_prefix(b"--")
+        .and_then(|l| l.strip_prefix(boundary))
+        .is_some_and(|rest| rest.iter().all(|b| *b == b' ' || *b == b'\t'))
+}
+
+/// The start of the first part after a delimiter line of `boundary`, searching from `from`.
+fn after_delimiter(raw: &[u8], from: usize, boundary: &[u8]) -> Option<usize> {
+    lines(raw, from)
+        .find(|&(start, end, _)| is_delimiter(&raw[start..end], boundary))
+        .map(|(_, _, next)| next)
+}
+
+/// The cut before the next delimiter or close-delimiter line of `boundary` after `from`: the
+/// line break that precedes it belongs to the delimiter (RFC 2046 §5.1.1).
+fn next_delimiter(raw: &[u8], from: usize, boundary: &[u8]) -> Option<usize> {
+    let (start, _, _) = lines(raw, from).find(|&(start, end, _)| {
+        raw[start..end]
+            .strip_prefix(b"--")
+            .is_some_and(|l| l.starts_with(boundary))
+    })?;
+    if start == from {
+        return Some(from); // an empty part
+    }
+    let cut = start - 1; // the '\n'
+    Some(if cut > from && raw[cut - 1] == b'\r' {
+        cut - 1
+    } else {
+        cut
+    })
+}
+
+/// The header fields of the part starting at `at` (unfolded, lossy UTF-8) and where its
+/// content starts.
+fn part_headers(raw: &[u8], at: usize) -> (Vec<(String, String)>, usize) {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (start, end, next) in lines(raw, at) {
+        let line = &raw[start..end];
+        if line.is_empty() {
+            return (fields, next);
+        }
+        let text = String::from_utf8_lossy(line);
+        if line[0] == b' ' || line[0] == b'\t' {
+            if let Some((_, value)) = fields.last_mut() {
+                value.push(' ');
+                value.push_str(text.trim());
+            }
+        } else if let Some((name, value)) = text.split_once(':') {
+            fields.push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
+    (fields, raw.len())
+}
+
+/// Whether every part that begins in `raw[from..]` is of a kind candor ignores (or a container
+/// of such parts). Parts are found as mail-parser finds them: after a delimiter line of a
+/// boundary declared so far (`known`, the boundaries around the text part), or of a container
+/// met on the way.
+fn rest_is_ignorable(raw: &[u8], from: usize, mut known: Vec<String>) -> bool {
+    for (start, end, next) in lines(raw, from) {
+        let line = &raw[start..end];
+        let Some(after_dashes) = line.strip_prefix(b"--") else {
+            continue;
+        };
+        let Some(rest) = known
+            .iter()
+            .find_map(|b| after_dashes.strip_prefix(b.as_bytes()))
+        else {
+            continue; // content that happens to start with "--"
+        };
+        if rest.trim_ascii().starts_with(b"--") || next >= raw.len() {
+            continue; // a close delimiter, or the prefix ends on the delimiter
+        }
+        let (headers, _) = part_headers(raw, next);
+        match Kind::of_part(&headers) {
+            Kind::Ignorable => {}
+            Kind::Container { boundary } => known.push(boundary),
+            Kind::InlinePlain | Kind::Other => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What mail-parser is given, as text.
+    fn seen(raw: &str) -> String {
+        let body = raw.find("\r\n\r\n").unwrap() + 4;
+        let ct = raw[..body]
+            .split("\r\n")
+            .find_map(|l| l.strip_prefix("Content-Type: "))
+            .unwrap();
+        String::from_utf8(relevant(raw.as_bytes(), ct, body).into_owned()).unwrap()
+    }
+
+    const ALTERNATIVE: &str = "From: a@x\r\nContent-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n\
+        preamble\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\r\nthere\r\n\
+        --b1\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Hello</p>\r\n--b1--\r\n";
+
+    #[test]
+    fn cuts_after_the_plain_alternative() {
+        assert!(
+            seen(ALTERNATIVE).ends_with("Hello\r\nthere\r\n--b1--\r\n"),
+            "{:?}",
+            seen(ALTERNATIVE)
+        );
+    }
+
+    #[test]
+    fn cuts_inside_mixed_with_attachments() {
+        let raw = "From: a@x\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\n\
+            Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n\r\nplain\r\n--b\r\n\
+            Content-Type: text/html\r\n\r\n<p>x</p>\r\n--b--\r\n\r\n--m\r\n\
+            Content-Type: application/pdf; name=\"cv.pdf\"\r\nContent-Disposition: attachment\r\n\r\nJVBER\r\n--m--\r\n";
+        assert!(
+            seen(raw).ends_with("\r\n\r\nplain\r\n--b--\r\n--m--\r\n"),
+            "{:?}",
+            seen(raw)
+        );
+    }
+
+    #[test]
+    fn keeps_everything_when_a_later_part_matters() {
+        for later in [
+            "message/rfc822",
+            "message/delivery-status",
+            "text/plain",
+            "text/rfc822-headers",
+        ] {
+            let raw = format!(
+                "From: a@x\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\n\
+                 Content-Type: text/plain\r\n\r\nnotice\r\n--m\r\nContent-Type: {later}\r\n\r\nx\r\n--m--\r\n"
+            );
+            assert_eq!(seen(&raw), raw, "{later}");
+        }
+    }
+
+    #[test]
+    fn keeps_everything_when_the_first_leaf_is_not_inline_plain() {
+        for first in [
+            "Content-Type: text/html",
+            "Content-Type: text/plain; name=notes.txt",
+            "Content-Type: text/plain\r\nContent-Disposition: attachment",
+        ] {
+            let raw = format!(
+                "From: a@x\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n\
+                 {first}\r\n\r\nx\r\n--b\r\nContent-Type: text/html\r\n\r\ny\r\n--b--\r\n"
+            );
+            assert_eq!(seen(&raw), raw, "{first}");
+        }
+        let report = "From: a@x\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n\
+            --b\r\n\r\nx\r\n--b\r\nContent-Type: text/html\r\n\r\ny\r\n--b--\r\n";
+        assert_eq!(seen(report), report);
+        let single = "From: a@x\r\nContent-Type: text/plain\r\n\r\nhello\r\n";
+        assert_eq!(seen(single), single);
+    }
+
+    #[test]
+    fn broken_structures_keep_everything() {
+        for raw in [
+            // No delimiter at all, a boundary that never closes the text part, an empty boundary.
+            "From: a@x\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\njust text\r\n",
+            "From: a@x\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\n\r\ntext to the end",
+            "From: a@x\r\nContent-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n\r\nx\r\n",
+            // A second text part behind an image.
+            "From: a@x\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\n\r\nhi\r\n--m\r\n\
+             Content-Type: image/png\r\n\r\nAAAA\r\n--m\r\n\r\nsig\r\n",
+        ] {
+            assert_eq!(seen(raw), raw, "{raw:?}");
+        }
+    }
+}
