@@ -3,8 +3,8 @@
 //! Per folder: EXAMINE (read-only), compare UIDVALIDITY with the stored cursor (a change means
 //! a rescan from UID 1; messages already stored are recognised by their key), fetch new UIDs in
 //! range batches, and commit each batch's messages together with the cursor that covers them.
-//! Batches flow through three stages at once: one is stored, the next parsed on a blocking
-//! thread, the one after fetched.
+//! Batches flow through three stages at once: one is stored and the next parsed (each on a
+//! blocking thread) while the one after is fetched.
 //! Locations that vanished (expunge, move) are marked gone; the messages stay in the history.
 
 use std::collections::BTreeSet;

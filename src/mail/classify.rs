@@ -8,7 +8,7 @@ use super::{Address, Bounce, CandorMark, Class};
 
 /// What classification looks at.
 pub struct Facts<'a> {
-    pub headers: &'a [RawHeader],
+    pub headers: &'a [RawHeader<'a>],
     pub parsed: &'a mail_parser::Message<'a>,
     /// The whole input, line endings normalised.
     pub raw: &'a [u8],
@@ -295,7 +295,7 @@ pub fn subject_reads_as_auto_reply(subject: &str) -> bool {
 }
 
 /// RFC 2369 / RFC 2919 list headers, or a bulk precedence.
-fn is_list(hs: &[RawHeader]) -> bool {
+fn is_list(hs: &[RawHeader<'_>]) -> bool {
     ["List-Id", "List-Unsubscribe", "List-Post"]
         .iter()
         .any(|name| headers::first(hs, name).is_some())

@@ -8,11 +8,12 @@
 /// longer; garbage past that is cut, not rejected.
 pub const MAX_ID_BYTES: usize = 998;
 
-/// One unfolded header field: name as written, value with folding line breaks removed.
+/// One unfolded header field: name as written, value with folding line breaks removed
+/// (borrowed from the header block unless it was folded).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawHeader {
-    pub name: String,
-    pub value: String,
+pub struct RawHeader<'a> {
+    pub name: &'a str,
+    pub value: std::borrow::Cow<'a, str>,
 }
 
 /// Replaces CR-only line endings (classic Mac OS, seen in the sisimai `mac/` set) with LF, so
@@ -47,18 +48,18 @@ pub fn split_header_body(raw: &[u8]) -> (&[u8], &[u8]) {
     (raw, &[])
 }
 
-/// Parses a header block into unfolded fields, in order. Lines that are neither a field nor a
-/// continuation (a leading mbox `From ` line, garbage) are skipped.
-pub fn parse_headers(block: &[u8]) -> Vec<RawHeader> {
-    let text = String::from_utf8_lossy(block);
-    let mut headers: Vec<RawHeader> = Vec::new();
+/// Parses a header block (as lossy UTF-8) into unfolded fields, in order. Lines that are
+/// neither a field nor a continuation (a leading mbox `From ` line, garbage) are skipped.
+pub fn parse_headers(text: &str) -> Vec<RawHeader<'_>> {
+    let mut headers: Vec<RawHeader<'_>> = Vec::new();
     let mut continuing = false;
     for line in text.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.starts_with([' ', '\t']) {
             if continuing && let Some(last) = headers.last_mut() {
-                last.value.push(' ');
-                last.value.push_str(line.trim());
+                let value = last.value.to_mut();
+                value.push(' ');
+                value.push_str(line.trim());
             }
             continue;
         }
@@ -71,8 +72,8 @@ pub fn parse_headers(block: &[u8]) -> Vec<RawHeader> {
             continue;
         }
         headers.push(RawHeader {
-            name: name.to_string(),
-            value: value.trim().to_string(),
+            name,
+            value: std::borrow::Cow::Borrowed(value.trim()),
         });
         continuing = true;
     }
@@ -80,15 +81,15 @@ pub fn parse_headers(block: &[u8]) -> Vec<RawHeader> {
 }
 
 /// All values of the header `name` (case-insensitive), in order.
-pub fn values<'a>(headers: &'a [RawHeader], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+pub fn values<'a>(headers: &'a [RawHeader<'_>], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     headers
         .iter()
         .filter(move |h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
+        .map(|h| h.value.as_ref())
 }
 
 /// The first value of the header `name`, if present.
-pub fn first<'a>(headers: &'a [RawHeader], name: &'a str) -> Option<&'a str> {
+pub fn first<'a>(headers: &'a [RawHeader<'_>], name: &'a str) -> Option<&'a str> {
     values(headers, name).next()
 }
 
@@ -175,7 +176,8 @@ mod tests {
     fn unfolds_and_keeps_order_and_case_insensitive_lookup() {
         let block =
             b"From x\r\nmessage-id: <a@b>\r\nSubject: one\r\n\ttwo\r\nMESSAGE-ID: <c@d>\r\n";
-        let headers = parse_headers(block);
+        let text = String::from_utf8_lossy(block);
+        let headers = parse_headers(&text);
         assert_eq!(first(&headers, "Subject"), Some("one two"));
         let ids: Vec<_> = values(&headers, "Message-Id").collect();
         assert_eq!(ids, ["<a@b>", "<c@d>"]);

@@ -138,7 +138,7 @@ fn lines(raw: &[u8], from: usize) -> impl Iterator<Item = (usize, usize, usize)>
             return None;
         }
         let start = at;
-        let (end, next) = match raw[at..].iter().position(|&b| b == b'\n') {
+        let (end, next) = match memchr::memchr(b'\n', &raw[at..]) {
             Some(i) => (start + i, start + i + 1),
             None => (raw.len(), raw.len()),
         };
@@ -212,11 +212,10 @@ fn part_headers(raw: &[u8], at: usize) -> (Vec<(String, String)>, usize) {
 /// boundary declared so far (`known`, the boundaries around the text part), or of a container
 /// met on the way.
 fn rest_is_ignorable(raw: &[u8], from: usize, mut known: Vec<String>) -> bool {
-    for (start, end, next) in lines(raw, from) {
-        let line = &raw[start..end];
-        let Some(after_dashes) = line.strip_prefix(b"--") else {
-            continue;
-        };
+    // Only lines that start with "--" matter: find them without walking every line of base64.
+    let starts = memchr::memmem::find_iter(&raw[from..], b"\n--").map(|at| from + at + 1);
+    for (start, end, next) in starts.filter_map(|start| lines(raw, start).next()) {
+        let after_dashes = &raw[start + 2..end];
         let Some(rest) = known
             .iter()
             .find_map(|b| after_dashes.strip_prefix(b.as_bytes()))
