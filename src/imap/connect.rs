@@ -94,7 +94,7 @@ pub async fn connect(server: &Server) -> Result<Session, ImapError> {
 
     let client = match server.tls {
         TlsMode::Implicit => {
-            let tls = tls_handshake(server, tcp).await?;
+            let tls = tls_handshake(server, buffered(tcp)).await?;
             greet(Client::new(Box::new(tls))).await?
         }
         TlsMode::Starttls => {
@@ -112,14 +112,21 @@ pub async fn connect(server: &Server) -> Result<Session, ImapError> {
                     format!("server refused: {e}"),
                 )
             })?;
+            // What async-imap had buffered past the STARTTLS answer is dropped with it.
             let inner = client.into_inner();
-            let tls = tls_handshake(server, inner).await?;
+            let tls = tls_handshake(server, buffered(inner)).await?;
             // No second greeting after STARTTLS (RFC 3501 §6.2.1).
             Client::new(Box::new(tls))
         }
         TlsMode::None => greet(Client::new(Box::new(tcp))).await?,
     };
     authenticate(server, client).await
+}
+
+/// rustls reads the socket 4 KiB at a time: a first sync made one `recvfrom` per 4 KiB (116k
+/// for 475 MB). A buffer under TLS reads up to 64 KiB per system call.
+fn buffered<S: AsyncRead + AsyncWrite>(stream: S) -> tokio::io::BufReader<S> {
+    tokio::io::BufReader::with_capacity(64 * 1024, stream)
 }
 
 async fn tls_handshake<S>(
