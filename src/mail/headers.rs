@@ -81,7 +81,10 @@ pub fn parse_headers(text: &str) -> Vec<RawHeader<'_>> {
 }
 
 /// All values of the header `name` (case-insensitive), in order.
-pub fn values<'a>(headers: &'a [RawHeader<'_>], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+pub fn values<'a>(
+    headers: &'a [RawHeader<'_>],
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
     headers
         .iter()
         .filter(move |h| h.name.eq_ignore_ascii_case(name))
