@@ -264,7 +264,11 @@ async fn daemon_stores_delivered_mail_within_two_seconds_also_after_a_dovecot_re
     let (synced, _) = wait_until(Duration::from_secs(20), || {
         stats(&config, "jane")["last_sync"].is_string()
     });
-    assert!(synced, "the daemon completed its first sync");
+    if !synced {
+        let log =
+            std::fs::read_to_string(config.path.with_file_name("daemon.log")).unwrap_or_default();
+        panic!("the daemon did not complete its first sync in 20 s; daemon log:\n{log}");
+    }
 
     for round in 0..2u64 {
         if round == 1 {
