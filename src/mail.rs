@@ -383,9 +383,11 @@ fn stable_hash(
     hasher.update(subject.unwrap_or(""));
     hasher.update([0]);
     hasher.update(headers::truncate_at_char(text, HASH_TEXT_BYTES));
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut hex = String::with_capacity(64);
+    for byte in hasher.finalize() {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    hex
 }

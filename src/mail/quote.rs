@@ -29,35 +29,57 @@ fn starts_the_quoted_part(line: &str, next: &str, rest: &[&str]) -> bool {
         return true;
     }
     // Attributions wrap: "On Mon, 3 Mar 2026 at 10:00, Jane Doe <\njane@x> wrote:".
-    let joined = format!("{} {}", trimmed, next.trim());
+    // (The joined line starts like this one: only then is it worth building.)
     is_attribution(trimmed)
-        || (!trimmed.is_empty() && is_attribution(&joined) && !is_attribution(next.trim()))
+        || (!trimmed.is_empty()
+            && may_be_attribution(trimmed.chars().chain([' ']).chain(next.trim().chars()))
+            && is_attribution(&format!("{} {}", trimmed, next.trim()))
+            && !is_attribution(next.trim()))
         || is_outlook_block(trimmed, rest)
+}
+
+/// Whether `text` lowercased starts with `prefix` (lowercase), without building the lowercase
+/// string: most lines of a message are tested against these prefixes and match none.
+fn starts_with_lowercase(text: impl Iterator<Item = char>, prefix: &str) -> bool {
+    let mut lower = text.flat_map(char::to_lowercase);
+    prefix.chars().all(|p| lower.next() == Some(p))
+}
+
+/// Whether the text starts with the first word of an attribution [`is_attribution`] knows.
+fn may_be_attribution(text: impl Iterator<Item = char> + Clone) -> bool {
+    ["on ", "am ", "le ", "el ", "il ", "op ", "den "]
+        .iter()
+        .any(|word| starts_with_lowercase(text.clone(), word))
 }
 
 /// `-----Original Message-----` and its translations, with any number of dashes and spaces.
 fn is_separator(line: &str) -> bool {
+    if !line.starts_with("--") {
+        return false;
+    }
     let core = line
         .trim_matches(|c: char| c == '-' || c == '_' || c.is_whitespace())
         .to_lowercase();
-    line.starts_with("--")
-        && [
-            "original message",
-            "ursprüngliche nachricht",
-            "originalnachricht",
-            "message d'origine",
-            "message original",
-            "mensaje original",
-            "messaggio originale",
-            "oorspronkelijk bericht",
-            "ursprungligt meddelande",
-            "forwarded message",
-            "weitergeleitete nachricht",
-        ]
-        .contains(&core.as_str())
+    [
+        "original message",
+        "ursprüngliche nachricht",
+        "originalnachricht",
+        "message d'origine",
+        "message original",
+        "mensaje original",
+        "messaggio originale",
+        "oorspronkelijk bericht",
+        "ursprungligt meddelande",
+        "forwarded message",
+        "weitergeleitete nachricht",
+    ]
+    .contains(&core.as_str())
 }
 
 fn is_attribution(line: &str) -> bool {
+    if !may_be_attribution(line.chars()) {
+        return false;
+    }
     let lower = line.to_lowercase();
     let ends_colon = lower.ends_with(':');
     (lower.starts_with("on ") && lower.ends_with("wrote:"))
@@ -74,8 +96,8 @@ fn is_attribution(line: &str) -> bool {
 /// translations, or `Date:`).
 fn is_outlook_block(line: &str, rest: &[&str]) -> bool {
     let field = |l: &str, names: &[&str]| {
-        let l = l.trim_start_matches('*').trim().to_lowercase();
-        names.iter().any(|n| l.starts_with(n))
+        let l = l.trim_start_matches('*').trim();
+        names.iter().any(|n| starts_with_lowercase(l.chars(), n))
     };
     field(
         line,
@@ -105,6 +127,15 @@ fn is_outlook_block(line: &str, rest: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attribution_wrapped_after_its_first_word_still_cuts() {
+        let text =
+            "Thanks, see you then\nOn\nMon, 2 Mar 2026, Jane <jane@example.com> wrote:\n> old";
+        assert_eq!(new_text(text), "Thanks, see you then");
+        let text = "Thanks\nDEN\n2 mars 2026 skrev Jane:\n> old";
+        assert_eq!(new_text(text), "Thanks");
+    }
 
     #[test]
     fn attribution_styles_cut_the_quoted_part() {
