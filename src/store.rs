@@ -70,21 +70,28 @@ impl Store {
             source,
         };
         create_owner_only(path).map_err(other)?;
-        let mut conn = Connection::open(path)
-            .with_context(|| "sqlite could not open the file".to_owned())
-            .map_err(other)?;
-        configure(&conn).map_err(other)?;
-        match schema::migrate(&mut conn) {
-            Ok(()) => {}
-            Err(schema::MigrateError::TooNew { found }) => {
-                return Err(OpenError::TooNew {
-                    path: path.to_owned(),
-                    found,
-                    known: LATEST_VERSION,
-                });
+        // Switching to WAL and migrating take locks for which SQLite does not always call the
+        // busy handler: a daemon starting while `candor status` opened the same store failed
+        // with "database is locked" (seen in tests). Such a collision is retried, briefly.
+        let started = std::time::Instant::now();
+        let conn = loop {
+            match open_configured(path) {
+                Ok(conn) => break conn,
+                Err(schema::MigrateError::TooNew { found }) => {
+                    return Err(OpenError::TooNew {
+                        path: path.to_owned(),
+                        found,
+                        known: LATEST_VERSION,
+                    });
+                }
+                Err(schema::MigrateError::Sql(e))
+                    if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(schema::MigrateError::Sql(e)) => return Err(other(e.into())),
             }
-            Err(schema::MigrateError::Sql(e)) => return Err(other(e.into())),
-        }
+        };
         Ok(Store {
             path: path.to_owned(),
             conn: Arc::new(Mutex::new(conn)),
@@ -283,7 +290,23 @@ fn create_owner_only(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn configure(conn: &Connection) -> anyhow::Result<()> {
+/// Opens `path`, sets the connection up and migrates it: one attempt of [`Store::open`].
+fn open_configured(path: &Path) -> Result<Connection, schema::MigrateError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    schema::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock we need.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;

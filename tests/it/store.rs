@@ -141,3 +141,52 @@ async fn commits_are_synced_to_disk_except_relaxed_ones() {
     assert!(failed.is_err());
     assert_eq!(store.call(level).await.unwrap(), 2);
 }
+
+/// A daemon and `candor status` opening the same new store at once: SQLite answers some of the
+/// locks taken while switching to WAL and migrating with "database is locked" without waiting,
+/// which made a daemon started beside a polling test exit at start (seen in three tests).
+/// Every process must open the store.
+#[test]
+fn processes_opening_a_new_store_together_all_succeed() {
+    // No server is needed: `status` only reads the store.
+    let config = crate::support::write_config(&[&|dir| {
+        let password = dir.join("jane.password");
+        std::fs::write(&password, "x").unwrap();
+        std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
+        format!(
+            "[[account]]\nname = \"jane\"\nowner_name = \"Jane\"\n\
+             owner_addresses = [\"jane@agency.example\"]\ntimezone = \"Europe/Berlin\"\n\
+             mode = \"dry-run\"\n\n[account.imap]\nhost = \"127.0.0.1\"\nport = 1\n\
+             tls = \"none\"\nusername = \"jane\"\npassword_file = \"{p}\"\n\n\
+             [account.smtp]\nhost = \"127.0.0.1\"\nport = 1\ntls = \"none\"\n\
+             username = \"jane\"\npassword_file = \"{p}\"\n",
+            p = password.display()
+        )
+    }]);
+    let store = config.path.with_file_name("candor.db");
+    for round in 0..30 {
+        let _ = std::fs::remove_file(&store);
+        let _ = std::fs::remove_file(store.with_extension("db-wal"));
+        let _ = std::fs::remove_file(store.with_extension("db-shm"));
+        let children: Vec<_> = (0..6)
+            .map(|_| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_candor"))
+                    .arg("--config")
+                    .arg(&config.path)
+                    .arg("status")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
