@@ -2,10 +2,11 @@
 //!
 //! mail-parser decodes every part it is given, and most mail is a text/plain part followed by
 //! parts candor never reads: the HTML alternative (quoted-printable) and attachments (base64).
-//! Decoding them was a third of the parse time of a first sync (issue 4). [`relevant_len`]
-//! finds where the first text/plain part ends and, when everything after it is of a kind candor
-//! ignores, returns that length: mail-parser then sees the same text/plain part (the CRLF before
-//! a delimiter belongs to the delimiter, so the part's bytes are unchanged) and nothing else.
+//! Decoding them was a third of the parse time of a first sync (issue 4). [`relevant`] finds
+//! where the first text/plain part ends and, when everything after it is of a kind candor
+//! ignores, returns the message up to there: mail-parser then sees the same text/plain part (the
+//! CRLF before a delimiter belongs to the delimiter, so the part's bytes are unchanged) and
+//! nothing else.
 //!
 //! Anything unusual keeps the whole message: another multipart subtype, a first leaf that is not
 //! an inline text/plain part, or any later part that is not HTML, an application, an image, audio,
@@ -13,6 +14,8 @@
 //! test and the fuzzer check that the result equals a parse of the whole message.
 
 use std::borrow::Cow;
+
+use super::headers;
 
 /// Nesting depth followed to the first leaf (mixed → alternative → text/plain is 2).
 const MAX_DEPTH: usize = 4;
@@ -49,9 +52,9 @@ fn shortcut(raw: &[u8], content_type: &str, body_start: usize) -> Option<(usize,
             return None;
         };
         let part = after_delimiter(raw, from, boundary.as_bytes())?;
-        let (headers, content) = part_headers(raw, part);
+        let (part_kind, content) = part_at(raw, part);
         known.push(boundary);
-        kind = Kind::of_part(&headers);
+        kind = part_kind;
         if kind == Kind::InlinePlain {
             let innermost = known.last().map_or(&[][..], |b| b.as_bytes());
             let end = next_delimiter(raw, content, innermost)?;
@@ -101,15 +104,12 @@ impl Kind {
 
     /// A body part: no Content-Type means text/plain (RFC 2046 §5.1); any Content-Disposition
     /// makes a text/plain part something else (mail-parser may file it as an attachment).
-    fn of_part(headers: &[(String, String)]) -> Kind {
-        let field = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        };
-        match Kind::of(field("Content-Type").unwrap_or("text/plain")) {
-            Kind::InlinePlain if field("Content-Disposition").is_some() => Kind::Other,
+    fn of_part(fields: &[headers::RawHeader<'_>]) -> Kind {
+        let content_type = headers::first(fields, "Content-Type").unwrap_or("text/plain");
+        match Kind::of(content_type) {
+            Kind::InlinePlain if headers::first(fields, "Content-Disposition").is_some() => {
+                Kind::Other
+            }
             kind => kind,
         }
     }
@@ -185,26 +185,12 @@ fn next_delimiter(raw: &[u8], from: usize, boundary: &[u8]) -> Option<usize> {
     })
 }
 
-/// The header fields of the part starting at `at` (unfolded, lossy UTF-8) and where its
-/// content starts.
-fn part_headers(raw: &[u8], at: usize) -> (Vec<(String, String)>, usize) {
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for (start, end, next) in lines(raw, at) {
-        let line = &raw[start..end];
-        if line.is_empty() {
-            return (fields, next);
-        }
-        let text = String::from_utf8_lossy(line);
-        if line[0] == b' ' || line[0] == b'\t' {
-            if let Some((_, value)) = fields.last_mut() {
-                value.push(' ');
-                value.push_str(text.trim());
-            }
-        } else if let Some((name, value)) = text.split_once(':') {
-            fields.push((name.trim().to_owned(), value.trim().to_owned()));
-        }
-    }
-    (fields, raw.len())
+/// The kind of the part whose header starts at `at`, and where its content starts.
+fn part_at(raw: &[u8], at: usize) -> (Kind, usize) {
+    let (block, content) = headers::split_header_body(&raw[at..]);
+    let text = String::from_utf8_lossy(block);
+    let kind = Kind::of_part(&headers::parse_headers(&text));
+    (kind, raw.len() - content.len())
 }
 
 /// Whether every part that begins in `raw[from..]` is of a kind candor ignores (or a container
@@ -225,8 +211,7 @@ fn rest_is_ignorable(raw: &[u8], from: usize, mut known: Vec<String>) -> bool {
         if rest.trim_ascii().starts_with(b"--") || next >= raw.len() {
             continue; // a close delimiter, or the prefix ends on the delimiter
         }
-        let (headers, _) = part_headers(raw, next);
-        match Kind::of_part(&headers) {
+        match part_at(raw, next).0 {
             Kind::Ignorable => {}
             Kind::Container { boundary } => known.push(boundary),
             Kind::InlinePlain | Kind::Other => return false,
