@@ -10,6 +10,7 @@ pub mod ingest;
 mod lock;
 pub mod mailbox;
 pub mod outbox;
+pub mod recipients;
 pub mod retention;
 mod schema;
 pub mod stats;

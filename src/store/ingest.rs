@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
 use crate::mail;
+use crate::store::recipients::{self, Field};
 
 /// Row id of an account in the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -336,9 +337,9 @@ fn insert_message(
         "INSERT INTO messages (id, account_id, key, message_id, stable_hash, in_reply_to, refs,
              from_addr, from_name, subject, date_header, internal_date, time, class, ooo_until,
              bounce_kind, bounce_rcpts, candor_kind, candor_outbox, body_text, stored_at, extra_ids,
-             thread_id)
+             thread_id, recipients)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19, ?20, ?21, ?22, ?23)",
+             ?19, ?20, ?21, ?22, ?23, ?24)",
     )?
     .execute(params![
         row.0,
@@ -368,6 +369,7 @@ fn insert_message(
         now.as_second(),
         message.extra_message_ids.join(" "),
         thread.thread,
+        recipients::encode(&message.to, &message.cc, &message.reply_to),
     ])
     .context("cannot insert a message")?;
     if !thread.merged.is_empty() {
@@ -376,26 +378,6 @@ fn insert_message(
         )?;
         for old in &thread.merged {
             renumber.execute(params![account.0, old, thread.thread])?;
-        }
-    }
-    let fields: [(&str, &[mail::Address]); 4] = [
-        ("from", message.from.as_slice()),
-        ("to", &message.to),
-        ("cc", &message.cc),
-        ("reply_to", &message.reply_to),
-    ];
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO message_addresses (message_id, field, address, name) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT DO NOTHING",
-    )?;
-    for (field, addresses) in fields {
-        for address in addresses {
-            insert.execute(params![
-                row.0,
-                field,
-                address.address,
-                address.name.as_deref().unwrap_or_default()
-            ])?;
         }
     }
     Ok((row, true))
@@ -475,10 +457,19 @@ pub fn account_error(tx: &Transaction<'_>, account: AccountId, error: &str) -> a
 pub fn thread_rows(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<ThreadRow>> {
     let mut rows: Vec<ThreadRow> = Vec::new();
     let mut stmt = tx.prepare(
-        "SELECT id, message_id, extra_ids, in_reply_to, refs, time, subject, from_addr
+        "SELECT id, message_id, extra_ids, in_reply_to, refs, time, subject, from_addr, recipients
          FROM messages WHERE account_id = ?1 ORDER BY id",
     )?;
     let mapped = stmt.query_map([account.0], |r| {
+        let mut to = Vec::new();
+        let mut cc = Vec::new();
+        for recipient in recipients::decode(&r.get::<_, String>(8)?) {
+            match recipient.field {
+                Field::To => to.push(recipient.address.to_owned()),
+                Field::Cc => cc.push(recipient.address.to_owned()),
+                Field::ReplyTo => {}
+            }
+        }
         Ok(ThreadRow {
             id: MessageRowId(r.get(0)?),
             message_id: r.get(1)?,
@@ -488,36 +479,12 @@ pub fn thread_rows(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<V
             time: r.get(5)?,
             subject: r.get(6)?,
             from: r.get(7)?,
-            to: Vec::new(),
-            cc: Vec::new(),
+            to,
+            cc,
         })
     })?;
     for row in mapped {
         rows.push(row?);
-    }
-    let index: std::collections::HashMap<i64, usize> =
-        rows.iter().enumerate().map(|(i, r)| (r.id.0, i)).collect();
-    let mut stmt = tx.prepare(
-        "SELECT a.message_id, a.field, a.address FROM message_addresses a
-         JOIN messages m ON m.id = a.message_id
-         WHERE m.account_id = ?1 AND a.field IN ('to', 'cc')",
-    )?;
-    let mapped = stmt.query_map([account.0], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    for item in mapped {
-        let (id, field, address) = item?;
-        if let Some(&i) = index.get(&id) {
-            if field == "to" {
-                rows[i].to.push(address);
-            } else {
-                rows[i].cc.push(address);
-            }
-        }
     }
     Ok(rows)
 }

@@ -9,6 +9,7 @@ use rusqlite::{OptionalExtension as _, Transaction, params};
 use crate::conversations::StoredMessage;
 use crate::mail::Class;
 use crate::store::ingest::AccountId;
+use crate::store::recipients::{self, Field};
 
 /// The account's row, if it was ever synced.
 pub fn account_id(tx: &Transaction<'_>, name: &str) -> anyhow::Result<Option<AccountId>> {
@@ -25,7 +26,7 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
     let mut out: Vec<StoredMessage> = Vec::new();
     let mut stmt = tx.prepare(
         "SELECT id, thread_id, time, message_id, in_reply_to, refs, from_addr, from_name, subject,
-             class, body_text, ooo_until, bounce_kind, bounce_rcpts, candor_kind
+             class, body_text, ooo_until, bounce_kind, bounce_rcpts, candor_kind, recipients
          FROM messages WHERE account_id = ?1 ORDER BY time, id",
     )?;
     let mut rows = stmt.query([account.0])?;
@@ -38,6 +39,21 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
         let ooo_until: Option<String> = r.get(11)?;
         let bounce_kind: Option<String> = r.get(12)?;
         let bounce_rcpts: String = r.get(13)?;
+        let stored_recipients: String = r.get(15)?;
+        let mut to = Vec::new();
+        let mut cc = Vec::new();
+        let mut recipient_names = Vec::new();
+        for recipient in recipients::decode(&stored_recipients) {
+            let list = match recipient.field {
+                Field::To => &mut to,
+                Field::Cc => &mut cc,
+                Field::ReplyTo => continue,
+            };
+            list.push(recipient.address.to_owned());
+            if !recipient.name.is_empty() {
+                recipient_names.push((recipient.address.to_owned(), recipient.name.to_owned()));
+            }
+        }
         out.push(StoredMessage {
             key,
             // Messages stored before threading existed have thread 0: alone in their thread.
@@ -53,8 +69,8 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
                 .map(str::to_owned),
             from: r.get(6)?,
             from_name: r.get(7)?,
-            to: Vec::new(),
-            cc: Vec::new(),
+            to,
+            cc,
             subject: r.get(8)?,
             class: Class::from_str(&class).unwrap_or(Class::Human),
             body: r.get(10)?,
@@ -62,30 +78,8 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
             hard_bounce: bounce_kind.as_deref() == Some("hard"),
             bounced: bounce_rcpts.split_whitespace().map(str::to_owned).collect(),
             own_kind: r.get(14)?,
-            recipient_names: Vec::new(),
+            recipient_names,
         });
-    }
-    let index: HashMap<i64, usize> = out.iter().enumerate().map(|(i, m)| (m.key, i)).collect();
-    let mut stmt = tx.prepare(
-        "SELECT a.message_id, a.field, a.address, a.name FROM message_addresses a
-         JOIN messages m ON m.id = a.message_id
-         WHERE m.account_id = ?1 AND a.field IN ('to', 'cc')",
-    )?;
-    let mut rows = stmt.query([account.0])?;
-    while let Some(r) = rows.next()? {
-        let key: i64 = r.get(0)?;
-        let Some(&i) = index.get(&key) else { continue };
-        let field: String = r.get(1)?;
-        let address: String = r.get(2)?;
-        let name: String = r.get(3)?;
-        if !name.is_empty() {
-            out[i].recipient_names.push((address.clone(), name));
-        }
-        if field == "to" {
-            out[i].to.push(address);
-        } else {
-            out[i].cc.push(address);
-        }
     }
     Ok(out)
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use rusqlite::{OptionalExtension as _, Row, Transaction, params};
 
 use crate::store::ingest::AccountId;
+use crate::store::recipients;
 
 /// One outbox row, without its bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -287,13 +288,10 @@ pub fn forget(
     let mut erased = 0;
     for address in addresses {
         erased += tx.execute(
-            "DELETE FROM messages WHERE account_id = ?1 AND id IN (
-                 SELECT message_id FROM message_addresses WHERE address = ?2)",
-            params![account.0, address],
-        )?;
-        erased += tx.execute(
-            "DELETE FROM messages WHERE account_id = ?1 AND (from_addr = ?2 OR instr(' ' || bounce_rcpts || ' ', ' ' || ?2 || ' ') > 0)",
-            params![account.0, address],
+            "DELETE FROM messages WHERE account_id = ?1 AND (from_addr = ?2
+                 OR instr(recipients, ?3) > 0
+                 OR instr(' ' || bounce_rcpts || ' ', ' ' || ?2 || ' ') > 0)",
+            params![account.0, address, recipients::search_pattern(address)],
         )?;
         for sql in [
             "DELETE FROM candidate_states WHERE account_id = ?1 AND address = ?2",

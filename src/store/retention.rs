@@ -8,7 +8,11 @@
 //! The owner's per-candidate decisions and merges go when nothing about the person is left;
 //! marks (`candidate add` / `exclude`) are the owner's standing instructions and stay.
 
+use std::collections::HashSet;
+
 use rusqlite::{Transaction, params};
+
+use crate::store::recipients;
 
 /// What one pruning removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,32 +56,75 @@ pub fn prune(tx: &Transaction<'_>, cutoff: i64) -> anyhow::Result<Pruned> {
     )?;
     pruned.skipped += tx.execute("DELETE FROM skipped WHERE at < ?1", [cutoff])?;
     // Decisions about people of whom no message and no outbox row is left.
-    let orphan =
-        "NOT EXISTS (SELECT 1 FROM message_addresses ma JOIN messages m ON m.id = ma.message_id
-                      WHERE m.account_id = {t}.account_id AND ma.address = {t}.{col})
-                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.account_id = {t}.account_id
-                      AND (o.candidate = {t}.{col} OR o.recipient = {t}.{col}))";
-    let sql = |table: &str, col: &str, time: &str| {
-        format!(
-            "DELETE FROM {table} WHERE {time} < ?1 AND {}",
-            orphan.replace("{t}", table).replace("{col}", col)
-        )
-    };
-    pruned.decisions += tx.execute(
-        &sql("candidate_states", "address", "updated_at"),
-        params![cutoff],
-    )?;
-    pruned.decisions += tx.execute(
-        &format!(
-            "{} AND {}",
-            sql("candidate_merges", "address", "at"),
-            orphan
-                .replace("{t}", "candidate_merges")
-                .replace("{col}", "into_address")
-        ),
-        params![cutoff],
-    )?;
+    pruned.decisions += prune_orphan_decisions(tx, cutoff)?;
     Ok(pruned)
+}
+
+/// Deletes the per-candidate decisions and merges older than `cutoff` about addresses that no
+/// message (From, To, Cc, Reply-To) and no outbox row of the account mentions any more.
+fn prune_orphan_decisions(tx: &Transaction<'_>, cutoff: i64) -> anyhow::Result<usize> {
+    let mut states: Vec<(i64, String)> = Vec::new();
+    let mut stmt =
+        tx.prepare("SELECT account_id, address FROM candidate_states WHERE updated_at < ?1")?;
+    for row in stmt.query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        states.push(row?);
+    }
+    let mut merges: Vec<(i64, String, String)> = Vec::new();
+    let mut stmt =
+        tx.prepare("SELECT account_id, address, into_address FROM candidate_merges WHERE at < ?1")?;
+    for row in stmt.query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
+        merges.push(row?);
+    }
+    // Usually nothing is that old, and the addresses need not be read.
+    if states.is_empty() && merges.is_empty() {
+        return Ok(0);
+    }
+    let live = mentioned_addresses(tx)?;
+    let mentioned = |account: i64, address: &str| live.contains(&(account, address.to_owned()));
+    let mut pruned = 0;
+    for (account, address) in &states {
+        if !mentioned(*account, address) {
+            pruned += tx.execute(
+                "DELETE FROM candidate_states WHERE account_id = ?1 AND address = ?2",
+                params![account, address],
+            )?;
+        }
+    }
+    for (account, address, into) in &merges {
+        if !mentioned(*account, address) && !mentioned(*account, into) {
+            pruned += tx.execute(
+                "DELETE FROM candidate_merges WHERE account_id = ?1 AND address = ?2",
+                params![account, address],
+            )?;
+        }
+    }
+    Ok(pruned)
+}
+
+/// Every (account, address) that a stored message or an outbox row mentions.
+fn mentioned_addresses(tx: &Transaction<'_>) -> anyhow::Result<HashSet<(i64, String)>> {
+    let mut live = HashSet::new();
+    let mut stmt = tx.prepare("SELECT account_id, from_addr, recipients FROM messages")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let account: i64 = r.get(0)?;
+        let from: String = r.get(1)?;
+        if !from.is_empty() {
+            live.insert((account, from));
+        }
+        let stored: String = r.get(2)?;
+        for recipient in recipients::decode(&stored) {
+            live.insert((account, recipient.address.to_owned()));
+        }
+    }
+    let mut stmt = tx.prepare("SELECT account_id, candidate, recipient FROM outbox")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let account: i64 = r.get(0)?;
+        live.insert((account, r.get(1)?));
+        live.insert((account, r.get(2)?));
+    }
+    Ok(live)
 }
 
 #[cfg(test)]
@@ -97,22 +144,18 @@ mod tests {
         time: i64,
         thread: i64,
     ) -> i64 {
+        let to = [crate::mail::Address {
+            address: to.to_owned(),
+            name: None,
+        }];
         tx.execute(
             "INSERT INTO messages (account_id, key, message_id, stable_hash, from_addr, subject, internal_date,
-                 time, class, body_text, stored_at, thread_id)
-             VALUES (?1, ?2, ?2, ?2, ?3, 'Backend role', ?4, ?4, 'human', 'Hello from ' || ?3, ?4, ?5)",
-            params![account.0, key, from, time, thread],
+                 time, class, body_text, stored_at, thread_id, recipients)
+             VALUES (?1, ?2, ?2, ?2, ?3, 'Backend role', ?4, ?4, 'human', 'Hello from ' || ?3, ?4, ?5, ?6)",
+            params![account.0, key, from, time, thread, recipients::encode(&to, &[], &[])],
         )
         .unwrap();
-        let id = tx.last_insert_rowid();
-        for (field, address) in [("from", from), ("to", to)] {
-            tx.execute(
-                "INSERT INTO message_addresses (message_id, field, address) VALUES (?1, ?2, ?3)",
-                params![id, field, address],
-            )
-            .unwrap();
-        }
-        id
+        tx.last_insert_rowid()
     }
 
     fn count(tx: &Transaction<'_>, sql: &str) -> i64 {
@@ -162,13 +205,24 @@ mod tests {
                     "INSERT INTO candidate_states (account_id, address, paused, updated_at) VALUES (?1, 'new@x.example', 1, ?2)",
                     params![id.0, 800 * DAY],
                 )?;
+                // Merges: one between two people nothing mentions, one into a live address.
+                tx.execute(
+                    "INSERT INTO candidate_merges (account_id, address, into_address, at) VALUES
+                         (?1, 'gone2@x.example', 'gone@x.example', ?2),
+                         (?1, 'alias@x.example', 'new@x.example', ?2)",
+                    params![id.0, 800 * DAY],
+                )?;
                 let pruned = prune(tx, cut)?;
                 assert_eq!(pruned.messages, 3, "{pruned:?}");
                 assert_eq!(pruned.outbox, 2, "the old sent row and the old unknown row: {pruned:?}");
-                assert_eq!(pruned.decisions, 1, "{pruned:?}");
+                assert_eq!(pruned.decisions, 2, "{pruned:?}");
+                assert_eq!(
+                    count(tx, "SELECT count(*) FROM candidate_merges WHERE address = 'alias@x.example'"),
+                    1
+                );
                 assert_eq!(count(tx, "SELECT count(*) FROM messages"), 2);
                 assert_eq!(count(tx, "SELECT count(*) FROM messages WHERE key = 'b1'"), 1);
-                assert_eq!(count(tx, "SELECT count(*) FROM message_addresses"), 4);
+                assert_eq!(count(tx, "SELECT count(*) FROM messages WHERE recipients != ''"), 2);
                 assert_eq!(count(tx, "SELECT count(*) FROM outbox WHERE state = 'queued'"), 1);
                 assert_eq!(count(tx, "SELECT count(*) FROM candidate_states"), 1);
                 // A second run finds nothing more.
