@@ -206,7 +206,8 @@ pub fn main(cli: Cli) -> ExitCode {
 fn dispatch(command: Command, config: Config, clock: Clock) -> ExitCode {
     match command {
         Command::Sync => with_runtime(commands::sync(config, clock)),
-        Command::Run { once } => with_runtime(commands::run(config, clock, once)),
+        Command::Run { once: true } => with_runtime(commands::run(config, clock, true)),
+        Command::Run { once: false } => with_daemon_runtime(commands::run(config, clock, false)),
         Command::Stats(args) => commands::stats(&config, &args, clock),
         Command::Status(args) => status::status(&config, args.json, clock),
         Command::Plan(args) => commands::plan(&config, args.json, clock),
@@ -274,11 +275,24 @@ fn dispatch(command: Command, config: Config, clock: Clock) -> ExitCode {
     }
 }
 
+/// One-shot commands run their async part on the calling thread. Their CPU work (parsing and
+/// storing mail) is on blocking threads already; a pool of workers only added wake-ups between
+/// them (issue 4: 11% of the CPU of a first sync of 100k messages).
 fn with_runtime(future: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    run_on(tokio::runtime::Builder::new_current_thread(), future)
+}
+
+/// The daemon gets a pool of workers: its accounts sync side by side, and one busy account
+/// never delays another one's IDLE or the outbox.
+fn with_daemon_runtime(future: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    run_on(tokio::runtime::Builder::new_multi_thread(), future)
+}
+
+fn run_on(
+    mut builder: tokio::runtime::Builder,
+    future: impl std::future::Future<Output = ExitCode>,
+) -> ExitCode {
+    match builder.enable_all().build() {
         Ok(runtime) => runtime.block_on(future),
         Err(err) => {
             eprintln!("candor: cannot start the async runtime: {err}");
