@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 pub use classify::is_role_address;
 pub use ooo::ooo_return_date;
 pub use quote::new_text;
+pub use quote::new_text_up_to;
 
 /// How many bytes of the body (after the header block) the IMAP layer fetches.
 ///

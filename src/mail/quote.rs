@@ -5,8 +5,19 @@
 /// Drops `>` lines, and everything from the first attribution line, `-----Original
 /// Message-----` separator, Outlook header block or `-- ` signature delimiter onward.
 pub fn new_text(text: &str) -> String {
+    new_text_up_to(text, usize::MAX)
+}
+
+/// [`new_text`], read only as far as its first `max_chars` characters need: what comes after
+/// them (and could only have cut later) is not read. `new_text_up_to(t, n)` and `new_text(t)`
+/// agree on their first `n` characters.
+pub fn new_text_up_to(text: &str, max_chars: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let mut kept: Vec<&str> = Vec::new();
+    // Characters of the trimmed result so far: from the first non-blank character to the end
+    // of the last non-empty kept line (kept lines are trimmed at their end).
+    let mut span: Option<usize> = None;
+    let mut blank_run = 0;
     for (i, line) in lines.iter().enumerate() {
         let next = lines.get(i + 1).copied().unwrap_or("");
         if starts_the_quoted_part(line, next, &lines[i + 1..]) {
@@ -15,13 +26,30 @@ pub fn new_text(text: &str) -> String {
         if line.trim_start().starts_with('>') {
             continue;
         }
-        kept.push(line.trim_end());
+        let line = line.trim_end();
+        kept.push(line);
+        if line.is_empty() {
+            blank_run += usize::from(span.is_some());
+            continue;
+        }
+        let chars = match span {
+            None => line.trim_start().chars().count(),
+            Some(before) => before + blank_run + 1 + line.chars().count(),
+        };
+        span = Some(chars);
+        blank_run = 0;
+        if chars >= max_chars {
+            break;
+        }
     }
     kept.join("\n").trim().to_string()
 }
 
 fn starts_the_quoted_part(line: &str, next: &str, rest: &[&str]) -> bool {
     let trimmed = line.trim();
+    if !may_start_quoted_part(trimmed) {
+        return false;
+    }
     if trimmed == "--" && line.starts_with("--") {
         return true;
     }
@@ -36,6 +64,20 @@ fn starts_the_quoted_part(line: &str, next: &str, rest: &[&str]) -> bool {
             && is_attribution(&format!("{} {}", trimmed, next.trim()))
             && !is_attribution(next.trim()))
         || is_outlook_block(trimmed, rest)
+}
+
+/// A cheap first look: every quote start [`starts_the_quoted_part`] knows begins with `-`, `*`
+/// or a letter that some attribution or Outlook field word begins with; most lines of a message
+/// begin with none of them. Lines beginning with a non-ASCII character get the full test.
+fn may_start_quoted_part(trimmed: &str) -> bool {
+    match trimmed.as_bytes().first() {
+        None => false,
+        Some(&b) if !b.is_ascii() => true,
+        Some(b) => matches!(
+            b.to_ascii_lowercase(),
+            b'-' | b'_' | b'*' | b'o' | b'a' | b'l' | b'e' | b'i' | b'd' | b'f' | b'v'
+        ),
+    }
 }
 
 /// Whether `text` lowercased starts with `prefix` (lowercase), without building the lowercase
@@ -162,6 +204,28 @@ mod tests {
                 "{attribution}"
             );
         }
+    }
+
+    #[test]
+    fn reading_up_to_a_length_gives_the_same_start_as_reading_everything() {
+        let texts = [
+            "",
+            "\n  \n   Hello there,\n\n\nthanks for the call.   \n\nBest\n\n",
+            "Short.\nOn Mon, 2 Mar 2026 at 10:00, Jane <jane@example.com> wrote:\n> old",
+            "a\n> quoted\n\n   b  \n\n \n",
+            "Tabs\tand   spaces   \n\t\n  indented line\n-- \nsig",
+            "Grüße aus Köln, ça va ?\n\nÉté\nVon: Jane\nGesendet: Montag",
+        ];
+        for text in texts {
+            let whole = new_text(text);
+            for max in 0..whole.chars().count() + 3 {
+                let part: String = new_text_up_to(text, max).chars().take(max).collect();
+                let expect: String = whole.chars().take(max).collect();
+                assert_eq!(part, expect, "{text:?} up to {max}");
+            }
+        }
+        // Past the length, nothing more is read: the quote below would not be found anyway.
+        assert_eq!(new_text_up_to("one two\nthree\nfour", 5), "one two");
     }
 
     #[test]

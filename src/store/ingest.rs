@@ -300,7 +300,7 @@ fn message_key(
 pub const STORED_TEXT_CHARS: usize = 2000;
 
 pub fn stored_text(text: &str) -> String {
-    mail::new_text(text)
+    mail::new_text_up_to(text, STORED_TEXT_CHARS)
         .chars()
         .take(STORED_TEXT_CHARS)
         .collect()
