@@ -1,4 +1,4 @@
-//! Times the store stage of a first sync alone (issue 4): parses every message of one or more
+//! Times the parser and store stages of a first sync alone (issue 4): parses every message of one or more
 //! Maildir `cur` directories (header plus the IMAP body prefix), then stores them in batches
 //! of 500 into an empty store, in one transaction per 10,000 messages, as the sync does.
 //! Single-threaded and without IMAP, so its figures are steadier than the end-to-end benchmark.
@@ -26,6 +26,7 @@ fn main() -> anyhow::Result<()> {
     );
     let threads = runtime.block_on(Threads::load(&store, account, identity))?;
     let mut total = std::time::Duration::ZERO;
+    let mut parsing = std::time::Duration::ZERO;
     let mut stored = 0;
     for (index, dir) in dirs.iter().enumerate() {
         let mut parsed: Vec<Fetched> = Vec::new();
@@ -43,9 +44,11 @@ fn main() -> anyhow::Result<()> {
                 .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2))
                 .unwrap_or(raw.len());
             let end = (body + candor::mail::BODY_PREFIX_BYTES as usize).min(raw.len());
+            let began = Instant::now();
             if let Ok(message) = candor::mail::parse(&raw[..end]) {
                 parsed.push(Fetched::parsed(uid as u32 + 1, now, message));
             }
+            parsing += began.elapsed();
         }
         let name = format!("folder{index}");
         let folder: FolderId = store.call_blocking(|tx| {
@@ -65,6 +68,11 @@ fn main() -> anyhow::Result<()> {
         total += began.elapsed();
         stored += parsed.len();
     }
+    println!(
+        "parsed {stored} messages in {:.2} s ({:.1} us per message), as the parser stage does",
+        parsing.as_secs_f64(),
+        parsing.as_secs_f64() * 1e6 / stored as f64
+    );
     println!(
         "stored {stored} messages in {:.2} s ({:.1} us per message)",
         total.as_secs_f64(),

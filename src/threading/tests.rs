@@ -273,4 +273,18 @@ fn bogus_id_table() {
         assert_eq!(is_bogus_id(id), want, "{id:?}");
     }
     assert!(is_bogus_id(&format!("<{}@x>", "a".repeat(2000))));
+    // The byte-wise test of ASCII ids agrees with the character-wise one of other ids.
+    for byte in 0u8..128 {
+        let c = char::from(byte);
+        let bad = c.is_whitespace() || c.is_control() || c == '<' || c == '>';
+        assert_eq!(is_bogus_id(&format!("a{c}b@c")), bad, "{byte:#x}");
+        assert_eq!(
+            is_bogus_id(&format!("é{c}b@c")),
+            bad,
+            "{byte:#x} beside non-ASCII"
+        );
+    }
+    assert!(is_bogus_id("<a\u{a0}b@c>"), "no-break space");
+    assert!(is_bogus_id("<a\u{85}b@c>"), "next line");
+    assert!(!is_bogus_id("<jürgen@b>"));
 }
