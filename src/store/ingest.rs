@@ -465,8 +465,8 @@ pub fn thread_rows(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<V
         let mut cc = Vec::new();
         for recipient in recipients::decode(&r.get::<_, String>(8)?) {
             match recipient.field {
-                Field::To => to.push(recipient.address.to_owned()),
-                Field::Cc => cc.push(recipient.address.to_owned()),
+                Field::To => to.push(recipient.address.into_owned()),
+                Field::Cc => cc.push(recipient.address.into_owned()),
                 Field::ReplyTo => {}
             }
         }

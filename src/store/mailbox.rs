@@ -49,10 +49,11 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
                 Field::Cc => &mut cc,
                 Field::ReplyTo => continue,
             };
-            list.push(recipient.address.to_owned());
+            let address = recipient.address.into_owned();
             if !recipient.name.is_empty() {
-                recipient_names.push((recipient.address.to_owned(), recipient.name.to_owned()));
+                recipient_names.push((address.clone(), recipient.name.into_owned()));
             }
+            list.push(address);
         }
         out.push(StoredMessage {
             key,

@@ -79,7 +79,14 @@ fn prune_orphan_decisions(tx: &Transaction<'_>, cutoff: i64) -> anyhow::Result<u
     if states.is_empty() && merges.is_empty() {
         return Ok(0);
     }
-    let live = mentioned_addresses(tx)?;
+    let asked: HashSet<(i64, String)> = states
+        .iter()
+        .cloned()
+        .chain(merges.iter().flat_map(|(account, address, into)| {
+            [(*account, address.clone()), (*account, into.clone())]
+        }))
+        .collect();
+    let live = mentioned_addresses(tx, &asked)?;
     let mentioned = |account: i64, address: &str| live.contains(&(account, address.to_owned()));
     let mut pruned = 0;
     for (account, address) in &states {
@@ -101,28 +108,35 @@ fn prune_orphan_decisions(tx: &Transaction<'_>, cutoff: i64) -> anyhow::Result<u
     Ok(pruned)
 }
 
-/// Every (account, address) that a stored message or an outbox row mentions.
-fn mentioned_addresses(tx: &Transaction<'_>) -> anyhow::Result<HashSet<(i64, String)>> {
+/// Those of the `asked` (account, address) pairs that a stored message or an outbox row
+/// mentions. One pass over the messages, keeping only what was asked about.
+fn mentioned_addresses(
+    tx: &Transaction<'_>,
+    asked: &HashSet<(i64, String)>,
+) -> anyhow::Result<HashSet<(i64, String)>> {
     let mut live = HashSet::new();
+    let mut note = |account: i64, address: String| {
+        let pair = (account, address);
+        if asked.contains(&pair) {
+            live.insert(pair);
+        }
+    };
     let mut stmt = tx.prepare("SELECT account_id, from_addr, recipients FROM messages")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let account: i64 = r.get(0)?;
-        let from: String = r.get(1)?;
-        if !from.is_empty() {
-            live.insert((account, from));
-        }
+        note(account, r.get(1)?);
         let stored: String = r.get(2)?;
         for recipient in recipients::decode(&stored) {
-            live.insert((account, recipient.address.to_owned()));
+            note(account, recipient.address.into_owned());
         }
     }
     let mut stmt = tx.prepare("SELECT account_id, candidate, recipient FROM outbox")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let account: i64 = r.get(0)?;
-        live.insert((account, r.get(1)?));
-        live.insert((account, r.get(2)?));
+        note(account, r.get(1)?);
+        note(account, r.get(2)?);
     }
     Ok(live)
 }

@@ -219,9 +219,11 @@ const MIGRATIONS: &[&str] = &[
     UPDATE messages SET recipients = (
         SELECT group_concat(
                    a.field || char(9)
-                   || replace(replace(replace(a.address, char(9), ' '), char(13), ' '), char(10), ' ')
+                   || replace(replace(replace(replace(a.address, '\', '\\'),
+                          char(9), '\t'), char(13), '\r'), char(10), '\n')
                    || char(9)
-                   || replace(replace(replace(a.name, char(9), ' '), char(13), ' '), char(10), ' ')
+                   || replace(replace(replace(replace(a.name, '\', '\\'),
+                          char(9), '\t'), char(13), '\r'), char(10), '\n')
                    || char(10),
                    '' ORDER BY a.field, a.address)
         FROM message_addresses a WHERE a.message_id = messages.id AND a.field != 'from')
@@ -347,7 +349,8 @@ mod tests {
                  VALUES (7, 1, 'k@x', 'h', 0, 0, 'human', 0), (8, 1, 'l@x', 'h', 0, 0, 'human', 0);
              INSERT INTO message_addresses (message_id, field, address, name) VALUES
                  (7, 'from', 'c@x', 'C'),
-                 (7, 'to', 'zoe@x', 'Zoe' || char(9) || 'Z'),
+                 (7, 'to', 'zoe@x', 'Zoe' || char(9) || 'Z\\' || char(10)),
+                 (7, 'to', 'a\\b@x', ''),
                  (7, 'to', 'ann@x', ''),
                  (7, 'cc', 'bob@x', 'Bob'),
                  (7, 'reply_to', 'c@x', ''),
@@ -360,7 +363,11 @@ mod tests {
             name: (!n.is_empty()).then(|| n.to_owned()),
         };
         let expect = crate::store::recipients::encode(
-            &[address("zoe@x", "Zoe\tZ"), address("ann@x", "")],
+            &[
+                address("zoe@x", "Zoe\tZ\\\n"),
+                address("ann@x", ""),
+                address("a\\b@x", ""),
+            ],
             &[address("bob@x", "Bob")],
             &[address("c@x", "")],
         );
