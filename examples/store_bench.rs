@@ -1,6 +1,6 @@
-//! Times the parser and store stages of a first sync alone (issue 4): parses every message of one or more
-//! Maildir `cur` directories (header plus the IMAP body prefix), then stores them in batches
-//! of 500 into an empty store, in one transaction per 10,000 messages, as the sync does.
+//! Times the parser and store stages of a first sync alone (issue 4): parses every message of
+//! one or more Maildir `cur` directories (header plus the IMAP body prefix), then stores them in
+//! batches of 500 into an empty store, in one transaction per 10,000 messages.
 //! Single-threaded and without IMAP, so its figures are steadier than the end-to-end benchmark.
 //!
 //! Usage: cargo run --release --example store_bench -- STORE_PATH MAILDIR_CUR...

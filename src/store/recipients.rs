@@ -2,10 +2,12 @@
 //!
 //! One line per distinct (field, address): `field TAB address TAB name LF`, sorted by field then
 //! address, the first display name kept. A backslash, TAB, CR or LF inside an address or a name
-//! is escaped (`\\`, `\t`, `\r`, `\n`), so every value reads back exactly as written. A first sync of 100k messages wrote about 215k rows
-//! into a separate address table and its index, a third of the store's time (issue 4); one
-//! column of the row it already writes costs next to nothing. The address of a search
-//! (`candor candidate forget`) is matched as `TAB address TAB`.
+//! is escaped (`\\`, `\t`, `\r`, `\n`), so every value reads back exactly as written. The
+//! address of a search (`candor candidate forget`) is matched as `TAB address TAB`.
+//!
+//! A first sync of 100k messages wrote about 215k rows into a separate address table and its
+//! index, a third of the store's time (issue 4); one column of the row it already writes costs
+//! next to nothing.
 
 use std::borrow::Cow;
 

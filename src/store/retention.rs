@@ -38,7 +38,7 @@ pub fn cutoff(now: i64, retention_days: u32) -> i64 {
 pub fn prune(tx: &Transaction<'_>, cutoff: i64) -> anyhow::Result<Pruned> {
     let mut pruned = Pruned::default();
     // Threaded messages: whole threads whose newest message is old. Unthreaded ones (thread_id
-    // 0, not yet grouped) one by one. Locations and addresses follow by ON DELETE CASCADE.
+    // 0, not yet grouped) one by one. Their locations follow by ON DELETE CASCADE.
     pruned.messages += tx.execute(
         "DELETE FROM messages WHERE thread_id != 0 AND (account_id, thread_id) IN (
              SELECT account_id, thread_id FROM messages WHERE thread_id != 0
