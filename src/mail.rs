@@ -198,7 +198,7 @@ pub fn parse_whole(raw: &[u8]) -> Result<Message, Unparseable> {
 fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
     let raw = headers::normalize_line_endings(raw);
     let (header_block, body) = headers::split_header_body(&raw);
-    let header_text = String::from_utf8_lossy(header_block);
+    let header_text = headers::lossy(header_block);
     let raw_headers = headers::parse_headers(&header_text);
     let has = |name: &str| headers::first(&raw_headers, name).is_some();
     if !has("From") && !has("Date") && !has("Message-ID") {

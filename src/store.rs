@@ -7,6 +7,7 @@
 
 pub mod digests;
 pub mod ingest;
+mod keys;
 mod lock;
 pub mod mailbox;
 pub mod outbox;

@@ -16,7 +16,7 @@ pub fn details(facts: &Facts<'_>) -> Bounce {
     if fields.final_recipients.is_empty() && fields.original_recipients.is_empty() {
         // Truncated or oddly nested DSNs: the fields may still be in the raw body.
         let (_, body) = headers::split_header_body(facts.raw);
-        fields.read(&String::from_utf8_lossy(body));
+        fields.read(&headers::lossy(body));
     }
     let notice = notice_text(facts.text);
     let mut recipients = if !fields.final_recipients.is_empty() {

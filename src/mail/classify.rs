@@ -110,9 +110,9 @@ pub fn delivery_status_parts(parsed: &mail_parser::Message<'_>) -> Vec<String> {
             // A delivery-status part whose body mail-parser read as a nested message keeps
             // its fields as that message's headers: take the raw bytes of the part instead.
             mail_parser::PartType::Message(ref message) => {
-                String::from_utf8_lossy(message.raw_message()).into_owned()
+                headers::lossy(message.raw_message()).into_owned()
             }
-            _ => String::from_utf8_lossy(part.contents()).into_owned(),
+            _ => headers::lossy(part.contents()).into_owned(),
         })
         .collect()
 }
@@ -224,7 +224,7 @@ fn is_non_dsn_bounce(facts: &Facts<'_>) -> bool {
 /// sisimai apachejames-01) can hide the failure text from the MIME parser.
 fn raw_body_start(raw: &[u8]) -> String {
     let (_, body) = headers::split_header_body(raw);
-    String::from_utf8_lossy(&body[..body.len().min(2048)]).into_owned()
+    headers::lossy(&body[..body.len().min(2048)]).into_owned()
 }
 
 /// RFC 3834 and the common vendor markers, then localised out-of-office subjects.

@@ -188,7 +188,7 @@ fn next_delimiter(raw: &[u8], from: usize, boundary: &[u8]) -> Option<usize> {
 /// The kind of the part whose header starts at `at`, and where its content starts.
 fn part_at(raw: &[u8], at: usize) -> (Kind, usize) {
     let (block, content) = headers::split_header_body(&raw[at..]);
-    let text = String::from_utf8_lossy(block);
+    let text = headers::lossy(block);
     let kind = Kind::of_part(&headers::parse_headers(&text));
     (kind, raw.len() - content.len())
 }

@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
 use crate::mail;
+use crate::store::keys;
 use crate::store::recipients::{self, Field};
 
 /// Row id of an account in the store.
@@ -255,44 +256,64 @@ struct NewMessage<'a> {
 }
 
 /// The key of SPEC §2: the Message-ID, unless absent or already taken by a different message
-/// (different From, Date or Subject); then a hash of stable fields. Also returns the row already
-/// stored under that key, if any, so that the caller needs no second lookup.
+/// (different From, Date or Subject); then a hash of stable fields. The column holds the forms of
+/// `store::keys`, whose short digests may collide: a row found under a form is this message only
+/// if the message itself matches. Also returns the row already stored under the key, if any, so
+/// that the caller needs no second lookup.
 fn message_key(
     tx: &Transaction<'_>,
     account: AccountId,
     message: &mail::Message,
 ) -> anyhow::Result<(String, Option<MessageRowId>)> {
-    let hash_key = format!("hash:{}", message.stable_hash);
     if let Some(id) = message.message_id.as_deref() {
+        let key = keys::of_message_id(id);
         let existing = tx
             .prepare_cached(
-                "SELECT id, from_addr, date_header, subject FROM messages
+                "SELECT id, message_id, from_addr, date_header, subject FROM messages
                  WHERE account_id = ?1 AND key = ?2",
             )?
-            .query_row(params![account.0, id], |r| {
+            .query_row(params![account.0, key], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, String>(4)?,
                 ))
             })
             .optional()?;
-        let Some((row, from, date, subject)) = existing else {
-            return Ok((id.to_owned(), None));
+        let Some((row, stored_id, from, date, subject)) = existing else {
+            return Ok((key, None));
         };
-        let same = from == from_address(message)
+        let same = stored_id.as_deref() == Some(id)
+            && from == from_address(message)
             && date == message.date.map(|d| d.as_second())
             && subject == message.subject.as_deref().unwrap_or_default();
         if same {
-            return Ok((id.to_owned(), Some(MessageRowId(row))));
+            return Ok((key, Some(MessageRowId(row))));
         }
     }
-    let existing = tx
-        .prepare_cached("SELECT id FROM messages WHERE account_id = ?1 AND key = ?2")?
-        .query_row(params![account.0, hash_key], |r| r.get(0))
+    let mut lookup = tx.prepare_cached(
+        "SELECT id, stable_hash FROM messages WHERE account_id = ?1 AND key = ?2",
+    )?;
+    let key = keys::of_stable_hash(&message.stable_hash);
+    let existing = lookup
+        .query_row(params![account.0, key], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
         .optional()?;
-    Ok((hash_key, existing.map(MessageRowId)))
+    match existing {
+        None => Ok((key, None)),
+        Some((row, hash)) if hash == message.stable_hash => Ok((key, Some(MessageRowId(row)))),
+        Some(_) => {
+            // The short form is another message's: the long one is ours alone.
+            let key = keys::of_stable_hash_long(&message.stable_hash);
+            let existing = lookup
+                .query_row(params![account.0, key], |r| r.get(0))
+                .optional()?;
+            Ok((key, existing.map(MessageRowId)))
+        }
+    }
 }
 
 /// What is kept of the body: the new, unquoted text, enough for opt-out and question phrases and
@@ -526,5 +547,83 @@ mod tests {
             .expect("pragmas");
         assert_eq!(cache, -INGEST_CACHE_KIB);
         assert_eq!(wal, INGEST_WAL_AUTOCHECKPOINT_PAGES);
+    }
+
+    fn parsed(raw: &str) -> mail::Message {
+        mail::parse(raw.replace('\n', "\r\n").as_bytes()).expect("test message parses")
+    }
+
+    /// Stores `message` at `uid` and says whether it was new.
+    fn store_one(tx: &Transaction<'_>, message: &mail::Message, uid: u32) -> bool {
+        let account = ensure_account(tx, "a", jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let folder = ensure_folder(tx, account, "INBOX", "inbox").unwrap();
+        let at = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+        let batch = [Fetched::parsed(uid, at, message.clone())];
+        let outcome = store_batch(
+            tx,
+            account,
+            folder.id,
+            1,
+            &batch,
+            uid + 1,
+            at,
+            &mut |_, _, row| ThreadChoice {
+                thread: row.0,
+                merged: Vec::new(),
+            },
+        )
+        .unwrap();
+        outcome.new_messages == 1
+    }
+
+    #[test]
+    fn keys_recognise_each_message_once_even_when_a_short_form_is_taken() {
+        let store = crate::store::Store::open_in_memory().expect("in-memory store");
+        store
+            .call_blocking(|tx| {
+                let head = "From: c@x\nDate: Tue, 1 Sep 2026 10:00:00 +0000\n";
+                let a = parsed(&format!("{head}Message-ID: <a@x>\nSubject: one\n\nhi\n"));
+                assert!(store_one(tx, &a, 1), "a new Message-ID is a new message");
+                assert!(!store_one(tx, &a, 2), "and the same message again is known");
+                // Same Message-ID, different Subject: a different message, keyed by its hash.
+                let b = parsed(&format!("{head}Message-ID: <a@x>\nSubject: two\n\nhi\n"));
+                assert!(store_one(tx, &b, 3));
+                assert!(!store_one(tx, &b, 4));
+                // A short form already held by another message (a digest collision, simulated by
+                // a row written under this message's forms): the message still gets its own key.
+                let c = parsed(&format!("{head}Message-ID: <c@x>\nSubject: three\n\nhi\n"));
+                let d = parsed(&format!("{head}Subject: four\n\nno id\n"));
+                tx.execute(
+                    "INSERT INTO messages (id, account_id, key, message_id, stable_hash,
+                         internal_date, time, class, stored_at)
+                     SELECT 100, id, ?1, 'other@x', 'other', 0, 0, 'human', 0 FROM accounts
+                     UNION ALL
+                     SELECT 101, id, ?2, NULL, 'other', 0, 0, 'human', 0 FROM accounts",
+                    params![
+                        keys::of_message_id("c@x"),
+                        keys::of_stable_hash(&d.stable_hash)
+                    ],
+                )?;
+                assert!(
+                    store_one(tx, &c, 5),
+                    "c is not the row holding its short form"
+                );
+                assert!(!store_one(tx, &c, 6));
+                assert!(
+                    store_one(tx, &d, 7),
+                    "d is not the row holding its short form"
+                );
+                assert!(!store_one(tx, &d, 8));
+                let long: i64 = tx.query_row(
+                    "SELECT count(*) FROM messages WHERE key = ?1",
+                    [keys::of_stable_hash_long(&d.stable_hash)],
+                    |r| r.get(0),
+                )?;
+                assert_eq!(long, 1, "d fell back to the long form");
+                let rows: i64 = tx.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?;
+                assert_eq!(rows, 6);
+                Ok(())
+            })
+            .unwrap();
     }
 }

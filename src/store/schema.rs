@@ -230,7 +230,19 @@ const MIGRATIONS: &[&str] = &[
     WHERE id IN (SELECT message_id FROM message_addresses WHERE field != 'from');
     DROP TABLE message_addresses;
     "#,
+    // 8: cheaper ingest (issue 4). `messages.key` holds a short digest of the key instead of the
+    //    key itself (store/keys.rs): its unique index was 9 MB per 100k messages, more than the
+    //    page cache. The rewrite needs SHA-256, so it is Rust: see `rust_step`.
+    "",
 ];
+
+/// The part of a migration that SQL cannot express, run after its SQL in the same transaction.
+fn rust_step(index: usize) -> Option<fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>> {
+    match index {
+        7 => Some(super::keys::migrate),
+        _ => None,
+    }
+}
 
 /// The schema version this candor writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -260,6 +272,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
             continue;
         }
         tx.execute_batch(sql)?;
+        if let Some(step) = rust_step(index) {
+            step(&tx)?;
+        }
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
     }
@@ -282,12 +297,17 @@ mod tests {
 
     /// A database with the first `n` migrations applied, foreign keys on.
     fn at_version(n: usize) -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
         for (index, sql) in MIGRATIONS.iter().take(n).enumerate() {
-            conn.execute_batch(sql).unwrap();
-            conn.pragma_update(None, "user_version", index as i64 + 1)
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            if let Some(step) = rust_step(index) {
+                step(&tx).unwrap();
+            }
+            tx.pragma_update(None, "user_version", index as i64 + 1)
                 .unwrap();
+            tx.commit().unwrap();
         }
         conn
     }
@@ -387,6 +407,49 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 0, "the address table and its index are gone");
+    }
+
+    #[test]
+    fn migration_8_writes_keys_in_their_digest_forms() {
+        let mut conn = at_version(7);
+        // Row 4's Message-ID is hostile: it equals the new form of row 2's key, which the
+        // migration must not trip over.
+        let hostile = crate::store::keys::of_stable_hash("h2");
+        conn.execute(
+            "INSERT INTO accounts (id, name, created_at) VALUES (1, 'a', 0), (2, 'b', 0)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO messages (id, account_id, key, message_id, stable_hash, internal_date,
+                 time, class, stored_at) VALUES
+                 (1, 1, 'a@x', 'a@x', 'h1', 0, 0, 'human', 0),
+                 (2, 1, 'hash:h2', NULL, 'h2', 0, 0, 'human', 0),
+                 (3, 1, 'hash:h3', 'a@x', 'h3', 0, 0, 'human', 0),
+                 (4, 1, ?1, ?1, 'h4', 0, 0, 'human', 0),
+                 (5, 2, 'a@x', 'a@x', 'h1', 0, 0, 'human', 0)",
+            [&hostile],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT key FROM messages ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        use crate::store::keys::{of_message_id, of_stable_hash};
+        assert_eq!(
+            keys,
+            vec![
+                of_message_id("a@x"),
+                of_stable_hash("h2"),
+                of_stable_hash("h3"),
+                of_message_id(&hostile),
+                of_message_id("a@x"),
+            ]
+        );
     }
 
     #[test]
