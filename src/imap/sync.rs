@@ -7,11 +7,10 @@
 //! blocking thread) while the one after is fetched.
 //! Locations that vanished (expunge, move) are marked gone; the messages stay in the history.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use futures::TryStreamExt as _;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
@@ -222,26 +221,7 @@ async fn ingest_range(
     let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel::<Batch<Fetched>>(PARSED_QUEUE);
     let started = Instant::now();
 
-    let fetcher = async move {
-        let (mut start, mut fetched, mut took) = (start, 0, Duration::ZERO);
-        while start < uid_next {
-            let end = start.saturating_add(BATCH_UIDS - 1).min(uid_next - 1);
-            let began = Instant::now();
-            let items = fetch_range_items(session, start, end).await?;
-            took += began.elapsed();
-            fetched += items.len();
-            // The cursor after this batch covers the whole range, also UIDs that no longer exist.
-            start = end.saturating_add(1);
-            let batch = Batch {
-                items,
-                next_uid: start,
-            };
-            if raw_tx.send(batch).await.is_err() {
-                break; // the store failed; its error is the one reported
-            }
-        }
-        Ok::<_, ImapError>((start, fetched, took))
-    };
+    let fetcher = fetch_ranges(session, start, uid_next, raw_tx);
 
     let parser = async move {
         let mut took = Duration::ZERO;
@@ -395,89 +375,185 @@ fn parse_item(item: RawItem) -> Fetched {
     }
 }
 
+/// Fetches `[start, uid_next)` range by range into `raw_tx` and returns the UID after the last
+/// range fetched, the number of items and the time spent waiting for the server.
+///
+/// Two UID FETCH commands are in flight (pipelining, RFC 3501 §5.5): the server starts on range
+/// k+1 while candor still reads range k, so no round trip separates the ranges. Answers are
+/// filed by UID (the ranges are disjoint, and a server may interleave the untagged answers of
+/// independent commands); a range is complete at its tagged response.
+async fn fetch_ranges(
+    session: &mut Session,
+    start: u32,
+    uid_next: u32,
+    raw_tx: mpsc::Sender<Batch<RawItem>>,
+) -> Result<(u32, usize, Duration), ImapError> {
+    const IN_FLIGHT: usize = 2;
+    let query = fetch_query();
+    let (mut next_start, mut fetched, mut took) = (start, 0, Duration::ZERO);
+    let mut in_flight = VecDeque::new();
+    // The start of the next range to ask for.
+    let mut to_send = start;
+    loop {
+        while in_flight.len() < IN_FLIGHT && to_send < uid_next {
+            let end = to_send.saturating_add(BATCH_UIDS - 1).min(uid_next - 1);
+            let command = format!("UID FETCH {to_send}:{end} {query}");
+            let tag = timeout(COMMAND_TIMEOUT, session.run_command(&command))
+                .await
+                .map_err(|_| ImapError::timed_out("UID FETCH"))?
+                .map_err(|e| ImapError::from_imap("UID FETCH", e))?;
+            in_flight.push_back(InFlight {
+                tag,
+                range: (to_send, end),
+                items: Vec::new(),
+                done: false,
+            });
+            to_send = end.saturating_add(1);
+        }
+        if in_flight.is_empty() {
+            break;
+        }
+        let began = Instant::now();
+        read_answers(session, &mut in_flight, Until::FirstDone).await?;
+        took += began.elapsed();
+        let mut range = in_flight.pop_front().expect("a range is in flight");
+        range.items.sort_by_key(|i| i.uid);
+        range.items.dedup_by_key(|i| i.uid);
+        fetched += range.items.len();
+        // The cursor after this batch covers the whole range, also UIDs that no longer exist.
+        next_start = range.range.1.saturating_add(1);
+        let batch = Batch {
+            items: range.items,
+            next_uid: next_start,
+        };
+        if raw_tx.send(batch).await.is_err() {
+            // The store failed (its error is the one reported): finish the commands sent.
+            read_answers(session, &mut in_flight, Until::AllDone).await?;
+            break;
+        }
+    }
+    Ok((next_start, fetched, took))
+}
+
+/// One UID FETCH command sent and not yet consumed.
+struct InFlight {
+    tag: async_imap::imap_proto::RequestId,
+    range: (u32, u32),
+    items: Vec<RawItem>,
+    /// Its tagged response has been read.
+    done: bool,
+}
+
+/// How long [`read_answers`] reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Until {
+    FirstDone,
+    AllDone,
+}
+
+/// Reads answers, filing each FETCH item under the in-flight range holding its UID, until the
+/// first (or every) range in flight is done. Items outside every range (`N:M` may answer others, and
+/// unsolicited FETCH responses report flag changes) and other untagged answers are dropped: the
+/// next pass sees new and vanished messages.
+async fn read_answers(
+    session: &mut Session,
+    in_flight: &mut VecDeque<InFlight>,
+    until: Until,
+) -> Result<(), ImapError> {
+    use async_imap::imap_proto::Response;
+    let pending = |in_flight: &VecDeque<InFlight>| match until {
+        Until::FirstDone => in_flight.front().is_some_and(|f| !f.done),
+        Until::AllDone => in_flight.iter().any(|f| !f.done),
+    };
+    while pending(in_flight) {
+        let response = timeout(FETCH_ITEM_TIMEOUT, session.read_response())
+            .await
+            .map_err(|_| ImapError::timed_out("UID FETCH"))?
+            .map_err(|e| ImapError::from_imap("UID FETCH", e.into()))?
+            .ok_or_else(|| {
+                ImapError::from_imap("UID FETCH", async_imap::error::Error::ConnectionLost)
+            })?;
+        match response.parsed() {
+            Response::Fetch(_, attributes) => {
+                let item = raw_item(attributes);
+                let Some(item) = item else { continue };
+                if let Some(range) = in_flight
+                    .iter_mut()
+                    .find(|f| (f.range.0..=f.range.1).contains(&item.uid))
+                {
+                    range.items.push(item);
+                }
+            }
+            Response::Done {
+                tag,
+                status,
+                outcome,
+            } => {
+                if let Some(range) = in_flight.iter_mut().find(|f| &f.tag == tag) {
+                    range.done = true;
+                    if *status != async_imap::imap_proto::Status::Ok {
+                        tracing::warn!(
+                            range = ?range.range,
+                            status = ?status,
+                            information = outcome.information.as_deref().unwrap_or(""),
+                            "the server did not complete a FETCH; what it sent is kept"
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The UID, INTERNALDATE, header and text of one FETCH answer (like `async_imap::types::Fetch`,
+/// which only async-imap's own commands can build).
+fn raw_item(attributes: &[async_imap::imap_proto::AttributeValue<'_>]) -> Option<RawItem> {
+    use async_imap::imap_proto::{AttributeValue, MessageSection, SectionPath};
+    let (mut uid, mut internal_date, mut header, mut text) = (None, None, None, None);
+    for attribute in attributes {
+        match attribute {
+            AttributeValue::Uid(value) => uid = Some(*value),
+            AttributeValue::InternalDate(value) => {
+                internal_date = chrono::DateTime::parse_from_str(value, "%d-%b-%Y %H:%M:%S %z")
+                    .ok()
+                    .and_then(|d| jiff::Timestamp::from_second(d.timestamp()).ok());
+            }
+            AttributeValue::BodySection {
+                section: Some(SectionPath::Full(MessageSection::Header)),
+                data: Some(data),
+                ..
+            }
+            | AttributeValue::Rfc822Header(Some(data)) => header = Some(data.as_ref()),
+            AttributeValue::BodySection {
+                section: Some(SectionPath::Full(MessageSection::Text)),
+                data: Some(data),
+                ..
+            }
+            | AttributeValue::Rfc822Text(Some(data)) => text = Some(data.as_ref()),
+            _ => {}
+        }
+    }
+    let bytes = header.map(|h| {
+        let text: &[u8] = text.unwrap_or_default();
+        let mut bytes = Vec::with_capacity(h.len() + text.len());
+        bytes.extend_from_slice(h);
+        bytes.extend_from_slice(text);
+        bytes
+    });
+    Some(RawItem {
+        uid: uid?,
+        internal_date,
+        bytes,
+    })
+}
+
 fn fetch_query() -> String {
     format!(
         "(UID INTERNALDATE BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{}>)",
         mail::BODY_PREFIX_BYTES
     )
-}
-
-/// Fetches UIDs `a..=b`. If the server's answer cannot be read as a whole (one hostile message
-/// can break the response parser), falls back to one UID at a time so that only that message is
-/// skipped.
-async fn fetch_range_items(
-    session: &mut Session,
-    a: u32,
-    b: u32,
-) -> Result<Vec<RawItem>, ImapError> {
-    match fetch_uids(session, &format!("{a}:{b}"), a, b).await {
-        Ok(items) => Ok(items),
-        Err(err) if err.kind == ImapErrorKind::Protocol => {
-            tracing::warn!(error = %err, "a FETCH answer could not be read; fetching one by one");
-            let mut items = Vec::new();
-            let uids = search_uids(session, &format!("UID {a}:{b}")).await?;
-            for uid in uids {
-                match fetch_uids(session, &uid.to_string(), uid, uid).await {
-                    Ok(mut one) => items.append(&mut one),
-                    Err(err) if err.kind == ImapErrorKind::Protocol => items.push(RawItem {
-                        uid,
-                        internal_date: None,
-                        bytes: None,
-                    }),
-                    Err(err) => return Err(err),
-                }
-            }
-            Ok(items)
-        }
-        Err(err) => Err(err),
-    }
-}
-
-async fn fetch_uids(
-    session: &mut Session,
-    set: &str,
-    a: u32,
-    b: u32,
-) -> Result<Vec<RawItem>, ImapError> {
-    let query = fetch_query();
-    let command = format!("UID FETCH {set}");
-    let mut stream = timeout(COMMAND_TIMEOUT, session.uid_fetch(set, &query))
-        .await
-        .map_err(|_| ImapError::timed_out(&command))?
-        .map_err(|e| ImapError::from_imap(&command, e))?;
-    let mut items = Vec::new();
-    loop {
-        let next = timeout(FETCH_ITEM_TIMEOUT, stream.try_next())
-            .await
-            .map_err(|_| ImapError::timed_out(&command))?
-            .map_err(|e| ImapError::from_imap(&command, e))?;
-        let Some(fetch) = next else { break };
-        let Some(uid) = fetch.uid else { continue };
-        // `N:*` and even `N:M` may answer UIDs outside the range (crates.md); also unsolicited
-        // FETCH responses for flag changes carry no body.
-        if uid < a || uid > b {
-            continue;
-        }
-        let header = fetch.header();
-        let bytes = header.map(|h| {
-            let text = fetch.text().unwrap_or_default();
-            let mut bytes = Vec::with_capacity(h.len() + text.len());
-            bytes.extend_from_slice(h);
-            bytes.extend_from_slice(text);
-            bytes
-        });
-        let internal_date = fetch
-            .internal_date()
-            .and_then(|d| jiff::Timestamp::from_second(d.timestamp()).ok());
-        items.push(RawItem {
-            uid,
-            internal_date,
-            bytes,
-        });
-    }
-    items.sort_by_key(|i| i.uid);
-    items.dedup_by_key(|i| i.uid);
-    Ok(items)
 }
 
 async fn search_uids(session: &mut Session, query: &str) -> Result<Vec<u32>, ImapError> {
