@@ -191,6 +191,81 @@ async fn uidvalidity_change_rescans_without_loss_or_duplicates() {
     );
 }
 
+/// `count` applications numbered from `first`, one message each.
+fn applications(first: usize, count: usize) -> Vec<SeedMessage> {
+    (first..first + count)
+        .map(|i| {
+            let at = days_ago(40) + jiff::SignedDuration::from_mins(i as i64);
+            seed(
+                message(
+                    &format!("c{i}@candidates.example"),
+                    "jane@agency.example",
+                    &format!("Application {i}"),
+                    &format!("app{i}@candidates.example"),
+                    at,
+                    "",
+                    "Hello, please find my CV.",
+                ),
+                at,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn folders_of_several_fetch_ranges_are_stored_once_with_pipelined_commands() {
+    // 500 UIDs per FETCH command, two commands in flight: 1300 messages are three ranges, and
+    // the ranges after an expunge start past the old ones.
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    stack.seed(&jane, "INBOX", &applications(0, 1300)).unwrap();
+    let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
+    let out = candor(&config, &["sync"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("jane: 1300 fetched, 1300 new"),
+        "{}",
+        text(&out.stdout)
+    );
+    let s = stats(&config, "jane");
+    assert_eq!(
+        (s["messages"].clone(), s["folders"]["INBOX"].clone()),
+        (1300.into(), 1300.into()),
+        "{s}"
+    );
+
+    // Another client expunges everything and 1100 new messages arrive (UIDs 1301-2400).
+    stack.expunge_all(&jane, "INBOX").unwrap();
+    stack
+        .seed(&jane, "INBOX", &applications(1300, 1100))
+        .unwrap();
+    let out = candor(&config, &["sync"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("jane: 1100 fetched, 1100 new"),
+        "{}",
+        text(&out.stdout)
+    );
+    let s = stats(&config, "jane");
+    assert_eq!(
+        s["messages"], 2400,
+        "the expunged ones stay in the history: {s}"
+    );
+    assert_eq!(
+        s["folders"]["INBOX"], 1100,
+        "only the new ones are located: {s}"
+    );
+    assert_eq!(s["skipped"], 0, "{s}");
+
+    let out = candor(&config, &["sync"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("jane: 0 fetched, 0 new"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn expunged_and_moved_messages_keep_their_history() {
     let stack = MailStack::start().unwrap();
