@@ -43,6 +43,15 @@ pub enum OpenError {
         found: i64,
         known: i64,
     },
+    #[error(
+        "the store {path} needs upgrading (schema version {found} to {known}), but {holder} is running on it: stop it first (an older daemon would keep writing the old way)"
+    )]
+    InUse {
+        path: PathBuf,
+        holder: String,
+        found: i64,
+        known: i64,
+    },
     #[error("cannot open the store {path}: {source:#}")]
     Other {
         path: PathBuf,
@@ -82,6 +91,22 @@ impl Store {
                 Err(schema::MigrateError::TooNew { found }) => {
                     return Err(OpenError::TooNew {
                         path: path.to_owned(),
+                        found,
+                        known: LATEST_VERSION,
+                    });
+                }
+                // Another process is migrating it right now (or has just taken the lock and not
+                // yet named itself): wait for it, as for a busy store.
+                Err(schema::MigrateError::InUse { holder, .. })
+                    if (holder.starts_with(UPGRADING) || holder == lock::UNKNOWN_HOLDER)
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(schema::MigrateError::InUse { holder, found }) => {
+                    return Err(OpenError::InUse {
+                        path: path.to_owned(),
+                        holder,
                         found,
                         known: LATEST_VERSION,
                     });
@@ -292,10 +317,30 @@ fn create_owner_only(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the lock file says while a process migrates the store.
+const UPGRADING: &str = "candor (upgrading the store)";
+
 /// Opens `path`, sets the connection up and migrates it: one attempt of [`Store::open`].
+///
+/// A store that needs migrating is migrated only while no daemon runs on it (its lock is free,
+/// and held meanwhile): a daemon of the previous version would go on writing the old way, which
+/// after migration 8 means keys the new code never matches, so duplicates with no error.
 fn open_configured(path: &Path) -> Result<Connection, schema::MigrateError> {
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
+    let found = schema::version(&conn)?;
+    let _upgrading = if found > 0 && found < LATEST_VERSION {
+        match DaemonLock::acquire(path, UPGRADING) {
+            Ok(lock) => Some(lock),
+            Err(LockError::Held { holder, .. }) => {
+                return Err(schema::MigrateError::InUse { holder, found });
+            }
+            // No lock file can be made (a read-only disk): the migration reports its own error.
+            Err(LockError::Io { .. }) => None,
+        }
+    } else {
+        None
+    };
     schema::migrate(&mut conn)?;
     Ok(conn)
 }

@@ -377,7 +377,8 @@ async fn readonly_steps(
         .unwrap_or_default()
         .to_string();
     let before = log_len(&log);
-    let sent_before = owner.rows().map(|r| r.len()).unwrap_or(0);
+    let rows_before = owner.rows().unwrap_or_default();
+    let sent_before = rows_before.len();
     let sent_at_trigger = common::delivered(stack, &owner.user, "Sent").await.ok();
     let tripped = std::fs::write(
         format!("/sys/fs/ext4/{device}/trigger_fs_error"),
@@ -456,12 +457,29 @@ async fn readonly_steps(
     // The operator's repair: unmount, check, mount again, start the daemon.
     let repaired = sh(&["umount", dir])
         && {
-            let _ = sh(&["sh", "-c", &format!("e2fsck -f -y {image} >/dev/null 2>&1")]);
+            // What the check did to the journal: committed transactions it drops are commits
+            // the store made durable and loses.
+            let fsck = command_output(&["sh", "-c", &format!("e2fsck -f -y {image} 2>&1")]);
+            let journal: Vec<&str> = fsck
+                .lines()
+                .filter(|l| l.to_lowercase().contains("journal"))
+                .collect();
+            f.disk.push(format!("e2fsck on the journal: {journal:?}"));
             true
         }
         && sh(&["mount", "-o", "loop,errors=remount-ro", image, dir]);
     f.disk
         .push(format!("unmounted, e2fsck, mounted again: {repaired}"));
+    // Outbox rows as the error found them and as the repair left them: a row that went back to
+    // an earlier state is a commit lost with the disk.
+    let states = |rows: &[candor::store::outbox::OutboxRow]| -> Vec<(i64, String)> {
+        rows.iter().map(|r| (r.id, r.state.clone())).collect()
+    };
+    f.disk.push(format!(
+        "outbox rows at the error: {:?}; after the repair: {:?}",
+        states(&rows_before),
+        states(&owner.rows().unwrap_or_default())
+    ));
     let integrity = owner
         .json(&["status", "--json"])
         .map(|_| "readable")

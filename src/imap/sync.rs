@@ -73,10 +73,13 @@ struct Batch<T> {
 }
 
 /// One raw FETCH item, before parsing.
+#[derive(Debug)]
 struct RawItem {
     uid: u32,
     internal_date: Option<jiff::Timestamp>,
     bytes: Option<Vec<u8>>,
+    /// The server's words when it refused the FETCH command that should have sent this message.
+    refused: Option<String>,
 }
 
 /// Syncs every folder of the plan, then records the complete pass.
@@ -355,10 +358,11 @@ fn store_batches(
 fn parse_item(item: RawItem) -> Fetched {
     let uid = item.uid;
     let Some(bytes) = item.bytes else {
-        return Fetched::Skipped {
-            uid,
-            reason: "the server returned no header for this message".to_owned(),
+        let reason = match item.refused {
+            Some(why) => format!("the server did not send this message ({why})"),
+            None => "the server returned no header for this message".to_owned(),
         };
+        return Fetched::Skipped { uid, reason };
     };
     let Some(internal_date) = item.internal_date else {
         return Fetched::Skipped {
@@ -388,26 +392,17 @@ async fn fetch_ranges(
     uid_next: u32,
     raw_tx: mpsc::Sender<Batch<RawItem>>,
 ) -> Result<(u32, usize, Duration), ImapError> {
-    const IN_FLIGHT: usize = 2;
     let query = fetch_query();
+    // Two commands in flight, one once the server has refused a command.
+    let mut depth = 2;
     let (mut next_start, mut fetched, mut took) = (start, 0, Duration::ZERO);
     let mut in_flight = VecDeque::new();
     // The start of the next range to ask for.
     let mut to_send = start;
     loop {
-        while in_flight.len() < IN_FLIGHT && to_send < uid_next {
+        while in_flight.len() < depth && to_send < uid_next {
             let end = to_send.saturating_add(BATCH_UIDS - 1).min(uid_next - 1);
-            let command = format!("UID FETCH {to_send}:{end} {query}");
-            let tag = timeout(COMMAND_TIMEOUT, session.run_command(&command))
-                .await
-                .map_err(|_| ImapError::timed_out("UID FETCH"))?
-                .map_err(|e| ImapError::from_imap("UID FETCH", e))?;
-            in_flight.push_back(InFlight {
-                tag,
-                range: (to_send, end),
-                items: Vec::new(),
-                done: false,
-            });
+            in_flight.push_back(send_fetch(session, &query, (to_send, end)).await?);
             to_send = end.saturating_add(1);
         }
         if in_flight.is_empty() {
@@ -415,15 +410,43 @@ async fn fetch_ranges(
         }
         let began = Instant::now();
         read_answers(session, &mut in_flight, Until::FirstDone).await?;
-        took += began.elapsed();
         let mut range = in_flight.pop_front().expect("a range is in flight");
-        range.items.sort_by_key(|i| i.uid);
-        range.items.dedup_by_key(|i| i.uid);
-        fetched += range.items.len();
+        if let Some(why) = range.refused.take() {
+            // Finish the commands after it (their ranges are asked again), then ask for this
+            // range alone; from now on one command at a time.
+            tracing::warn!(range = ?range.range, "the server refused a FETCH: {why}; asking again");
+            read_answers(session, &mut in_flight, Until::AllDone).await?;
+            in_flight.clear();
+            to_send = range.range.1.saturating_add(1);
+            depth = 1;
+            in_flight.push_back(send_fetch(session, &query, range.range).await?);
+            read_answers(session, &mut in_flight, Until::FirstDone).await?;
+            range = in_flight
+                .pop_front()
+                .expect("the range asked again is in flight");
+            if let Some(why) = range.refused.take() {
+                // Still refused: every message of the range it did not send is recorded as
+                // skipped with the server's words, never passed over in silence.
+                let (a, b) = range.range;
+                for uid in search_uids(session, &format!("UID {a}:{b}")).await? {
+                    if (a..=b).contains(&uid) {
+                        range.items.push(RawItem {
+                            uid,
+                            internal_date: None,
+                            bytes: None,
+                            refused: Some(why.clone()),
+                        });
+                    }
+                }
+            }
+        }
+        took += began.elapsed();
+        let items = merge_by_uid(std::mem::take(&mut range.items));
+        fetched += items.len();
         // The cursor after this batch covers the whole range, also UIDs that no longer exist.
         next_start = range.range.1.saturating_add(1);
         let batch = Batch {
-            items: range.items,
+            items,
             next_uid: next_start,
         };
         if raw_tx.send(batch).await.is_err() {
@@ -435,6 +458,45 @@ async fn fetch_ranges(
     Ok((next_start, fetched, took))
 }
 
+/// Sends `UID FETCH a:b`.
+async fn send_fetch(
+    session: &mut Session,
+    query: &str,
+    (a, b): (u32, u32),
+) -> Result<InFlight, ImapError> {
+    let command = format!("UID FETCH {a}:{b} {query}");
+    let tag = timeout(COMMAND_TIMEOUT, session.run_command(&command))
+        .await
+        .map_err(|_| ImapError::timed_out("UID FETCH"))?
+        .map_err(|e| ImapError::from_imap("UID FETCH", e))?;
+    Ok(InFlight {
+        tag,
+        range: (a, b),
+        items: Vec::new(),
+        done: false,
+        refused: None,
+    })
+}
+
+/// One item per UID, in UID order. A server may split one message's data over several FETCH
+/// answers or add an unsolicited one (new flags, with the UID during UID commands): the answers
+/// of a UID are merged, each field taken from the first answer that has it.
+fn merge_by_uid(mut items: Vec<RawItem>) -> Vec<RawItem> {
+    items.sort_by_key(|i| i.uid);
+    let mut merged: Vec<RawItem> = Vec::with_capacity(items.len());
+    for item in items {
+        match merged.last_mut() {
+            Some(last) if last.uid == item.uid => {
+                last.bytes = last.bytes.take().or(item.bytes);
+                last.internal_date = last.internal_date.or(item.internal_date);
+                last.refused = last.refused.take().or(item.refused);
+            }
+            _ => merged.push(item),
+        }
+    }
+    merged
+}
+
 /// One UID FETCH command sent and not yet consumed.
 struct InFlight {
     tag: async_imap::imap_proto::RequestId,
@@ -442,6 +504,8 @@ struct InFlight {
     items: Vec<RawItem>,
     /// Its tagged response has been read.
     done: bool,
+    /// The server's words if that response was not OK.
+    refused: Option<String>,
 }
 
 /// How long [`read_answers`] reads.
@@ -477,6 +541,10 @@ async fn read_answers(
             Response::Fetch(_, attributes) => {
                 let item = raw_item(attributes);
                 let Some(item) = item else { continue };
+                // Flags alone (an unsolicited update): nothing to store.
+                if item.bytes.is_none() && item.internal_date.is_none() {
+                    continue;
+                }
                 if let Some(range) = in_flight
                     .iter_mut()
                     .find(|f| (f.range.0..=f.range.1).contains(&item.uid))
@@ -492,12 +560,10 @@ async fn read_answers(
                 if let Some(range) = in_flight.iter_mut().find(|f| &f.tag == tag) {
                     range.done = true;
                     if *status != async_imap::imap_proto::Status::Ok {
-                        tracing::warn!(
-                            range = ?range.range,
-                            status = ?status,
-                            information = outcome.information.as_deref().unwrap_or(""),
-                            "the server did not complete a FETCH; what it sent is kept"
-                        );
+                        range.refused = Some(format!(
+                            "{status:?} {}",
+                            outcome.information.as_deref().unwrap_or("")
+                        ));
                     }
                 }
             }
@@ -546,6 +612,7 @@ fn raw_item(attributes: &[async_imap::imap_proto::AttributeValue<'_>]) -> Option
         uid: uid?,
         internal_date,
         bytes,
+        refused: None,
     })
 }
 
@@ -565,4 +632,64 @@ async fn search_uids(session: &mut Session, query: &str) -> Result<Vec<u32>, Ima
     let mut uids: Vec<u32> = set.into_iter().collect();
     uids.sort_unstable();
     Ok(uids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(uid: u32, bytes: Option<&[u8]>, date: Option<i64>) -> RawItem {
+        RawItem {
+            uid,
+            internal_date: date.map(|s| jiff::Timestamp::from_second(s).unwrap()),
+            bytes: bytes.map(<[u8]>::to_vec),
+            refused: None,
+        }
+    }
+
+    #[test]
+    fn answers_of_one_uid_are_merged_field_by_field_in_uid_order() {
+        let merged = merge_by_uid(vec![
+            item(7, Some(b"seven"), Some(70)),
+            // An unsolicited update that arrived before the message's own answer.
+            item(5, None, None),
+            item(5, Some(b"five"), None),
+            // The rest of message 5, in a second answer.
+            item(5, None, Some(50)),
+        ]);
+        let summary: Vec<String> = merged
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {:?} {:?}",
+                    i.uid,
+                    i.bytes.as_deref().map(String::from_utf8_lossy),
+                    i.internal_date.map(|d| d.as_second())
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [r#"5 Some("five") Some(50)"#, r#"7 Some("seven") Some(70)"#]
+        );
+    }
+
+    #[test]
+    fn a_message_the_server_refused_to_send_is_skipped_with_its_words() {
+        let refused = RawItem {
+            refused: Some("No Some messages could not be FETCHed".to_owned()),
+            ..item(9, None, None)
+        };
+        match parse_item(refused) {
+            Fetched::Skipped { uid, reason } => {
+                assert_eq!(uid, 9);
+                assert!(reason.contains("could not be FETCHed"), "{reason}");
+            }
+            Fetched::Parsed { .. } => panic!("nothing to parse"),
+        }
+        match parse_item(item(3, None, Some(1))) {
+            Fetched::Skipped { reason, .. } => assert!(reason.contains("no header"), "{reason}"),
+            Fetched::Parsed { .. } => panic!("nothing to parse"),
+        }
+    }
 }

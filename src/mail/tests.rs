@@ -331,7 +331,8 @@ fn fuzz_regression_rfc822_part_glued_to_its_boundary_is_skipped() {
 
 #[test]
 fn stable_hash_is_lowercase_hex_sha256_of_the_nul_separated_fields() {
-    // Keys "hash:<hex>" are stored: the encoding must never change (five empty fields).
+    // Stored keys derive from it (store/keys.rs): the encoding must never change (five empty
+    // fields).
     assert_eq!(
         stable_hash(None, &[], &[], None, None, ""),
         "8855508aade16ec573d21e6a485dfd0a7624085c1a14b5ecdd6485de0c6839a4"

@@ -31,6 +31,10 @@ pub enum LockError {
     },
 }
 
+/// The holder named when the lock file says nothing yet (its holder took the lock and has not
+/// written its name).
+pub const UNKNOWN_HOLDER: &str = "unknown process";
+
 fn lock_path(store: &Path) -> PathBuf {
     let mut name = store.as_os_str().to_owned();
     name.push(".lock");
@@ -65,7 +69,7 @@ impl DaemonLock {
                 return Err(LockError::Held {
                     store: store.to_owned(),
                     holder: if holder.is_empty() {
-                        "unknown process".to_owned()
+                        UNKNOWN_HOLDER.to_owned()
                     } else {
                         holder.to_owned()
                     },

@@ -251,6 +251,8 @@ pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 pub enum MigrateError {
     #[error("the database has schema version {found}, newer than this candor knows")]
     TooNew { found: i64 },
+    #[error("the database needs migrating from version {found}, but {holder} is running on it")]
+    InUse { holder: String, found: i64 },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
 }

@@ -81,6 +81,44 @@ fn store_written_by_a_newer_candor_is_refused() {
 }
 
 #[test]
+fn a_store_is_not_migrated_under_a_running_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("candor.db");
+    // A store of the previous schema version, its daemon still running.
+    let store = Store::open(&path).unwrap();
+    let daemon = store.lock_daemon("candor run").unwrap();
+    drop(store);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", LATEST_VERSION - 1)
+            .unwrap();
+    }
+    match Store::open(&path) {
+        Err(err @ OpenError::InUse { .. }) => {
+            let text = err.to_string();
+            assert!(text.contains("candor run"), "names the holder: {text}");
+            assert!(text.contains("stop it first"), "{text}");
+        }
+        other => panic!("expected InUse, got {other:?}"),
+    }
+    assert_eq!(user_version(&path), LATEST_VERSION - 1, "left untouched");
+    // Once it stops, the upgrade goes through, and the lock is free again afterwards.
+    drop(daemon);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(user_version(&path), LATEST_VERSION);
+    // (Another test of this process may fork while the upgrade holds the lock: the child keeps
+    // it until it execs, so the lock may take a moment to be free.)
+    let started = std::time::Instant::now();
+    while let Err(err) = store.lock_daemon("candor run") {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the lock stays held: {err}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn second_daemon_is_refused_while_another_process_writes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("candor.db");
