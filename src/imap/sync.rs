@@ -73,7 +73,6 @@ struct Batch<T> {
 }
 
 /// One raw FETCH item, before parsing.
-#[derive(Debug)]
 struct RawItem {
     uid: u32,
     internal_date: Option<jiff::Timestamp>,
@@ -516,9 +515,9 @@ enum Until {
 }
 
 /// Reads answers, filing each FETCH item under the in-flight range holding its UID, until the
-/// first (or every) range in flight is done. Items outside every range (`N:M` may answer others, and
-/// unsolicited FETCH responses report flag changes) and other untagged answers are dropped: the
-/// next pass sees new and vanished messages.
+/// first (or every) range in flight is done. Items outside every range (`N:M` may answer others,
+/// and unsolicited FETCH responses report flag changes) and other untagged answers are dropped:
+/// the next pass sees new and vanished messages.
 async fn read_answers(
     session: &mut Session,
     in_flight: &mut VecDeque<InFlight>,

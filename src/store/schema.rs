@@ -267,20 +267,25 @@ pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
     if found > LATEST_VERSION {
         return Err(MigrateError::TooNew { found });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    for index in found as usize..MIGRATIONS.len() {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
         // Another process may have migrated while we waited for the lock.
         if version(&tx)? > index as i64 {
             continue;
         }
-        tx.execute_batch(sql)?;
-        if let Some(step) = rust_step(index) {
-            step(&tx)?;
-        }
-        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        apply(&tx, index)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Migration `index` in the caller's transaction: its SQL, its Rust step, the version bump.
+fn apply(tx: &rusqlite::Transaction<'_>, index: usize) -> rusqlite::Result<()> {
+    tx.execute_batch(MIGRATIONS[index])?;
+    if let Some(step) = rust_step(index) {
+        step(tx)?;
+    }
+    tx.pragma_update(None, "user_version", index as i64 + 1)
 }
 
 #[cfg(test)]
@@ -301,14 +306,9 @@ mod tests {
     fn at_version(n: usize) -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
-        for (index, sql) in MIGRATIONS.iter().take(n).enumerate() {
+        for index in 0..n {
             let tx = conn.transaction().unwrap();
-            tx.execute_batch(sql).unwrap();
-            if let Some(step) = rust_step(index) {
-                step(&tx).unwrap();
-            }
-            tx.pragma_update(None, "user_version", index as i64 + 1)
-                .unwrap();
+            apply(&tx, index).unwrap();
             tx.commit().unwrap();
         }
         conn

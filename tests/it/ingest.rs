@@ -143,13 +143,14 @@ async fn inbox_and_sent_are_stored_once_incrementally_without_touching_flags() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn uidvalidity_change_rescans_without_loss_or_duplicates() {
-    let stack = MailStack::start().unwrap();
-    let jane = stack.add_user("jane@agency.example").unwrap();
-    let messages: Vec<SeedMessage> = (0..20)
+/// One application per number of `numbers`, sent at `at(number)`.
+fn applications(
+    numbers: std::ops::Range<usize>,
+    at: impl Fn(usize) -> jiff::Timestamp,
+) -> Vec<SeedMessage> {
+    numbers
         .map(|i| {
-            let at = days_ago(30 - i);
+            let at = at(i);
             seed(
                 message(
                     &format!("c{i}@candidates.example"),
@@ -163,7 +164,14 @@ async fn uidvalidity_change_rescans_without_loss_or_duplicates() {
                 at,
             )
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uidvalidity_change_rescans_without_loss_or_duplicates() {
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    let messages = applications(0..20, |i| days_ago(30 - i as i64));
     stack.seed(&jane, "Candidates", &messages).unwrap();
     let config = write_config(&[&|dir| {
         account_toml(
@@ -191,25 +199,9 @@ async fn uidvalidity_change_rescans_without_loss_or_duplicates() {
     );
 }
 
-/// `count` applications numbered from `first`, one message each.
-fn applications(first: usize, count: usize) -> Vec<SeedMessage> {
-    (first..first + count)
-        .map(|i| {
-            let at = days_ago(40) + jiff::SignedDuration::from_mins(i as i64);
-            seed(
-                message(
-                    &format!("c{i}@candidates.example"),
-                    "jane@agency.example",
-                    &format!("Application {i}"),
-                    &format!("app{i}@candidates.example"),
-                    at,
-                    "",
-                    "Hello, please find my CV.",
-                ),
-                at,
-            )
-        })
-        .collect()
+/// Application `i` sent `i` minutes after a day 40 days ago.
+fn every_minute(i: usize) -> jiff::Timestamp {
+    days_ago(40) + jiff::SignedDuration::from_mins(i as i64)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -218,7 +210,9 @@ async fn folders_of_several_fetch_ranges_are_stored_once_with_pipelined_commands
     // the ranges after an expunge start past the old ones.
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user("jane@agency.example").unwrap();
-    stack.seed(&jane, "INBOX", &applications(0, 1300)).unwrap();
+    stack
+        .seed(&jane, "INBOX", &applications(0..1300, every_minute))
+        .unwrap();
     let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
     let out = candor(&config, &["sync"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -237,7 +231,7 @@ async fn folders_of_several_fetch_ranges_are_stored_once_with_pipelined_commands
     // Another client expunges everything and 1100 new messages arrive (UIDs 1301-2400).
     stack.expunge_all(&jane, "INBOX").unwrap();
     stack
-        .seed(&jane, "INBOX", &applications(1300, 1100))
+        .seed(&jane, "INBOX", &applications(1300..2400, every_minute))
         .unwrap();
     let out = candor(&config, &["sync"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
