@@ -95,14 +95,6 @@ impl Store {
                         known: LATEST_VERSION,
                     });
                 }
-                // Another process is migrating it right now (or has just taken the lock and not
-                // yet named itself): wait for it, as for a busy store.
-                Err(schema::MigrateError::InUse { holder, .. })
-                    if (holder.starts_with(UPGRADING) || holder == lock::UNKNOWN_HOLDER)
-                        && started.elapsed() < BUSY_TIMEOUT =>
-                {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
                 Err(schema::MigrateError::InUse { holder, found }) => {
                     return Err(OpenError::InUse {
                         path: path.to_owned(),
@@ -317,9 +309,6 @@ fn create_owner_only(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What the lock file says while a process migrates the store.
-const UPGRADING: &str = "candor (upgrading the store)";
-
 /// Opens `path`, sets the connection up and migrates it: one attempt of [`Store::open`].
 ///
 /// A store that needs migrating is migrated only while no daemon runs on it (its lock is free,
@@ -330,7 +319,8 @@ fn open_configured(path: &Path) -> Result<Connection, schema::MigrateError> {
     configure(&conn)?;
     let found = schema::version(&conn)?;
     let _upgrading = if found > 0 && found < LATEST_VERSION {
-        match DaemonLock::acquire(path, UPGRADING) {
+        // Waits for another process migrating it; a daemon is refused at once.
+        match DaemonLock::acquire(path, lock::UPGRADING) {
             Ok(lock) => Some(lock),
             Err(LockError::Held { holder, .. }) => {
                 return Err(schema::MigrateError::InUse { holder, found });

@@ -10,6 +10,7 @@ use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Held for as long as the value lives.
 #[derive(Debug)]
@@ -33,7 +34,14 @@ pub enum LockError {
 
 /// The holder named when the lock file says nothing yet (its holder took the lock and has not
 /// written its name).
-pub const UNKNOWN_HOLDER: &str = "unknown process";
+const UNKNOWN_HOLDER: &str = "unknown process";
+
+/// What the lock file says while a process migrates the store (`Store::open`).
+pub(crate) const UPGRADING: &str = "candor (upgrading the store)";
+
+/// How long [`DaemonLock::acquire`] waits for a holder that will let go soon: one migrating the
+/// store, or one that has not yet written its name.
+const BRIEF_HOLDER_WAIT: Duration = Duration::from_secs(10);
 
 fn lock_path(store: &Path) -> PathBuf {
     let mut name = store.as_os_str().to_owned();
@@ -42,9 +50,26 @@ fn lock_path(store: &Path) -> PathBuf {
 }
 
 impl DaemonLock {
-    /// Takes the lock without waiting; `what` (e.g. "candor run, pid 42") is written into the
-    /// lock file so that the refusal can name the holder.
+    /// Takes the lock; `what` (e.g. "candor run, pid 42") is written into the lock file so that
+    /// a refusal can name the holder. A daemon's lock is refused at once; one held while another
+    /// process migrates the store (or not yet named) is waited for, up to 10 s: a daemon
+    /// starting while `candor status` upgrades the store must not exit.
     pub fn acquire(store: &Path, what: &str) -> Result<DaemonLock, LockError> {
+        let started = Instant::now();
+        loop {
+            match DaemonLock::try_acquire(store, what) {
+                Err(LockError::Held { holder, .. })
+                    if (holder == UNKNOWN_HOLDER || holder.starts_with(UPGRADING))
+                        && started.elapsed() < BRIEF_HOLDER_WAIT =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn try_acquire(store: &Path, what: &str) -> Result<DaemonLock, LockError> {
         let path = lock_path(store);
         let io = |source| LockError::Io {
             path: path.clone(),
