@@ -503,6 +503,20 @@ impl MailStack {
 
 impl Drop for MailStack {
     fn drop(&mut self) {
+        // A failing test unwinds through here: what the servers logged is the only trace of a
+        // cause on their side (a refused login, a deferred delivery), and the directory goes.
+        if std::thread::panicking() {
+            for log in ["log/dovecot.log", "log/postfix.log"] {
+                let path = self.dir.join(log);
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(40)..];
+                eprintln!("--- last {} lines of {}:", tail.len(), path.display());
+                for line in tail {
+                    eprintln!("{line}");
+                }
+            }
+        }
         if !self.done
             && let Err(error) = self.shutdown()
         {

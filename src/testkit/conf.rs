@@ -31,6 +31,9 @@ ssl = yes
 ssl_cert = <{d}/tls/leaf.pem
 ssl_key = <{d}/tls/leaf.key
 auth_mechanisms = {mechanisms}
+# A refused login names its cause in the log (unknown user, password mismatch): a test that
+# fails on one prints the log's tail (see `MailStack`'s `Drop`).
+auth_verbose = yes
 # The `tls = "none"` loopback path of candor is tested too.
 disable_plaintext_auth = no
 # vmail is a system user (uid below the default 500).
