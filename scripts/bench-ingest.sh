@@ -5,7 +5,8 @@
 #   (b) mbsync pulling the same folders into an empty Maildir with `FSync no`,
 #   (c) the floor: examples/fetch_floor.rs fetching exactly candor's sections and discarding them,
 # and print messages/s, the ratios candor/mbsync and candor/floor, candor's peak RSS and
-# PASS/MISS against the targets (>= 2x mbsync, >= floor/1.5, RSS < 64 MiB).
+# PASS/MISS against the targets (>= 2x mbsync, >= floor/1.5, RSS < 64 MiB), and per run the CPU
+# each contender used and the core-seconds the whole machine was busy (client + Dovecot + kernel).
 #
 # Usage: scripts/bench-ingest.sh [N]   (default 100000)
 # Env:   BENCH_RUNS=R        rounds of (a), (b), (c); the table shows the best of R (default 3)
@@ -128,6 +129,13 @@ umask 022
 
 now_ns() { date +%s%N; }
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
+# The whole machine's busy time (every process: the client, Dovecot, the kernel), in clock ticks:
+# on a machine the client shares with the server, the cores it keeps busy set the pace.
+ticks=$(getconf CLK_TCK)
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+core_seconds() { awk -v a="$1" -v b="$2" -v t="$ticks" 'BEGIN { printf "%.2f", (b - a) / t }'; }
+# A contender's own CPU (user + system) from a `/usr/bin/time -f "%U %S"` file.
+own_cpu() { awk 'END { printf "%.2f", $1 + $2 }' "$1"; }
 
 # Warm-up (untimed): Dovecot builds its index and cache files on the first full read; after this
 # every contender meets the same warm server and the same page cache.
@@ -173,17 +181,24 @@ EOF
 # falls on every contender alike; each run starts from an empty destination. The table uses the
 # fastest run of each contender (the least disturbed) and candor's highest peak RSS.
 candor_s='' mbsync_s='' floor_s='' rss_kib=0
+# Per round: the contender's own CPU and the machine's busy core-seconds, "own/busy".
+candor_cpu='' mbsync_cpu='' floor_cpu=''
+
 for round in $(seq 1 "$runs"); do
     say "round $round of $runs (load average $(cut -d' ' -f1-3 /proc/loadavg))"
     dir="$work/round$round"
     mkdir -p "$dir"
 
     write_config "$dir/candor.db" "$dir/candor.toml"
+    b0=$(busy_ticks)
     t0=$(now_ns)
     RUST_LOG=warn /usr/bin/time -v -o "$dir/candor.time" \
         "$bin/candor" --config "$dir/candor.toml" sync >"$dir/candor.out" 2>"$dir/candor.err" ||
         { cat "$dir/candor.err" >&2; die "candor sync failed"; }
     t1=$(now_ns)
+    b1=$(busy_ticks)
+    own=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$dir/candor.time")
+    candor_cpu="$candor_cpu $own/$(core_seconds "$b0" "$b1")"
     seconds=$(seconds_between "$t0" "$t1")
     candor_s="$candor_s $seconds"
     candor_n=$(sed -n 's/^bench: \([0-9]*\) fetched.*/\1/p' "$dir/candor.out")
@@ -194,18 +209,25 @@ for round in $(seq 1 "$runs"); do
 
     write_mbsyncrc "$dir/mbsync/Maildir" "$dir/mbsyncrc"
     mkdir -p "$dir/mbsync"
+    b0=$(busy_ticks)
     t0=$(now_ns)
-    mbsync -q -c "$dir/mbsyncrc" bench >"$dir/mbsync.out" 2>&1 ||
-        { cat "$dir/mbsync.out" >&2; die "mbsync failed"; }
+    /usr/bin/time -f '%U %S' -o "$dir/mbsync.time" mbsync -q -c "$dir/mbsyncrc" bench \
+        >"$dir/mbsync.out" 2>&1 || { cat "$dir/mbsync.out" >&2; die "mbsync failed"; }
     t1=$(now_ns)
+    b1=$(busy_ticks)
+    mbsync_cpu="$mbsync_cpu $(own_cpu "$dir/mbsync.time")/$(core_seconds "$b0" "$b1")"
     seconds=$(seconds_between "$t0" "$t1")
     mbsync_s="$mbsync_s $seconds"
     mbsync_n=$(find "$dir/mbsync/Maildir" -type f \( -path '*/cur/*' -o -path '*/new/*' \) | wc -l)
     say "(b) mbsync, FSync no: $seconds s, $mbsync_n messages $(tr '\n' ' ' <"$dir/mbsync.out")"
 
+    b0=$(busy_ticks)
     t0=$(now_ns)
-    "$bin/examples/fetch_floor" "$dir/candor.toml" INBOX Sent >"$dir/floor.out"
+    /usr/bin/time -f '%U %S' -o "$dir/floor.time" \
+        "$bin/examples/fetch_floor" "$dir/candor.toml" INBOX Sent >"$dir/floor.out"
     t1=$(now_ns)
+    b1=$(busy_ticks)
+    floor_cpu="$floor_cpu $(own_cpu "$dir/floor.time")/$(core_seconds "$b0" "$b1")"
     seconds=$(seconds_between "$t0" "$t1")
     floor_s="$floor_s $seconds"
     floor_n=$(sed -n 's/^floor: \([0-9]*\) messages.*/\1/p' "$dir/floor.out")
@@ -241,5 +263,7 @@ printf '\nmachine: %s cores, %s MiB RAM, kernel %s, Debian %s; %s; %s\n' \
     "Dovecot $(dovecot --version | cut -d' ' -f1)" "$(mbsync --version 2>&1 | head -n1)"
 printf 'all runs (s): candor %s; mbsync %s; floor %s\n' "$(all "$candor_s")" "$(all "$mbsync_s")" \
     "$(all "$floor_s")"
+printf 'CPU per run, own/machine busy (core-s): candor %s; mbsync %s; floor %s\n' \
+    "$(all "$candor_cpu")" "$(all "$mbsync_cpu")" "$(all "$floor_cpu")"
 printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'date: %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"

@@ -575,6 +575,15 @@ pub async fn audit(
                 "{} received the same email twice: {got:?}",
                 c.address
             ));
+            // Two submissions (candor sent twice) or one submission delivered twice (the MTA):
+            // Postfix's log tells them apart, the daemon's log says what candor did.
+            let mut counted = BTreeMap::<&String, usize>::new();
+            for (_, id) in &got {
+                *counted.entry(id).or_default() += 1;
+            }
+            for (id, _) in counted.into_iter().filter(|&(_, n)| n > 1) {
+                audit.violations.push(trace_duplicate(stack, owner, &c.address, id));
+            }
         }
         let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
         for (kind, _) in &got {
@@ -697,4 +706,33 @@ pub async fn audit(
         in_flight == 0,
     );
     Ok(())
+}
+
+/// What the logs say about an email a candidate received more than once: its submissions to
+/// Postfix (one `cleanup` line each, with its queue id), every Postfix line of those queue ids,
+/// and the daemon's lines about the candidate.
+fn trace_duplicate(stack: &MailStack, owner: &Owner, candidate: &str, message_id: &str) -> String {
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+    let postfix = read(&stack.dir().join("log/postfix.log"));
+    let queue_ids: Vec<&str> = postfix
+        .lines()
+        .filter(|l| l.contains("cleanup") && l.contains(message_id))
+        .filter_map(|l| l.split(": ").nth(1))
+        .collect();
+    let mut out = format!(
+        "  {message_id} was submitted to Postfix {} time(s), queue ids {queue_ids:?}",
+        queue_ids.len()
+    );
+    for line in postfix
+        .lines()
+        .filter(|l| queue_ids.iter().any(|q| l.contains(q)))
+    {
+        out.push_str(&format!("\n    postfix: {line}"));
+    }
+    let daemon = read(&owner.config.with_file_name("daemon.log"));
+    let about: Vec<&str> = daemon.lines().filter(|l| l.contains(candidate)).collect();
+    for line in &about[about.len().saturating_sub(20)..] {
+        out.push_str(&format!("\n    daemon: {line}"));
+    }
+    out
 }
