@@ -1,6 +1,7 @@
 //! Named failpoints for crash tests (STYLE.md): with the `failpoints` feature, the process kills
 //! itself with SIGKILL when it reaches the point named in `CANDOR_FAILPOINT`, like a power cut or
-//! `kill -9` at the worst moment. Without the feature they compile to nothing.
+//! `kill -9` at the worst moment ([`hit`]), or fails one operation there as a failing disk would
+//! ([`fails`]). Without the feature they compile to nothing.
 
 /// The outbox row (queued, with its final Message-ID) is committed; nothing was sent yet.
 pub const AFTER_OUTBOX_COMMIT: &str = "after_outbox_commit";
@@ -8,6 +9,8 @@ pub const AFTER_OUTBOX_COMMIT: &str = "after_outbox_commit";
 pub const AFTER_DATA_REPLY: &str = "after_data_reply";
 /// The send is recorded; the copy is not yet appended to Sent.
 pub const BEFORE_APPEND: &str = "before_append";
+/// The row is committed `sending`; the commit that confirms it fails (an error, not a kill).
+pub const CONFIRM_FAILS: &str = "confirm_fails";
 
 #[cfg(feature = "failpoints")]
 pub fn hit(name: &str) {
@@ -23,3 +26,15 @@ pub fn hit(name: &str) {
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
 pub fn hit(_name: &str) {}
+
+/// True when the process is told to fail the operation at `name` (error injection).
+#[cfg(feature = "failpoints")]
+pub fn fails(name: &str) -> bool {
+    std::env::var("CANDOR_FAILPOINT").is_ok_and(|wanted| wanted == name)
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn fails(_name: &str) -> bool {
+    false
+}

@@ -582,7 +582,9 @@ pub async fn audit(
                 *counted.entry(id).or_default() += 1;
             }
             for (id, _) in counted.into_iter().filter(|&(_, n)| n > 1) {
-                audit.violations.push(trace_duplicate(stack, owner, &c.address, id));
+                audit
+                    .violations
+                    .push(trace_duplicate(stack, owner, &c.address, id));
             }
         }
         let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();

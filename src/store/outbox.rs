@@ -125,6 +125,28 @@ pub fn begin_attempt(tx: &Transaction<'_>, id: i64, now: i64) -> anyhow::Result<
     Ok(n == 1)
 }
 
+/// Commits again what [`begin_attempt`] committed (the row stays `sending`): a second synced
+/// commit, which fails on a file system that has just failed, confirms that the first is on
+/// disk (see `outbox::begin_attempt`). Returns false when the row is no longer `sending`.
+pub fn confirm_attempt(tx: &Transaction<'_>, id: i64, now: i64) -> anyhow::Result<bool> {
+    let n = tx.execute(
+        "UPDATE outbox SET updated_at = ?2 WHERE id = ?1 AND state = 'sending'",
+        params![id, now],
+    )?;
+    Ok(n == 1)
+}
+
+/// Undoes [`begin_attempt`] when nothing was sent: `queued` again, the attempt not counted.
+pub fn release_attempt(tx: &Transaction<'_>, id: i64, error: &str, now: i64) -> anyhow::Result<()> {
+    tx.execute(
+        "UPDATE outbox SET state = 'queued', attempts = max(attempts - 1, 0), last_error = ?2,
+             updated_at = ?3
+         WHERE id = ?1 AND state = 'sending'",
+        params![id, error, now],
+    )?;
+    Ok(())
+}
+
 /// Final or intermediate state change, with the reason.
 pub fn set_state(
     tx: &Transaction<'_>,

@@ -242,6 +242,44 @@ async fn killed_after_the_outbox_commit_sends_once_after_restart() {
     assert_eq!(message_id_of(&copies[0].raw), rows[0].message_id);
 }
 
+/// A disk failing at the moment of a send can acknowledge the `sending` commit and lose it
+/// (RELIABILITY.md): the send waits for a second commit that confirms it. When that fails,
+/// nothing is sent and the row is `queued` again; the next run sends it, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attempt_the_store_does_not_confirm_sends_nothing_then_sends_once() {
+    let s = scenario(1, false);
+    let ann = &s.candidates[0];
+    let out = s.run_once(0, Some("confirm_fails"));
+    assert!(!out.status.success(), "the run reports the store's failure");
+    assert!(
+        text(&out.stderr).contains("nothing was sent"),
+        "{}",
+        text(&out.stderr)
+    );
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0].state.as_str(), rows[0].attempts),
+        ("queued", 0),
+        "released, the attempt not counted: {rows:?}"
+    );
+    assert!(rows[0].last_error.contains("did not confirm"), "{rows:?}");
+    assert!(
+        s.follow_ups_received(ann).await.is_empty(),
+        "nothing left before the confirmation"
+    );
+
+    let stdout = s.run_clean(1);
+    assert!(stdout.contains("1 sent"), "{stdout}");
+    s.run_clean(2);
+    let received = s.follow_ups_received(ann).await;
+    assert_eq!(received.len(), 1, "sent once, after the failure");
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "no second row: {rows:?}");
+    assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("sent", 1));
+    assert_eq!(rows[0].message_id, message_id_of(&received[0].raw));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_after_the_data_reply_is_unknown_reported_and_never_resent() {
     let s = scenario(1, false);
