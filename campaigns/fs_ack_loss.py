@@ -9,7 +9,7 @@ a failing disk makes it (ext4's `trigger_fs_error`: the journal is aborted, the 
 read-only). Then the operator's repair: unmount, `e2fsck -fy`, mount; and the count of
 acknowledged and of confirmed commits that are gone.
 
-Usage: sudo campaigns/fs_ack_loss.py [TRIALS]   (default 40; about 0.7 s per trial)
+Usage: sudo campaigns/fs_ack_loss.py [TRIALS]   (default 40; about 1 s per trial)
 Needs root, mkfs.ext4, e2fsck and loop devices. Prints one line per trial that lost something and
 a summary; exit 1 when a confirmed commit was lost.
 """
