@@ -479,9 +479,9 @@ async fn deliver(
 /// trials (`campaigns/fs_ack_loss.py`, RELIABILITY.md), and the outage campaign once saw a
 /// follow-up sent again after the repair. A second synced commit fails once the journal is gone,
 /// so it confirms the first: no confirmed commit was lost in 380 trials. When the confirmation
-/// fails nothing is sent, and the row goes back to
-/// `queued` where the store still takes writes. On a failed disk it stays as the disk kept it:
-/// `sending` (reported unknown, never resent) or `queued` (sent once after the repair).
+/// fails nothing is sent, and the row goes back to `queued` where the store still takes writes.
+/// On a failed disk it stays as the disk kept it: `sending` (reported unknown, never resent) or
+/// `queued` (sent once after the repair).
 pub(crate) async fn begin_attempt(store: &Store, id: i64, now_s: i64) -> anyhow::Result<bool> {
     if !store
         .call(move |tx| rows::begin_attempt(tx, id, now_s))
