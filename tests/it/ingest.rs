@@ -82,13 +82,7 @@ async fn inbox_and_sent_are_stored_once_incrementally_without_touching_flags() {
     assert!(s["last_sync"].as_str().is_some(), "{s}");
 
     // A second sync fetches nothing.
-    let out = candor(&config, &["sync"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("jane: 0 fetched, 0 new"),
-        "{}",
-        text(&out.stdout)
-    );
+    sync_reports(&config, "jane: 0 fetched, 0 new");
 
     // New mail is picked up.
     let later = message(
@@ -115,13 +109,7 @@ async fn inbox_and_sent_are_stored_once_incrementally_without_touching_flags() {
             .unwrap_or(false)
     });
     assert!(arrived, "the submitted message reached the INBOX");
-    let out = candor(&config, &["sync"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("jane: 1 fetched, 1 new"),
-        "{}",
-        text(&out.stdout)
-    );
+    sync_reports(&config, "jane: 1 fetched, 1 new");
     assert_eq!(stats(&config, "jane")["messages"], 3);
 
     // candor never changed a flag (EXAMINE and BODY.PEEK only).
@@ -199,6 +187,17 @@ async fn uidvalidity_change_rescans_without_loss_or_duplicates() {
     );
 }
 
+/// `candor sync` succeeds and its report contains `expected` (e.g. "jane: 1 fetched, 1 new").
+fn sync_reports(config: &crate::support::TestConfig, expected: &str) {
+    let out = candor(config, &["sync"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(expected),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 /// Application `i` sent `i` minutes after a day 40 days ago.
 fn every_minute(i: usize) -> jiff::Timestamp {
     days_ago(40) + jiff::SignedDuration::from_mins(i as i64)
@@ -214,13 +213,7 @@ async fn folders_of_several_fetch_ranges_are_stored_once_with_pipelined_commands
         .seed(&jane, "INBOX", &applications(0..1300, every_minute))
         .unwrap();
     let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
-    let out = candor(&config, &["sync"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("jane: 1300 fetched, 1300 new"),
-        "{}",
-        text(&out.stdout)
-    );
+    sync_reports(&config, "jane: 1300 fetched, 1300 new");
     let s = stats(&config, "jane");
     assert_eq!(
         (s["messages"].clone(), s["folders"]["INBOX"].clone()),
@@ -233,13 +226,7 @@ async fn folders_of_several_fetch_ranges_are_stored_once_with_pipelined_commands
     stack
         .seed(&jane, "INBOX", &applications(1300..2400, every_minute))
         .unwrap();
-    let out = candor(&config, &["sync"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("jane: 1100 fetched, 1100 new"),
-        "{}",
-        text(&out.stdout)
-    );
+    sync_reports(&config, "jane: 1100 fetched, 1100 new");
     let s = stats(&config, "jane");
     assert_eq!(
         s["messages"], 2400,
@@ -251,13 +238,7 @@ async fn folders_of_several_fetch_ranges_are_stored_once_with_pipelined_commands
     );
     assert_eq!(s["skipped"], 0, "{s}");
 
-    let out = candor(&config, &["sync"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("jane: 0 fetched, 0 new"),
-        "{}",
-        text(&out.stdout)
-    );
+    sync_reports(&config, "jane: 0 fetched, 0 new");
 }
 
 #[tokio::test(flavor = "multi_thread")]
