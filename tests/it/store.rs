@@ -12,6 +12,12 @@ fn user_version(path: &std::path::Path) -> i64 {
         .unwrap()
 }
 
+/// Rewrites the schema version a store says it has, as an older or newer candor would leave it.
+fn set_user_version(path: &std::path::Path, version: i64) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "user_version", version).unwrap();
+}
+
 #[test]
 fn store_is_created_owner_only_and_migrated_from_empty() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,11 +70,7 @@ fn store_written_by_a_newer_candor_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("candor.db");
     drop(Store::open(&path).unwrap());
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", LATEST_VERSION + 3)
-            .unwrap();
-    }
+    set_user_version(&path, LATEST_VERSION + 3);
     match Store::open(&path) {
         Err(err @ OpenError::TooNew { .. }) => {
             let text = err.to_string();
@@ -88,11 +90,7 @@ fn a_store_is_not_migrated_under_a_running_daemon() {
     let store = Store::open(&path).unwrap();
     let daemon = store.lock_daemon("candor run").unwrap();
     drop(store);
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", LATEST_VERSION - 1)
-            .unwrap();
-    }
+    set_user_version(&path, LATEST_VERSION - 1);
     match Store::open(&path) {
         Err(err @ OpenError::InUse { .. }) => {
             let text = err.to_string();
