@@ -109,6 +109,9 @@ impl Store {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(schema::MigrateError::Sql(e)) => return Err(other(e.into())),
+                Err(e @ schema::MigrateError::BrokenReferences { .. }) => {
+                    return Err(other(anyhow::Error::new(e)));
+                }
             }
         };
         Ok(Store {
