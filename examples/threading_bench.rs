@@ -9,7 +9,33 @@ use std::time::Instant;
 use candor::threading::{ThreadInput, Threader};
 use jiff::Timestamp;
 
-fn message(key: i64) -> ThreadInput {
+/// One message's fields, owned; the threader borrows them.
+struct Message {
+    key: i64,
+    message_id: String,
+    in_reply_to: Vec<String>,
+    references: Vec<String>,
+    time: Timestamp,
+    correspondent: String,
+    subject: String,
+}
+
+impl Message {
+    fn input(&self) -> ThreadInput<'_> {
+        ThreadInput {
+            key: self.key,
+            message_id: Some(&self.message_id),
+            extra_message_ids: &[],
+            in_reply_to: &self.in_reply_to,
+            references: &self.references,
+            time: self.time,
+            correspondents: vec![self.correspondent.clone()],
+            subject: Some(&self.subject),
+        }
+    }
+}
+
+fn message(key: i64) -> Message {
     let conversation = key / 5;
     let position = key % 5;
     let id = |p: i64| format!("<{conversation}.{p}@bench.example>");
@@ -19,34 +45,33 @@ fn message(key: i64) -> ThreadInput {
     } else {
         (0..position).map(id).collect()
     };
-    ThreadInput {
+    Message {
         key,
-        message_id: Some(id(position)),
-        extra_message_ids: Vec::new(),
+        message_id: id(position),
         in_reply_to: references.last().cloned().into_iter().collect(),
         references,
         time: Timestamp::from_second(1_700_000_000 + key * 60).expect("bench time in range"),
-        correspondents: vec![format!("candidate{}@example.org", conversation % 5000)],
-        subject: Some(if position == 0 {
+        correspondent: format!("candidate{}@example.org", conversation % 5000),
+        subject: if position == 0 {
             format!("Role {conversation}")
         } else {
             format!("Re: Role {conversation}")
-        }),
+        },
     }
 }
 
 fn main() {
     let n = 100_000;
-    let inputs: Vec<ThreadInput> = (0..n).map(message).collect();
+    let messages: Vec<Message> = (0..n).map(message).collect();
     let start = Instant::now();
     let mut threader = Threader::new();
-    for input in &inputs {
-        threader.add(input);
+    for message in &messages {
+        threader.add(&message.input());
     }
     let cold = start.elapsed();
     let extra = message(n);
     let start = Instant::now();
-    let assignment = threader.add(&extra);
+    let assignment = threader.add(&extra.input());
     let one = start.elapsed();
     println!(
         "threaded {n} messages cold in {cold:?} ({} threads)",

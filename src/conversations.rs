@@ -104,9 +104,14 @@ impl Identity {
     }
 
     /// The external party of a message: the recipients when the owner wrote it, else the sender.
-    pub fn correspondents(&self, from: &str, to: &[String], cc: &[String]) -> Vec<String> {
+    pub fn correspondents<'a>(
+        &self,
+        from: &str,
+        to: impl IntoIterator<Item = &'a str>,
+        cc: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<String> {
         if self.is_owner(from) {
-            to.iter()
+            to.into_iter()
                 .chain(cc)
                 .filter(|a| !self.is_internal(a))
                 .map(|a| self.canonical_of(a))

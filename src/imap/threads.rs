@@ -43,16 +43,21 @@ impl Threads {
         Ok(Arc::new(Mutex::new(threads)))
     }
 
-    fn input_of_row(&self, row: &ThreadRow) -> ThreadInput {
+    fn input_of_row<'a>(&self, row: &'a ThreadRow) -> ThreadInput<'a> {
+        let addresses = |list: &'a [String]| list.iter().map(String::as_str);
         ThreadInput {
             key: row.id.0,
-            message_id: row.message_id.clone(),
-            extra_message_ids: row.extra_ids.clone(),
-            in_reply_to: row.in_reply_to.clone(),
-            references: row.references.clone(),
+            message_id: row.message_id.as_deref(),
+            extra_message_ids: &row.extra_ids,
+            in_reply_to: &row.in_reply_to,
+            references: &row.references,
             time: jiff::Timestamp::from_second(row.time).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-            correspondents: self.identity.correspondents(&row.from, &row.to, &row.cc),
-            subject: Some(row.subject.clone()),
+            correspondents: self.identity.correspondents(
+                &row.from,
+                addresses(&row.to),
+                addresses(&row.cc),
+            ),
+            subject: Some(&row.subject),
         }
     }
 
@@ -64,27 +69,20 @@ impl Threads {
         internal_date: jiff::Timestamp,
         row: MessageRowId,
     ) -> ThreadChoice {
-        let addresses = |list: &[crate::mail::Address]| {
-            list.iter().map(|a| a.address.clone()).collect::<Vec<_>>()
-        };
-        let from = message
-            .from
-            .as_ref()
-            .map(|a| a.address.clone())
-            .unwrap_or_default();
+        let from = message.from.as_ref().map_or("", |a| a.address.as_str());
         let input = ThreadInput {
             key: row.0,
-            message_id: message.message_id.clone(),
-            extra_message_ids: message.extra_message_ids.clone(),
-            in_reply_to: message.in_reply_to.clone(),
-            references: message.references.clone(),
+            message_id: message.message_id.as_deref(),
+            extra_message_ids: &message.extra_message_ids,
+            in_reply_to: &message.in_reply_to,
+            references: &message.references,
             time: crate::mail::message_time(message.date, internal_date),
             correspondents: self.identity.correspondents(
-                &from,
-                &addresses(&message.to),
-                &addresses(&message.cc),
+                from,
+                message.to.iter().map(|a| a.address.as_str()),
+                message.cc.iter().map(|a| a.address.as_str()),
             ),
-            subject: message.subject.clone(),
+            subject: message.subject.as_deref(),
         };
         let assignment = self.threader.add(&input);
         ThreadChoice {

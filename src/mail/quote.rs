@@ -2,6 +2,8 @@
 //! attribution line, forwarded Outlook headers or the signature (SPEC §6 reads opt-outs and
 //! questions only here).
 
+use std::collections::VecDeque;
+
 /// Drops `>` lines, and everything from the first attribution line, `-----Original
 /// Message-----` separator, Outlook header block or `-- ` signature delimiter onward.
 pub fn new_text(text: &str) -> String {
@@ -12,15 +14,19 @@ pub fn new_text(text: &str) -> String {
 /// them (and could only have cut later) is not read. `new_text_up_to(t, n)` and `new_text(t)`
 /// agree on their first `n` characters.
 pub fn new_text_up_to(text: &str, max_chars: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
+    // Lines are read as they are needed, with the few after the current one that the quote
+    // tests look at: the text is up to 16 KiB, and the kept part is often a few lines.
+    let mut lines = super::headers::lines(text);
+    let mut ahead: VecDeque<&str> = lines.by_ref().take(LOOKAHEAD_LINES).collect();
     let mut kept: Vec<&str> = Vec::new();
     // Characters of the trimmed result so far: from the first non-blank character to the end
     // of the last non-empty kept line (kept lines are trimmed at their end).
     let mut span: Option<usize> = None;
     let mut blank_run = 0;
-    for (i, line) in lines.iter().enumerate() {
-        let next = lines.get(i + 1).copied().unwrap_or("");
-        if starts_the_quoted_part(line, next, &lines[i + 1..]) {
+    while let Some(line) = ahead.pop_front() {
+        ahead.extend(lines.next());
+        let next = ahead.front().copied().unwrap_or("");
+        if starts_the_quoted_part(line, next, ahead.make_contiguous()) {
             break;
         }
         if line.trim_start().starts_with('>') {
@@ -45,6 +51,12 @@ pub fn new_text_up_to(text: &str, max_chars: usize) -> String {
     kept.join("\n").trim().to_string()
 }
 
+/// How many lines after the current one [`starts_the_quoted_part`] may look at: an Outlook
+/// header block's `Sent:` within the four lines after its `From:`.
+const LOOKAHEAD_LINES: usize = 4;
+
+/// Whether `line` begins the quoted part; `rest` holds the lines after it (at least
+/// [`LOOKAHEAD_LINES`] of them, when the text has them).
 fn starts_the_quoted_part(line: &str, next: &str, rest: &[&str]) -> bool {
     let trimmed = line.trim();
     if !may_start_quoted_part(trimmed) {
@@ -144,7 +156,7 @@ fn is_outlook_block(line: &str, rest: &[&str]) -> bool {
     field(
         line,
         &["from:", "von:", "de :", "de:", "da:", "van:", "från:"],
-    ) && rest.iter().take(4).any(|l| {
+    ) && rest.iter().take(LOOKAHEAD_LINES).any(|l| {
         field(
             l,
             &[

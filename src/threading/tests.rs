@@ -16,17 +16,19 @@ struct M(
     &'static str,
 );
 
-fn input(m: &M) -> ThreadInput {
+/// The threader's view of `m`. Its id lists are leaked: a test threads a few dozen messages.
+fn input(m: &M) -> ThreadInput<'static> {
     let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let leaked = |s: &str| -> &'static [String] { Vec::leak(words(s)) };
     ThreadInput {
         key: m.0,
-        message_id: (!m.1.is_empty()).then(|| m.1.to_owned()),
-        extra_message_ids: Vec::new(),
-        in_reply_to: words(m.2),
-        references: words(m.3),
+        message_id: (!m.1.is_empty()).then_some(m.1),
+        extra_message_ids: &[],
+        in_reply_to: leaked(m.2),
+        references: leaked(m.3),
         time: Timestamp::from_second(T0 + m.4 * DAY).expect("test time in range"),
         correspondents: words(m.5),
-        subject: (!m.6.is_empty()).then(|| m.6.to_owned()),
+        subject: (!m.6.is_empty()).then_some(m.6),
     }
 }
 
@@ -125,7 +127,8 @@ fn duplicate_message_ids_share_a_thread() {
 fn extra_message_ids_are_joined() {
     let mut threader = Threader::new();
     let mut first = input(&M(1, "<a@x>", "", "", 0, "c@x", "x"));
-    first.extra_message_ids = vec!["<second@x>".to_owned()];
+    let extra = ["<second@x>".to_owned()];
+    first.extra_message_ids = &extra;
     threader.add(&first);
     let reply = threader.add(&input(&M(2, "<b@x>", "<second@x>", "", 1, "d@x", "y")));
     assert_eq!(reply.thread, ThreadId(1));

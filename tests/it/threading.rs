@@ -99,8 +99,35 @@ fn text_list(value: &HeaderValue<'_>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What the store would hand the threader, owned; the threader borrows it.
+struct Fields {
+    key: i64,
+    message_id: Option<String>,
+    extra_message_ids: Vec<String>,
+    in_reply_to: Vec<String>,
+    references: Vec<String>,
+    time: Timestamp,
+    correspondents: Vec<String>,
+    subject: Option<String>,
+}
+
+impl Fields {
+    fn input(&self) -> ThreadInput<'_> {
+        ThreadInput {
+            key: self.key,
+            message_id: self.message_id.as_deref(),
+            extra_message_ids: &self.extra_message_ids,
+            in_reply_to: &self.in_reply_to,
+            references: &self.references,
+            time: self.time,
+            correspondents: self.correspondents.clone(),
+            subject: self.subject.as_deref(),
+        }
+    }
+}
+
 /// What the store would hand the threader, from one file.
-fn thread_input(key: i64, raw: &[u8]) -> ThreadInput {
+fn thread_input(key: i64, raw: &[u8]) -> Fields {
     let headers = raw_headers(raw);
     let mut ids = headers
         .iter()
@@ -141,7 +168,7 @@ fn thread_input(key: i64, raw: &[u8]) -> ThreadInput {
             None,
         ),
     };
-    ThreadInput {
+    Fields {
         key,
         message_id,
         extra_message_ids,
@@ -180,7 +207,7 @@ fn our_partition(corpus: &Path, indexed: &BTreeSet<String>) -> Vec<BTreeSet<Stri
     for (key, name) in names.iter().enumerate() {
         let raw = std::fs::read(corpus.join("maildir/cur").join(name)).expect("corpus file");
         let key = i64::try_from(key).expect("small corpus");
-        threader.add(&thread_input(key, &raw));
+        threader.add(&thread_input(key, &raw).input());
     }
     let by_key = |key: &i64| names[usize::try_from(*key).expect("keys are indexes")].clone();
     threader
