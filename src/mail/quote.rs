@@ -240,6 +240,88 @@ mod tests {
         assert_eq!(new_text_up_to("one two\nthree\nfour", 5), "one two");
     }
 
+    /// `new_text_up_to` as it was before it read lines lazily: every line collected first, the
+    /// quote tests given all the lines after the current one.
+    fn reference(text: &str, max_chars: usize) -> String {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut kept: Vec<&str> = Vec::new();
+        let mut span: Option<usize> = None;
+        let mut blank_run = 0;
+        for (i, line) in lines.iter().enumerate() {
+            let next = lines.get(i + 1).copied().unwrap_or("");
+            if starts_the_quoted_part(line, next, &lines[i + 1..]) {
+                break;
+            }
+            if line.trim_start().starts_with('>') {
+                continue;
+            }
+            let line = line.trim_end();
+            kept.push(line);
+            if line.is_empty() {
+                blank_run += usize::from(span.is_some());
+                continue;
+            }
+            let chars = match span {
+                None => line.trim_start().chars().count(),
+                Some(before) => before + blank_run + 1 + line.chars().count(),
+            };
+            span = Some(chars);
+            blank_run = 0;
+            if chars >= max_chars {
+                break;
+            }
+        }
+        kept.join("\n").trim().to_string()
+    }
+
+    #[test]
+    fn reading_lines_as_needed_finds_what_reading_them_all_found() {
+        use rand::{Rng as _, SeedableRng as _};
+        // Lines that start, or nearly start, a quoted part, among ordinary ones; an Outlook
+        // block's `Sent:` may come one to six lines after its `From:`, across the look-ahead.
+        let vocabulary = [
+            "Hello Jane,",
+            "",
+            "   ",
+            "> quoted",
+            "  > quoted too",
+            "From: Jane Doe <jane@example.com>",
+            "Sent: Monday, March 2, 2026 10:00 AM",
+            "Von: Jane",
+            "Gesendet: Montag",
+            "To: Bob",
+            "Subject: Re: the role",
+            "On Mon, 2 Mar 2026 at 10:00, Jane Doe <",
+            "jane@example.com> wrote:",
+            "-----Original Message-----",
+            "-- ",
+            "--",
+            "Fromage is not a header",
+            "Grüße, Zoë",
+            "a line that is a little longer than the others, to reach the limits sooner",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        for round in 0..3000 {
+            let count = rng.random_range(0..14);
+            let eol = if round % 3 == 0 { "\r\n" } else { "\n" };
+            let mut text = String::new();
+            for _ in 0..count {
+                text.push_str(vocabulary[rng.random_range(0..vocabulary.len())]);
+                text.push_str(eol);
+            }
+            if rng.random_bool(0.3) {
+                text.pop();
+            }
+            for max in [0, 1, 5, 12, 40, 100, 2000, usize::MAX] {
+                assert_eq!(
+                    new_text_up_to(&text, max),
+                    reference(&text, max),
+                    "{text:?} up to {max}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn quoted_lines_go_and_wrapped_attributions_are_found() {
         assert_eq!(
