@@ -103,9 +103,17 @@ impl Kind {
     }
 
     /// A body part: no Content-Type means text/plain (RFC 2046 §5.1); any Content-Disposition
-    /// makes a text/plain part something else (mail-parser may file it as an attachment).
+    /// makes a text/plain part something else (mail-parser may file it as an attachment). A
+    /// part with several Content-Types is something else too: mail-parser goes by the last, and
+    /// a multipart there may find its parts past the cut (as the top level, `parse_with` takes
+    /// the shortcut only under exactly one).
     fn of_part(fields: &[headers::RawHeader<'_>]) -> Kind {
-        let content_type = headers::first(fields, "Content-Type").unwrap_or("text/plain");
+        let mut content_types = headers::values(fields, "Content-Type");
+        let content_type = match (content_types.next(), content_types.next()) {
+            (None, _) => "text/plain",
+            (Some(content_type), None) => content_type,
+            (Some(_), Some(_)) => return Kind::Other,
+        };
         match Kind::of(content_type) {
             Kind::InlinePlain if headers::first(fields, "Content-Disposition").is_some() => {
                 Kind::Other
@@ -282,6 +290,7 @@ mod tests {
             "Content-Type: text/html",
             "Content-Type: text/plain; name=notes.txt",
             "Content-Type: text/plain\r\nContent-Disposition: attachment",
+            "Content-Type: text/plain\r\nContent-Type: multipart/report; boundary=r",
         ] {
             let raw = format!(
                 "From: a@x\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n\

@@ -338,3 +338,20 @@ fn stable_hash_is_lowercase_hex_sha256_of_the_nul_separated_fields() {
         "8855508aade16ec573d21e6a485dfd0a7624085c1a14b5ecdd6485de0c6839a4"
     );
 }
+
+#[test]
+fn a_part_with_two_content_types_is_read_as_a_whole_message_reads_it() {
+    // mail-parser takes a part's last Content-Type: this first part is a delivery report to it,
+    // whose parts it looks for past the outer close delimiter, not the text/plain its first
+    // header says (the fuzzer spliced two sisimai samples this way).
+    let raw = "From: Mail Delivery <postmaster@example.org>\r\nTo: jane@agency.example\r\n\
+        Subject: Undeliverable\r\nMessage-ID: <dsn1@example.org>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\n\
+        Content-Type: text/plain; charset=\"ISO-2022-JP\r\n\
+        Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+        preface\r\n--m\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--m--\r\n\
+        --r\r\nContent-Type: text/plain\r\n\r\nDelivery to bob@example.net failed.\r\n\
+        --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+        Final-Recipient: rfc822; bob@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--r--\r\n";
+    assert_eq!(parse(raw.as_bytes()), parse_whole(raw.as_bytes()));
+}
