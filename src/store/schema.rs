@@ -400,6 +400,16 @@ mod tests {
         assert_eq!(version(&conn).unwrap(), LATEST_VERSION);
     }
 
+    /// The one text column of every row `sql` selects, in order.
+    fn strings(conn: &Connection, sql: &str) -> Vec<String> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
     /// A database with the first `n` migrations applied, foreign keys on.
     fn at_version(n: usize) -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -532,13 +542,7 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn).unwrap();
-        let keys: Vec<String> = conn
-            .prepare("SELECT key FROM messages ORDER BY id")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let keys = strings(&conn, "SELECT key FROM messages ORDER BY id");
         use crate::store::keys::{of_message_id, of_stable_hash};
         assert_eq!(
             keys,
@@ -595,13 +599,10 @@ mod tests {
             .query_row("SELECT count(*) FROM locations", [], |r| r.get(0))
             .unwrap();
         assert_eq!(locations, 2, "the rebuild deleted no location");
-        let indexes: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_schema WHERE tbl_name = 'messages' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let indexes = strings(
+            &conn,
+            "SELECT name FROM sqlite_schema WHERE tbl_name = 'messages' ORDER BY name",
+        );
         assert_eq!(
             indexes,
             [
