@@ -4,8 +4,9 @@
 //! `cargo run --release --features testkit --example fetch_floor -- CONFIG [FOLDER...]` logs in
 //! with the first account of a candor configuration (same TLS, same trust anchors, same
 //! `candor::imap::connect`), EXAMINEs each folder (default INBOX and Sent), sends one
-//! `UID FETCH 1:* (UID INTERNALDATE BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.N>)` with N =
-//! `candor::mail::BODY_PREFIX_BYTES`, drains the answer and prints messages, bytes and seconds.
+//! `UID FETCH 1:* <items>` with the items `candor sync` asks for (`candor::imap::fetch_items`:
+//! `(UID INTERNALDATE BODY.PEEK[]<0.N>)`), drains the answer and prints messages, bytes and
+//! seconds.
 //! No parsing of the mail, no store: what is left is the server, TLS and the IMAP response
 //! parser, which every client pays.
 
@@ -54,10 +55,7 @@ async fn run() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let mut session = candor::imap::connect(&account.imap).await?;
-    let query = format!(
-        "(UID INTERNALDATE BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{}>)",
-        candor::mail::BODY_PREFIX_BYTES
-    );
+    let query = candor::imap::fetch_items();
     let (mut messages, mut bytes) = (0u64, 0u64);
     for folder in &folders {
         session
@@ -79,8 +77,7 @@ async fn run() -> anyhow::Result<()> {
                 if fetch.uid.is_some() && fetch.internal_date().is_some() {
                     folder_messages += 1;
                 }
-                folder_bytes += fetch.header().map_or(0, <[u8]>::len) as u64;
-                folder_bytes += fetch.text().map_or(0, <[u8]>::len) as u64;
+                folder_bytes += fetch.body().map_or(0, <[u8]>::len) as u64;
             }
         }
         println!("{folder}: {folder_messages} messages, {folder_bytes} bytes");

@@ -11,7 +11,7 @@ mod threads;
 
 pub use connect::{ImapError, ImapErrorKind, Session, connect};
 pub use folders::{FolderPlan, discover_folders};
-pub use sync::{AccountSyncReport, FolderSyncReport, sync_account, sync_folder};
+pub use sync::{AccountSyncReport, FolderSyncReport, fetch_items, sync_account, sync_folder};
 pub use threads::{SharedThreads, Threads};
 
 mod append;

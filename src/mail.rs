@@ -34,6 +34,12 @@ pub use quote::new_text_up_to;
 /// recipient lists, 16 KiB 11, 32 KiB 8: 16 KiB is the knee, at a bounded cost per message.
 pub const BODY_PREFIX_BYTES: u32 = 16384;
 
+/// Where the body of `raw` (a message or a prefix of one) starts: after the first empty line.
+/// `None` when no empty line ends the header block within `raw`.
+pub fn body_start(raw: &[u8]) -> Option<usize> {
+    headers::header_end(raw).map(|(_, body)| body)
+}
+
 /// How many bytes of decoded text we keep in [`Message::text`].
 const TEXT_MAX_BYTES: usize = BODY_PREFIX_BYTES as usize;
 

@@ -62,22 +62,26 @@ pub fn lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Where the first empty line of `raw` starts, and where the body after it starts; `None` when
+/// no line is empty (all of `raw` is header). A line holding only CR counts as empty.
+pub fn header_end(raw: &[u8]) -> Option<(usize, usize)> {
+    let mut line_start = 0;
+    for newline in memchr::memchr_iter(b'\n', raw) {
+        let line = &raw[line_start..newline];
+        if line.is_empty() || line == b"\r" {
+            return Some((line_start, newline + 1));
+        }
+        line_start = newline + 1;
+    }
+    None
+}
+
 /// Splits a message into its header block and body at the first empty line.
 pub fn split_header_body(raw: &[u8]) -> (&[u8], &[u8]) {
-    let mut line_start = 0;
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'\n' {
-            let line = &raw[line_start..i];
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() {
-                return (&raw[..line_start], &raw[i + 1..]);
-            }
-            line_start = i + 1;
-        }
-        i += 1;
+    match header_end(raw) {
+        Some((end, body)) => (&raw[..end], &raw[body..]),
+        None => (raw, &[]),
     }
-    (raw, &[])
 }
 
 /// Parses a header block (as lossy UTF-8) into unfolded fields, in order. Lines that are
@@ -284,6 +288,16 @@ mod tests {
         assert_eq!(h, b"A: b\r\n");
         assert_eq!(b, b"body\r\n\r\nmore");
         assert_eq!(split_header_body(b"A: b"), (&b"A: b"[..], &b""[..]));
+        // An empty first line: no header at all; LF alone and a lone CR end the block too.
+        assert_eq!(header_end(b"\r\nbody"), Some((0, 2)));
+        assert_eq!(header_end(b"A: b\n\nbody"), Some((5, 6)));
+        assert_eq!(header_end(b"A: b\r\n\r\n"), Some((6, 8)));
+        assert_eq!(
+            header_end(b"A: b\r\n \r\nC: d"),
+            None,
+            "white space is not empty"
+        );
+        assert_eq!(header_end(b""), None);
     }
 
     #[test]

@@ -579,3 +579,130 @@ async fn sync_refuses_to_run_beside_the_daemon_while_state_changes_still_work() 
     let out = candor(&config, &["candidate", "pause", "ann@candidates.example"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// A delivery report whose header block has `received` Received fields, whose notice is
+/// `notice` bytes long before the delivery-status part names `recipient`, followed by 30 KB of
+/// returned message: every one is longer than the prefix one FETCH asks for.
+fn report(id: &str, received: usize, notice: usize, recipient: &str) -> Vec<u8> {
+    let mut raw = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@relay.example>\r\nTo: jane@agency.example\r\n\
+         Message-ID: <{id}>\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n"
+    );
+    for hop in 0..received {
+        raw.push_str(&format!(
+            "Received: from hop{hop}.relay.example (hop{hop}.relay.example [192.0.2.{}])\r\n\
+             \tby mx.relay.example with ESMTPS id {id}-{hop}; Mon, 2 Nov 2026 10:00:00 +0000\r\n",
+            hop % 250
+        ));
+    }
+    // The subject last: a header cut short would lose it.
+    raw.push_str(&format!(
+        "Subject: Undelivered Mail Returned to Sender ({id})\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\n"
+    ));
+    let notice_start = raw.len();
+    while raw.len() - notice_start < notice {
+        raw.push_str(
+            "This is the mail system at host relay.example. I'm sorry to have to tell you.\r\n",
+        );
+    }
+    raw.push_str(&format!(
+        "\r\n--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.example\r\n\r\n\
+         Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--b1\r\n\
+         Content-Type: message/rfc822\r\n\r\nSubject: the original\r\n\r\n"
+    ));
+    raw.push_str(&"returned text of the original message\r\n".repeat(800));
+    raw.push_str("\r\n--b1--\r\n");
+    raw.into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_headers_and_bodies_are_read_as_the_header_and_the_text_prefix() {
+    // One FETCH asks for a prefix of each message; a header block too long for it to hold the
+    // header and the text prefix is asked for again. What is stored must be what the header and
+    // the text prefix give, whatever the sizes.
+    let text = candor::mail::BODY_PREFIX_BYTES as usize;
+    let cases = [
+        // (id, Received fields, notice bytes, recipient found)
+        ("usual@relay.example", 5, 1_000, true),
+        // ~12 KB of header, the recipient ~13.6 KB into the body: past what the prefix holds
+        // after such a header, within the text prefix.
+        ("long-header@relay.example", 80, 13_500, true),
+        // A header block longer than the whole prefix.
+        ("huge-header@relay.example", 200, 1_000, true),
+        // The recipient past the text prefix: not read, as before.
+        ("long-notice@relay.example", 5, text + 1_000, false),
+    ];
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    let at = days_ago(2);
+    let seeded: Vec<(String, Vec<u8>)> = cases
+        .iter()
+        .map(|(id, received, notice, _)| {
+            let recipient = format!("gone.{}", id.replace('@', "-at-"));
+            (
+                id.to_string(),
+                report(
+                    id,
+                    *received,
+                    *notice,
+                    &format!("{recipient}@candidates.example"),
+                ),
+            )
+        })
+        .collect();
+    stack
+        .seed(
+            &jane,
+            "INBOX",
+            &seeded
+                .iter()
+                .map(|(_, raw)| seed(raw.clone(), at))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+    let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
+    sync_reports(&config, "jane: 4 fetched, 4 new, 0 skipped");
+
+    let store = rusqlite::Connection::open_with_flags(
+        config.path.with_file_name("candor.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    for ((id, raw), (_, _, _, found)) in seeded.iter().zip(cases) {
+        let (class, recipients, subject): (String, String, String) = store
+            .query_row(
+                "SELECT class, bounce_rcpts, subject FROM messages WHERE message_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        // The reference: the header block and at most the text prefix of the body.
+        let body = candor::mail::body_start(raw).unwrap();
+        let reference = candor::mail::parse(&raw[..body + text]).unwrap();
+        let expected_recipients = reference
+            .bounce
+            .as_ref()
+            .map(|b| b.recipients.join(" "))
+            .unwrap_or_default();
+        assert_eq!(
+            (class.as_str(), recipients.as_str(), subject.as_str()),
+            (
+                reference.class.as_str(),
+                expected_recipients.as_str(),
+                reference.subject.as_deref().unwrap_or_default()
+            ),
+            "{id} ({} header bytes, {} bytes in all)",
+            body,
+            raw.len()
+        );
+        assert_eq!(class, "bounce", "{id}");
+        assert_eq!(!recipients.is_empty(), found, "{id}: {recipients:?}");
+        assert!(
+            subject.contains(id.as_str()),
+            "{id}: the whole header was read: {subject}"
+        );
+    }
+}
