@@ -3,7 +3,7 @@
 # holding N synthetic recruiting messages (INBOX + Sent), time
 #   (a) `candor sync` into an empty store,
 #   (b) mbsync pulling the same folders into an empty Maildir with `FSync no`,
-#   (c) the floor: examples/fetch_floor.rs fetching exactly candor's sections and discarding them,
+#   (c) the floor: examples/fetch_floor.rs fetching exactly what candor fetches (imap::fetch_items) and discarding it,
 # and print messages/s, the ratios candor/mbsync and candor/floor, candor's peak RSS and
 # PASS/MISS against the targets (>= 2x mbsync, >= floor/1.5, RSS < 64 MiB), and per run the CPU
 # each contender used and the core-seconds the whole machine was busy (client + Dovecot + kernel).
