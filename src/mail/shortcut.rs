@@ -193,12 +193,20 @@ fn next_delimiter(raw: &[u8], from: usize, boundary: &[u8]) -> Option<usize> {
     })
 }
 
-/// The kind of the part whose header starts at `at`, and where its content starts.
+/// The kind of the part whose header starts at `at`, and where its content starts. A header
+/// block with a CR that does not end a line is something else: mail-parser may end the block
+/// at that CR rather than at the empty line (the fuzzer found a text part read as "\r\n" one way
+/// and "" the other).
 fn part_at(raw: &[u8], at: usize) -> (Kind, usize) {
     let (block, content) = headers::split_header_body(&raw[at..]);
+    let content = raw.len() - content.len();
+    let bare_cr = memchr::memchr_iter(b'\r', block).any(|i| block.get(i + 1) != Some(&b'\n'));
+    if bare_cr {
+        return (Kind::Other, content);
+    }
     let text = headers::lossy(block);
     let kind = Kind::of_part(&headers::parse_headers(&text));
-    (kind, raw.len() - content.len())
+    (kind, content)
 }
 
 /// Whether every part that begins in `raw[from..]` is of a kind candor ignores (or a container

@@ -355,3 +355,15 @@ fn a_part_with_two_content_types_is_read_as_a_whole_message_reads_it() {
         Final-Recipient: rfc822; bob@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--r--\r\n";
     assert_eq!(parse(raw.as_bytes()), parse_whole(raw.as_bytes()));
 }
+
+#[test]
+fn a_part_header_with_a_bare_cr_is_read_as_a_whole_message_reads_it() {
+    // A line of only CR and a space before the empty line that ends a text part's header, the
+    // part empty: mail-parser read its text as "" from the whole message and as "\r\n" from the
+    // shortcut's cut (the fuzzer found it in a mimekit sample).
+    let raw = "From: a@example.com\r\nTo: b@example.com\r\nSubject: t\r\n\
+        Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\npreamble\r\n--XX\r\n\
+        Content-Type: text/plain\r\n\r \n\r\n--XX\r\nContent-Type: image/png\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--XX--\r\n";
+    assert_eq!(parse(raw.as_bytes()), parse_whole(raw.as_bytes()));
+}
