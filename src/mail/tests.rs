@@ -359,11 +359,25 @@ fn a_part_with_two_content_types_is_read_as_a_whole_message_reads_it() {
 #[test]
 fn a_part_header_with_a_bare_cr_is_read_as_a_whole_message_reads_it() {
     // A line of only CR and a space before the empty line that ends a text part's header, the
-    // part empty: mail-parser read its text as "" from the whole message and as "\r\n" from the
-    // shortcut's cut (the fuzzer found it in a mimekit sample).
+    // part empty: mail-parser read its text as "" from the whole message and as "\r\n" from a
+    // cut that kept the header's last line break and added the delimiter's (the fuzzer found it
+    // in a mimekit sample).
     let raw = "From: a@example.com\r\nTo: b@example.com\r\nSubject: t\r\n\
         Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\npreamble\r\n--XX\r\n\
         Content-Type: text/plain\r\n\r \n\r\n--XX\r\nContent-Type: image/png\r\n\
         Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--XX--\r\n";
+    assert_eq!(parse(raw.as_bytes()), parse_whole(raw.as_bytes()));
+}
+
+#[test]
+fn an_empty_text_part_keeps_its_bytes_through_the_shortcut() {
+    // The text part's header block holds lines that are no fields; mail-parser ends the block at
+    // the first of them, so the "empty" part has text. Its last line break is the delimiter's:
+    // the cut must not add one (the fuzzer found it in a mimekit sample).
+    let raw = "From: Doug <d@example.com>\r\nTo: j@example.com\r\nSubject: s\r\n\
+        Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
+        Content-Tso garbage, and you \r\nmust die in their company.  \r\n \r\n\
+        Birds of a feather flock together.   \r\n\r\n--B\r\n\
+        Content-Type: application/pdf\r\n\r\nJVBERi0=\r\n--B--\r\n";
     assert_eq!(parse(raw.as_bytes()), parse_whole(raw.as_bytes()));
 }
