@@ -217,7 +217,7 @@ fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
     // with a reason instead of failing the batch it came in.
     let mut content_types = headers::values(&raw_headers, "Content-Type");
     let mime_input = match (content_types.next(), content_types.next()) {
-        (Some(content_type), None) if shortcut => {
+        (Some(content_type), None) if shortcut && shortcut::clean_header_block(header_block) => {
             shortcut::relevant(&raw, content_type, raw.len() - body.len())
         }
         _ => std::borrow::Cow::Borrowed(&raw[..]),

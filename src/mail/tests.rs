@@ -381,3 +381,28 @@ fn an_empty_text_part_keeps_its_bytes_through_the_shortcut() {
         Content-Type: application/pdf\r\n\r\nJVBERi0=\r\n--B--\r\n";
     assert_eq!(parse(raw.as_bytes()), parse_whole(raw.as_bytes()));
 }
+
+#[test]
+fn a_header_block_with_lines_that_are_no_fields_is_read_as_a_whole_message_reads_it() {
+    // mail-parser ends the header block at "diff --git": for it the Content-Type below is body
+    // and the message is plain text; candor's scan skips that line and would have cut the
+    // message as multipart (the fuzzer spliced a notmuch patch and a sisimai bounce).
+    let raw = "From: Joe <joe@example.com>\nSubject: [PATCH] x\nMessage-ID: <p@example.com>\n\
+        diff --git a/x b/x\n \nMIME-Version: 1.0\n\
+        Content-Type: multipart/mixed; boundary=\"=-=-=\"\n\n--=-=-=\n\
+        Content-Type: text/plain\n\nhello\n\n--=-=-=\nContent-Type: application/pgp-encrypted\n\n\
+        Version: 1\n--=-=-=--\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n";
+    assert_eq!(parse(raw.as_bytes()), parse_whole(raw.as_bytes()));
+    assert!(super::shortcut::clean_header_block(
+        b"A: b\r\n c\r\nX-Y: \r\n"
+    ));
+    for dirty in [
+        &b"A: b\r\n \r\n"[..],
+        b"diff --git a\n",
+        b" A: b\n",
+        b": b\n",
+        b"A: b\n\r x\n",
+    ] {
+        assert!(!super::shortcut::clean_header_block(dirty), "{dirty:?}");
+    }
+}
