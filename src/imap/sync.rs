@@ -815,15 +815,19 @@ mod tests {
         use std::borrow::Cow;
         let long = message(1_000, 100_000);
         let body = mail::body_start(&long).unwrap();
-        let from_prefix = raw_item(&[
-            AttributeValue::Uid(4),
-            AttributeValue::BodySection {
-                section: None,
-                index: Some(0),
-                data: Some(Cow::Borrowed(prefix(&long))),
-            },
-        ])
-        .unwrap();
+        // An answer to `BODY.PEEK[]<0.N>`: the message's prefix.
+        let prefix_answer = |uid, raw| {
+            raw_item(&[
+                AttributeValue::Uid(uid),
+                AttributeValue::BodySection {
+                    section: None,
+                    index: Some(0),
+                    data: Some(Cow::Borrowed(prefix(raw))),
+                },
+            ])
+            .unwrap()
+        };
+        let from_prefix = prefix_answer(4, &long);
         let expected = &long[..body + mail::BODY_PREFIX_BYTES as usize];
         assert_eq!(from_prefix.bytes.as_deref(), Some(expected));
         assert!(!from_prefix.short);
@@ -848,15 +852,7 @@ mod tests {
         );
 
         let huge_header = message(PREFIX_BYTES as usize + 5_000, 10);
-        let short = raw_item(&[
-            AttributeValue::Uid(5),
-            AttributeValue::BodySection {
-                section: None,
-                index: Some(0),
-                data: Some(Cow::Borrowed(prefix(&huge_header))),
-            },
-        ])
-        .unwrap();
+        let short = prefix_answer(5, &huge_header);
         assert!(short.short);
         // Merging keeps the flag with the bytes it describes.
         let merged = merge_by_uid(vec![item(5, None, Some(1)), short]);

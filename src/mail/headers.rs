@@ -84,14 +84,18 @@ pub fn split_header_body(raw: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// Parses a header block (as lossy UTF-8) into unfolded fields, in order. Lines that are
-/// neither a field nor a continuation (a leading mbox `From ` line, garbage) are skipped.
-pub fn parse_headers(text: &str) -> Vec<RawHeader<'_>> {
+/// Parses a header block (as lossy UTF-8) into unfolded fields, in order, and says whether the
+/// block is clean: every line a field or the continuation of one with something on it. Other
+/// lines (a leading mbox `From ` line, garbage) are skipped; mail-parser ends the block at the
+/// first of them instead, so for an unclean block the two disagree on where the body starts.
+pub fn parse_headers(text: &str) -> (Vec<RawHeader<'_>>, bool) {
     // Enough for a usual header block without growing.
     let mut headers: Vec<RawHeader<'_>> = Vec::with_capacity(32);
     let mut continuing = false;
+    let mut clean = true;
     for line in lines(text) {
         if line.starts_with([' ', '\t']) {
+            clean &= continuing && !line.bytes().all(|b| b.is_ascii_whitespace());
             if continuing && let Some(last) = headers.last_mut() {
                 let value = last.value.to_mut();
                 value.push(' ');
@@ -101,10 +105,12 @@ pub fn parse_headers(text: &str) -> Vec<RawHeader<'_>> {
         }
         continuing = false;
         let Some((name, value)) = line.split_once(':') else {
+            clean = false;
             continue;
         };
         // A field name is printable ASCII without spaces (RFC 5322 §3.6.8).
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+            clean = false;
             continue;
         }
         headers.push(RawHeader {
@@ -113,7 +119,7 @@ pub fn parse_headers(text: &str) -> Vec<RawHeader<'_>> {
         });
         continuing = true;
     }
-    headers
+    (headers, clean)
 }
 
 /// All values of the header `name` (case-insensitive), in order.
@@ -251,7 +257,7 @@ mod tests {
         let block =
             b"From x\r\nmessage-id: <a@b>\r\nSubject: one\r\n\ttwo\r\nMESSAGE-ID: <c@d>\r\n";
         let text = String::from_utf8_lossy(block);
-        let headers = parse_headers(&text);
+        let (headers, _) = parse_headers(&text);
         assert_eq!(first(&headers, "Subject"), Some("one two"));
         let ids: Vec<_> = values(&headers, "Message-Id").collect();
         assert_eq!(ids, ["<a@b>", "<c@d>"]);

@@ -193,40 +193,18 @@ fn next_delimiter(raw: &[u8], from: usize, boundary: &[u8]) -> Option<usize> {
     })
 }
 
-/// Whether every line of a header block is a field (a name of printable ASCII, then `:`) or the
-/// continuation of one (white space, then more). mail-parser ends a block at the first line
-/// that is neither, where candor's header scan skips it and reads on: the two then disagree on
-/// where the body starts (the fuzzer found the top level read as multipart one way and as text
-/// the other), so such a block takes no shortcut.
-pub fn clean_header_block(block: &[u8]) -> bool {
-    let mut start = 0;
-    while start < block.len() {
-        let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
-        let line = &block[start..end];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let clean = match line.first() {
-            Some(b' ' | b'\t') => start > 0 && line.iter().any(|b| !b.is_ascii_whitespace()),
-            _ => line.iter().position(|&b| b == b':').is_some_and(|colon| {
-                colon > 0 && line[..colon].iter().all(|b| (33..=126).contains(b))
-            }),
-        };
-        if !clean {
-            return false;
-        }
-        start = end + 1;
-    }
-    true
-}
-
-/// The kind of the part whose header starts at `at`, and where its content starts.
+/// The kind of the part whose header starts at `at`, and where its content starts. A part whose
+/// header block is not clean (see `headers::parse_headers`) is something else.
 fn part_at(raw: &[u8], at: usize) -> (Kind, usize) {
     let (block, content) = headers::split_header_body(&raw[at..]);
     let content = raw.len() - content.len();
-    if !clean_header_block(block) {
-        return (Kind::Other, content);
-    }
     let text = headers::lossy(block);
-    let kind = Kind::of_part(&headers::parse_headers(&text));
+    let (fields, clean) = headers::parse_headers(&text);
+    let kind = if clean {
+        Kind::of_part(&fields)
+    } else {
+        Kind::Other
+    };
     (kind, content)
 }
 
