@@ -4,7 +4,8 @@
 //! a rescan from UID 1; messages already stored are recognised by their key), fetch new UIDs in
 //! range batches, and commit each batch's messages together with the cursor that covers them.
 //! Batches flow through three stages at once: one is stored and the next parsed (each on a
-//! blocking thread) while the one after is fetched.
+//! blocking thread) while the one after is fetched, and the next folder is fetched while the
+//! store finishes the last one.
 //! Locations that vanished (expunge, move) are marked gone; the messages stay in the history.
 
 use std::collections::{BTreeSet, VecDeque};
@@ -16,7 +17,7 @@ use tokio::time::timeout;
 
 use super::connect::{ImapError, ImapErrorKind, Session};
 use super::folders::FolderPlan;
-use super::threads::SharedThreads;
+use super::threads::{SharedThreads, Threads};
 use crate::clock::Clock;
 use crate::mail;
 use crate::store::Store;
@@ -99,12 +100,12 @@ pub async fn sync_account(
     threads: &SharedThreads,
     clock: Clock,
 ) -> anyhow::Result<AccountSyncReport> {
-    let mut report = AccountSyncReport::default();
-    for (name, role) in &plan.folders {
-        report
-            .folders
-            .push(sync_folder(store, account, session, name, role, threads, clock).await?);
-    }
+    let folders: Vec<(&str, &str)> = plan
+        .folders
+        .iter()
+        .map(|(name, role)| (name.as_str(), role.as_str()))
+        .collect();
+    let report = sync_folders(store, account, session, &folders, threads, clock).await?;
     let now = clock.now();
     store
         .call(move |tx| ingest::account_synced(tx, account, now))
@@ -122,128 +123,125 @@ pub async fn sync_folder(
     threads: &SharedThreads,
     clock: Clock,
 ) -> anyhow::Result<FolderSyncReport> {
-    let mut report = FolderSyncReport {
-        folder: folder.to_owned(),
-        ..FolderSyncReport::default()
-    };
-    let mailbox = timeout(COMMAND_TIMEOUT, session.examine(folder))
-        .await
-        .map_err(|_| ImapError::timed_out(&format!("EXAMINE {folder}")))?
-        .map_err(|e| ImapError::from_imap(&format!("EXAMINE {folder}"), e))?;
-    let uidvalidity = mailbox.uid_validity.ok_or_else(|| {
-        ImapError::new(
-            ImapErrorKind::Protocol,
-            format!("EXAMINE {folder}"),
-            "the server gave no UIDVALIDITY",
-        )
-    })?;
-
-    let (name, role_owned) = (folder.to_owned(), role.to_owned());
-    let now = clock.now();
-    let (mut cursor, changed): (FolderCursor, bool) = store
-        .call(move |tx| {
-            ingest::use_ingest_settings(tx)?;
-            let cursor = ingest::ensure_folder(tx, account, &name, &role_owned)?;
-            if cursor.uidvalidity != Some(uidvalidity) {
-                ingest::reset_uidvalidity(tx, cursor.id, uidvalidity, now)?;
-                let changed = cursor.uidvalidity.is_some();
-                let reset = FolderCursor {
-                    uidvalidity: Some(uidvalidity),
-                    next_uid: 1,
-                    ..cursor
-                };
-                return Ok((reset, changed));
-            }
-            Ok((cursor, false))
-        })
-        .await?;
-    if changed {
-        tracing::info!(
-            folder,
-            uidvalidity,
-            "UIDVALIDITY changed: reading the folder again"
-        );
-    }
-    report.uidvalidity_changed = changed;
-
-    // Fetch [next_uid, uid_next) in batches; later arrivals are for the next pass.
-    let uid_next = mailbox.uid_next.unwrap_or(u32::MAX);
-    cursor.next_uid = ingest_range(
-        store,
-        account,
-        &mut report,
-        session,
-        (cursor.id, uidvalidity),
-        (cursor.next_uid.max(1), uid_next),
-        threads,
-        clock,
-    )
-    .await?;
-
-    // Expunges and moves: only worth a SEARCH when the counts disagree.
-    let folder_id = cursor.id;
-    let present = store
-        .call(move |tx| ingest::present_uids(tx, folder_id, uidvalidity))
-        .await?;
-    if present.len() != mailbox.exists as usize {
-        let on_server: BTreeSet<u32> = search_uids(session, "ALL").await?.into_iter().collect();
-        let gone: Vec<u32> = present
-            .iter()
-            .copied()
-            .filter(|uid| *uid < uid_next && !on_server.contains(uid))
-            .collect();
-        if !gone.is_empty() {
-            let now = clock.now();
-            report.gone = store
-                .call(move |tx| ingest::mark_gone(tx, folder_id, uidvalidity, &gone, now))
-                .await?;
-        }
-    }
-    let now = clock.now();
-    store
-        .call(move |tx| ingest::folder_synced(tx, folder_id, now))
-        .await?;
-    Ok(report)
+    let mut report =
+        sync_folders(store, account, session, &[(folder, role)], threads, clock).await?;
+    Ok(report.folders.pop().unwrap_or_default())
 }
 
-/// Fetches `[start, uid_next)` in UID-range batches through a three-stage pipeline joined by
-/// bounded channels: the fetcher reads batch k+2 from the server while the parser (a blocking
-/// thread) parses batch k+1 and the storer (another blocking thread) stores batch k.
+/// What the store knew of a folder before this pass.
+#[derive(Default)]
+struct Known {
+    cursor: Option<FolderCursor>,
+    /// The UIDs stored as present under the cursor's UIDVALIDITY.
+    present: Vec<u32>,
+}
+
+/// What flows, in order, from the fetcher through the parser to the storer. `folder` is the
+/// folder's index in the pass.
+enum Step<T> {
+    /// The folder was examined: the storer records it (and its new UIDVALIDITY, which makes the
+    /// locations under the old one gone).
+    Begin {
+        folder: usize,
+        uidvalidity: u32,
+        reset: bool,
+    },
+    Batch {
+        folder: usize,
+        batch: Batch<T>,
+    },
+    /// The folder's pass is complete: these stored locations are no longer on the server.
+    End {
+        folder: usize,
+        gone: Vec<u32>,
+    },
+}
+
+impl Step<RawItem> {
+    fn parsed(self) -> Step<Fetched> {
+        match self {
+            Step::Begin {
+                folder,
+                uidvalidity,
+                reset,
+            } => Step::Begin {
+                folder,
+                uidvalidity,
+                reset,
+            },
+            Step::Batch { folder, batch } => Step::Batch {
+                folder,
+                batch: Batch {
+                    items: batch.items.into_iter().map(parse_item).collect(),
+                    next_uid: batch.next_uid,
+                },
+            },
+            Step::End { folder, gone } => Step::End { folder, gone },
+        }
+    }
+}
+
+/// Brings the folders up to date, in order, through one three-stage pipeline joined by bounded
+/// channels: the fetcher reads batch k+2 from the server while the parser (a blocking thread)
+/// parses batch k+1 and the storer (another blocking thread) stores batch k. The pipeline runs
+/// across folders: the next folder is examined and fetched while the store finishes the last one.
+///
+/// Per folder: EXAMINE (read-only), compare UIDVALIDITY with the stored cursor (a change means a
+/// rescan from UID 1; messages already stored are recognised by their key), fetch
+/// `[next_uid, UIDNEXT)` in UID-range batches (later arrivals are for the next pass), and
+/// compare the count on the server with what is stored plus what was fetched: only if they
+/// disagree does a SEARCH find the locations that vanished.
+///
 /// The storer keeps one transaction open while batches keep coming, up to
 /// [`STORE_COMMIT_MESSAGES`] or [`STORE_COMMIT_AFTER`]: each commit rewrites the random-keyed
 /// index pages it touched, so a first sync of 100k messages commits a dozen times, not a hundred.
 /// Batches are stored in order with the cursor that covers them, so the cursor never runs ahead
 /// of the stored messages; after a fetch error, what was already fetched is still stored.
-/// Returns the UID after the last range fetched.
-// Each argument is one independent piece of the pipeline's context; a struct would only rename them.
-#[allow(clippy::too_many_arguments)]
-async fn ingest_range(
+async fn sync_folders(
     store: &Store,
     account: AccountId,
-    report: &mut FolderSyncReport,
     session: &mut Session,
-    (folder, uidvalidity): (FolderId, u32),
-    (start, uid_next): (u32, u32),
+    folders: &[(&str, &str)],
     threads: &SharedThreads,
     clock: Clock,
-) -> anyhow::Result<u32> {
-    let (raw_tx, mut raw_rx) = mpsc::channel::<Batch<RawItem>>(1);
+) -> anyhow::Result<AccountSyncReport> {
+    // What the store knows, read before the pipeline starts: once it runs, the storer holds the
+    // store's connection in its transactions. Only this task writes the account's folders.
+    let names: Vec<String> = folders.iter().map(|(name, _)| (*name).to_owned()).collect();
+    let known: Vec<Known> = store
+        .call(move |tx| {
+            ingest::use_ingest_settings(tx)?;
+            let mut known = Vec::with_capacity(names.len());
+            for name in &names {
+                let cursor = ingest::folder_cursor(tx, account, name)?;
+                let present = match &cursor {
+                    Some(FolderCursor {
+                        id,
+                        uidvalidity: Some(uidvalidity),
+                        ..
+                    }) => ingest::present_uids(tx, *id, *uidvalidity)?,
+                    _ => Vec::new(),
+                };
+                known.push(Known { cursor, present });
+            }
+            Ok(known)
+        })
+        .await?;
+
+    let (raw_tx, mut raw_rx) = mpsc::channel::<Step<RawItem>>(1);
     // A std channel: the storer waits on it with a deadline, inside its transaction.
-    let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel::<Batch<Fetched>>(PARSED_QUEUE);
+    let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel::<Step<Fetched>>(PARSED_QUEUE);
     let started = Instant::now();
 
-    let fetcher = fetch_ranges(session, start, uid_next, raw_tx);
+    let fetcher = fetch_folders(session, folders, known, raw_tx);
 
     let parser = async move {
         let mut took = Duration::ZERO;
-        while let Some(batch) = raw_rx.recv().await {
+        while let Some(step) = raw_rx.recv().await {
             let parsed_tx = parsed_tx.clone();
             let (sent, parsing) = tokio::task::spawn_blocking(move || {
                 let began = Instant::now();
-                let parsed = Batch {
-                    items: batch.items.into_iter().map(parse_item).collect(),
-                    next_uid: batch.next_uid,
-                };
+                let parsed = step.parsed();
                 let parsing = began.elapsed();
                 // Blocks while the store is behind: that is the pipeline's back-pressure.
                 (parsed_tx.send(parsed).is_ok(), parsing)
@@ -260,14 +258,15 @@ async fn ingest_range(
 
     let storer = {
         let (store, threads) = (store.clone(), threads.clone());
-        let target = StoreTarget {
-            account,
-            folder,
-            uidvalidity,
-        };
+        let folders: Vec<(String, String)> = folders
+            .iter()
+            .map(|(name, role)| ((*name).to_owned(), (*role).to_owned()))
+            .collect();
         async move {
             tokio::task::spawn_blocking(move || {
-                store_batches(&store, &threads, target, &parsed_rx, clock)
+                let mut storer = Storer::new(account, folders, clock);
+                storer.run(&store, &threads, &parsed_rx)?;
+                Ok::<_, anyhow::Error>(storer)
             })
             .await
             .context("the store task panicked")?
@@ -276,91 +275,239 @@ async fn ingest_range(
 
     let (fetched, parsed, stored) = tokio::join!(fetcher, parser, storer);
     // The store's error first: after it, the other stages only stopped.
-    let (outcome, store_took, commits) = stored?;
-    report.new_messages += outcome.new_messages;
-    report.known_messages += outcome.known_messages;
-    report.skipped += outcome.skipped;
+    let stored = stored?;
     let parse_took = parsed?;
-    let (next_uid, fetched, fetch_took) = fetched?;
-    report.fetched += fetched;
+    let (mut reports, fetch_took) = fetched?;
+    for (report, done) in reports.iter_mut().zip(&stored.folders) {
+        report.new_messages = done.outcome.new_messages;
+        report.known_messages = done.outcome.known_messages;
+        report.skipped = done.outcome.skipped;
+        report.gone = done.gone;
+    }
     // Where the time goes (RUST_LOG=candor::imap=debug): the slowest stage sets the pace.
     tracing::debug!(
-        folder = report.folder,
-        fetched = report.fetched,
-        commits,
+        folders = reports.len(),
+        fetched = reports.iter().map(|r| r.fetched).sum::<usize>(),
+        commits = stored.commits,
         wall_ms = started.elapsed().as_millis() as u64,
         fetch_ms = fetch_took.as_millis() as u64,
         parse_ms = parse_took.as_millis() as u64,
-        store_ms = store_took.as_millis() as u64,
-        "folder fetched, parsed and stored"
+        store_ms = stored.took.as_millis() as u64,
+        "folders fetched, parsed and stored"
     );
-    Ok(next_uid)
+    Ok(AccountSyncReport { folders: reports })
 }
 
-/// Where the storer puts what it receives.
-#[derive(Clone, Copy)]
-struct StoreTarget {
+/// The fetcher: examines each folder in turn and sends its steps down the pipeline. Returns
+/// what it fetched per folder and the time spent waiting for the server.
+async fn fetch_folders(
+    session: &mut Session,
+    folders: &[(&str, &str)],
+    known: Vec<Known>,
+    raw_tx: mpsc::Sender<Step<RawItem>>,
+) -> Result<(Vec<FolderSyncReport>, Duration), ImapError> {
+    let mut reports = Vec::with_capacity(folders.len());
+    let mut took = Duration::ZERO;
+    for (index, ((name, _), known)) in folders.iter().zip(known).enumerate() {
+        let mut report = FolderSyncReport {
+            folder: (*name).to_owned(),
+            ..FolderSyncReport::default()
+        };
+        let mailbox = timeout(COMMAND_TIMEOUT, session.examine(name))
+            .await
+            .map_err(|_| ImapError::timed_out(&format!("EXAMINE {name}")))?
+            .map_err(|e| ImapError::from_imap(&format!("EXAMINE {name}"), e))?;
+        let uidvalidity = mailbox.uid_validity.ok_or_else(|| {
+            ImapError::new(
+                ImapErrorKind::Protocol,
+                format!("EXAMINE {name}"),
+                "the server gave no UIDVALIDITY",
+            )
+        })?;
+        let stored_uidvalidity = known.cursor.as_ref().and_then(|c| c.uidvalidity);
+        let (start, present) = if stored_uidvalidity == Some(uidvalidity) {
+            let next_uid = known.cursor.as_ref().map_or(1, |c| c.next_uid);
+            (next_uid.max(1), known.present)
+        } else {
+            (1, Vec::new())
+        };
+        if stored_uidvalidity.is_some_and(|v| v != uidvalidity) {
+            report.uidvalidity_changed = true;
+            tracing::info!(
+                folder = name,
+                uidvalidity,
+                "UIDVALIDITY changed: reading the folder again"
+            );
+        }
+        let begin = Step::Begin {
+            folder: index,
+            uidvalidity,
+            reset: stored_uidvalidity != Some(uidvalidity),
+        };
+        if raw_tx.send(begin).await.is_err() {
+            break; // the store failed (its error is the one reported)
+        }
+
+        let uid_next = mailbox.uid_next.unwrap_or(u32::MAX);
+        let (fetched, took_here, sent) =
+            fetch_ranges(session, index, start, uid_next, &raw_tx).await?;
+        report.fetched = fetched;
+        took += took_here;
+        if !sent {
+            break;
+        }
+
+        // Expunges and moves: only worth a SEARCH when the counts disagree. Every message on
+        // the server below `start` was stored as present, and every one from `start` on was
+        // fetched just now.
+        let mut gone = Vec::new();
+        if present.len() + fetched != mailbox.exists as usize {
+            let on_server: BTreeSet<u32> = search_uids(session, "ALL").await?.into_iter().collect();
+            gone = present
+                .into_iter()
+                .filter(|uid| *uid < uid_next && !on_server.contains(uid))
+                .collect();
+        }
+        reports.push(report);
+        if raw_tx
+            .send(Step::End {
+                folder: index,
+                gone,
+            })
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    Ok((reports, took))
+}
+
+/// What the storer did for one folder.
+#[derive(Default)]
+struct FolderStored {
+    id: Option<(FolderId, u32)>,
+    outcome: ingest::BatchOutcome,
+    gone: usize,
+}
+
+/// The storer, on a blocking thread: applies the steps in order, several batches per
+/// transaction.
+struct Storer {
     account: AccountId,
-    folder: FolderId,
-    uidvalidity: u32,
+    /// Name and role of each folder of the pass.
+    names: Vec<(String, String)>,
+    folders: Vec<FolderStored>,
+    clock: Clock,
+    /// Time spent storing (not waiting) and the number of commits.
+    took: Duration,
+    commits: u32,
 }
 
-/// The storer, on a blocking thread: stores the parsed batches in order, several per
-/// transaction, and returns what they added, the time spent storing (not waiting) and the
-/// number of commits. Waiting for the first batch of a transaction holds no lock.
-fn store_batches(
-    store: &Store,
-    threads: &SharedThreads,
-    target: StoreTarget,
-    parsed_rx: &std::sync::mpsc::Receiver<Batch<Fetched>>,
-    clock: Clock,
-) -> anyhow::Result<(ingest::BatchOutcome, Duration, u32)> {
-    let mut outcome = ingest::BatchOutcome::default();
-    let (mut took, mut commits) = (Duration::ZERO, 0u32);
-    while let Ok(first) = parsed_rx.recv() {
-        let began = Instant::now();
-        let now = clock.now();
-        let mut waited = Duration::ZERO;
-        let stored = store.call_relaxed_blocking(|tx| {
-            // Each new message gets its thread in the transaction that stores it.
-            let mut threads = threads
-                .lock()
-                .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?;
-            let deadline = began + STORE_COMMIT_AFTER;
-            let (mut total, mut messages) = (ingest::BatchOutcome::default(), 0);
-            let mut batch = first;
-            loop {
+impl Storer {
+    fn new(account: AccountId, names: Vec<(String, String)>, clock: Clock) -> Self {
+        let folders = names.iter().map(|_| FolderStored::default()).collect();
+        Storer {
+            account,
+            names,
+            folders,
+            clock,
+            took: Duration::ZERO,
+            commits: 0,
+        }
+    }
+
+    /// Stores until the parser is done. Waiting for the first step of a transaction holds no
+    /// lock.
+    fn run(
+        &mut self,
+        store: &Store,
+        threads: &SharedThreads,
+        parsed_rx: &std::sync::mpsc::Receiver<Step<Fetched>>,
+    ) -> anyhow::Result<()> {
+        while let Ok(first) = parsed_rx.recv() {
+            let began = Instant::now();
+            let now = self.clock.now();
+            let mut waited = Duration::ZERO;
+            store.call_relaxed_blocking(|tx| {
+                // Each new message gets its thread in the transaction that stores it.
+                let mut threads = threads
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?;
+                let deadline = began + STORE_COMMIT_AFTER;
+                let mut messages = 0;
+                let mut step = first;
+                loop {
+                    messages += self.apply(tx, &mut threads, step, now)?;
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if messages >= STORE_COMMIT_MESSAGES || left.is_zero() {
+                        break;
+                    }
+                    let wait = Instant::now();
+                    let next = parsed_rx.recv_timeout(left);
+                    waited += wait.elapsed();
+                    match next {
+                        Ok(next) => step = next,
+                        // Nothing more in time, or the parser is done: commit what we have.
+                        Err(_) => break,
+                    }
+                }
+                Ok(())
+            })?;
+            self.took += began.elapsed().saturating_sub(waited);
+            self.commits += 1;
+        }
+        Ok(())
+    }
+
+    /// Applies one step in the caller's transaction; returns the number of messages stored.
+    fn apply(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        threads: &mut Threads,
+        step: Step<Fetched>,
+        now: jiff::Timestamp,
+    ) -> anyhow::Result<usize> {
+        match step {
+            Step::Begin {
+                folder,
+                uidvalidity,
+                reset,
+            } => {
+                let (name, role) = &self.names[folder];
+                let cursor = ingest::ensure_folder(tx, self.account, name, role)?;
+                if reset {
+                    ingest::reset_uidvalidity(tx, cursor.id, uidvalidity, now)?;
+                }
+                self.folders[folder].id = Some((cursor.id, uidvalidity));
+                Ok(0)
+            }
+            Step::Batch { folder, batch } => {
+                let done = &mut self.folders[folder];
+                let (id, uidvalidity) = done.id.context("a batch before its folder began")?;
                 let one = threads.store_batch(
                     tx,
-                    target.account,
-                    target.folder,
-                    target.uidvalidity,
+                    self.account,
+                    id,
+                    uidvalidity,
                     &batch.items,
                     batch.next_uid,
                     now,
                 )?;
-                total.add_counts(&one);
-                messages += batch.items.len();
-                let left = deadline.saturating_duration_since(Instant::now());
-                if messages >= STORE_COMMIT_MESSAGES || left.is_zero() {
-                    break;
-                }
-                let wait = Instant::now();
-                let next = parsed_rx.recv_timeout(left);
-                waited += wait.elapsed();
-                match next {
-                    Ok(next) => batch = next,
-                    // Nothing more in time, or the parser is done: commit what we have.
-                    Err(_) => break,
-                }
+                done.outcome.add_counts(&one);
+                Ok(batch.items.len())
             }
-            Ok(total)
-        })?;
-        took += began.elapsed().saturating_sub(waited);
-        commits += 1;
-        outcome.add_counts(&stored);
+            Step::End { folder, gone } => {
+                let done = &mut self.folders[folder];
+                let (id, uidvalidity) = done.id.context("the end of a folder that never began")?;
+                if !gone.is_empty() {
+                    done.gone = ingest::mark_gone(tx, id, uidvalidity, &gone, now)?;
+                }
+                ingest::folder_synced(tx, id, now)?;
+                Ok(0)
+            }
+        }
     }
-    Ok((outcome, took, commits))
 }
 
 fn parse_item(item: RawItem) -> Fetched {
@@ -387,8 +534,9 @@ fn parse_item(item: RawItem) -> Fetched {
     }
 }
 
-/// Fetches `[start, uid_next)` range by range into `raw_tx` and returns the UID after the last
-/// range fetched, the number of items and the time spent waiting for the server.
+/// Fetches `[start, uid_next)` of the examined folder range by range into `raw_tx`, each batch
+/// with the cursor that covers it. Returns the number of items, the time spent waiting for the
+/// server, and whether the store still takes batches (false once it failed).
 ///
 /// Two UID FETCH commands are in flight (pipelining, RFC 3501 §5.5): the server starts on range
 /// k+1 while candor still reads range k, so no round trip separates the ranges. Answers are
@@ -396,14 +544,15 @@ fn parse_item(item: RawItem) -> Fetched {
 /// independent commands); a range is complete at its tagged response.
 async fn fetch_ranges(
     session: &mut Session,
+    folder: usize,
     start: u32,
     uid_next: u32,
-    raw_tx: mpsc::Sender<Batch<RawItem>>,
-) -> Result<(u32, usize, Duration), ImapError> {
+    raw_tx: &mpsc::Sender<Step<RawItem>>,
+) -> Result<(usize, Duration, bool), ImapError> {
     let query = fetch_items();
     // Two commands in flight, one once the server has refused a command.
     let mut depth = 2;
-    let (mut next_start, mut fetched, mut took) = (start, 0, Duration::ZERO);
+    let (mut fetched, mut took) = (0, Duration::ZERO);
     let mut in_flight = VecDeque::new();
     // The start of the next range to ask for.
     let mut to_send = start;
@@ -457,19 +606,18 @@ async fn fetch_ranges(
         }
         took += began.elapsed();
         fetched += items.len();
-        // The cursor after this batch covers the whole range, also UIDs that no longer exist.
-        next_start = range.range.1.saturating_add(1);
         let batch = Batch {
             items,
-            next_uid: next_start,
+            // The cursor after this batch covers the whole range, also UIDs that no longer exist.
+            next_uid: range.range.1.saturating_add(1),
         };
-        if raw_tx.send(batch).await.is_err() {
+        if raw_tx.send(Step::Batch { folder, batch }).await.is_err() {
             // The store failed (its error is the one reported): finish the commands sent.
             read_answers(session, &mut in_flight, Until::AllDone).await?;
-            break;
+            return Ok((fetched, took, false));
         }
     }
-    Ok((next_start, fetched, took))
+    Ok((fetched, took, true))
 }
 
 /// Sends `UID FETCH a:b`.

@@ -140,18 +140,29 @@ pub fn ensure_folder(
          ON CONFLICT (account_id, name) DO UPDATE SET role = excluded.role",
         params![account.0, name, role],
     )?;
-    let cursor = tx.query_row(
-        "SELECT id, name, uidvalidity, next_uid FROM folders WHERE account_id = ?1 AND name = ?2",
-        params![account.0, name],
-        |r| {
-            Ok(FolderCursor {
-                id: FolderId(r.get(0)?),
-                name: r.get(1)?,
-                uidvalidity: r.get::<_, Option<i64>>(2)?.map(|v| v as u32),
-                next_uid: r.get::<_, i64>(3)? as u32,
-            })
-        },
-    )?;
+    folder_cursor(tx, account, name)?.context("the folder row vanished right after its insert")
+}
+
+/// A folder's cursor, if the folder was ever synced; nothing is written.
+pub fn folder_cursor(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    name: &str,
+) -> anyhow::Result<Option<FolderCursor>> {
+    let cursor = tx
+        .query_row(
+            "SELECT id, name, uidvalidity, next_uid FROM folders WHERE account_id = ?1 AND name = ?2",
+            params![account.0, name],
+            |r| {
+                Ok(FolderCursor {
+                    id: FolderId(r.get(0)?),
+                    name: r.get(1)?,
+                    uidvalidity: r.get::<_, Option<i64>>(2)?.map(|v| v as u32),
+                    next_uid: r.get::<_, i64>(3)? as u32,
+                })
+            },
+        )
+        .optional()?;
     Ok(cursor)
 }
 

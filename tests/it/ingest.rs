@@ -242,6 +242,58 @@ async fn folders_of_several_fetch_ranges_are_stored_once_with_pipelined_commands
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_pass_over_several_folders_files_each_folders_messages_and_expunges_under_it() {
+    // The pipeline runs across folders: Sent is examined and fetched while the store finishes
+    // INBOX. Each folder's batches, cursor and vanished messages must still land on it.
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    stack
+        .seed(&jane, "INBOX", &applications(0..1200, every_minute))
+        .unwrap();
+    stack
+        .seed(&jane, "Sent", &applications(5000..5700, every_minute))
+        .unwrap();
+    let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
+    sync_reports(&config, "jane: 1900 fetched, 1900 new");
+    let s = stats(&config, "jane");
+    assert_eq!(
+        (&s["folders"]["INBOX"], &s["folders"]["Sent"]),
+        (&1200.into(), &700.into()),
+        "{s}"
+    );
+
+    // Sent, the second folder, loses every message and gets new ones; INBOX gets new ones.
+    stack.expunge_all(&jane, "Sent").unwrap();
+    stack
+        .seed(&jane, "Sent", &applications(6000..6300, every_minute))
+        .unwrap();
+    stack
+        .seed(&jane, "INBOX", &applications(1200..1400, every_minute))
+        .unwrap();
+    sync_reports(&config, "jane: 500 fetched, 500 new");
+    let s = stats(&config, "jane");
+    assert_eq!(
+        (&s["folders"]["INBOX"], &s["folders"]["Sent"]),
+        (&1400.into(), &300.into()),
+        "the expunged ones are no longer located in Sent, and nothing else moved: {s}"
+    );
+    assert_eq!(
+        s["messages"], 2400,
+        "the expunged ones stay in the history: {s}"
+    );
+
+    // Only INBOX loses messages now: Sent keeps its 300.
+    stack.expunge_all(&jane, "INBOX").unwrap();
+    sync_reports(&config, "jane: 0 fetched, 0 new");
+    let s = stats(&config, "jane");
+    assert_eq!(
+        (&s["folders"]["INBOX"], &s["folders"]["Sent"]),
+        (&0.into(), &300.into()),
+        "{s}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn expunged_and_moved_messages_keep_their_history() {
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user("jane@agency.example").unwrap();
