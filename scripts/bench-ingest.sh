@@ -134,6 +134,10 @@ seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e
 ticks=$(getconf CLK_TCK)
 busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 core_seconds() { awk -v a="$1" -v b="$2" -v t="$ticks" 'BEGIN { printf "%.2f", (b - a) / t }'; }
+# Untimed, before each timed run: the kernel writes back what the runs before left in the page
+# cache (mbsync's Maildir of ~1 GB, candor's store, the seeded mailbox, a deleted round), so
+# that no contender pays for another's writeback on the same two cores.
+settle() { sync; }
 # A contender's own CPU (user + system) from a `/usr/bin/time -f "%U %S"` file.
 own_cpu() { awk 'END { printf "%.2f", $1 + $2 }' "$1"; }
 
@@ -178,8 +182,9 @@ EOF
 }
 
 # Rounds of (a), (b), (c), interleaved so that load from other processes on a shared machine
-# falls on every contender alike; each run starts from an empty destination. The table uses the
-# fastest run of each contender (the least disturbed) and candor's highest peak RSS.
+# falls on every contender alike; each run starts from an empty destination, after `settle`.
+# The table uses the fastest run of each contender (the least disturbed) and candor's highest
+# peak RSS.
 candor_s='' mbsync_s='' floor_s='' rss_kib=0
 # Per round: the contender's own CPU and the machine's busy core-seconds, "own/busy".
 candor_cpu='' mbsync_cpu='' floor_cpu=''
@@ -190,6 +195,7 @@ for round in $(seq 1 "$runs"); do
     mkdir -p "$dir"
 
     write_config "$dir/candor.db" "$dir/candor.toml"
+    settle
     b0=$(busy_ticks)
     t0=$(now_ns)
     RUST_LOG=warn /usr/bin/time -v -o "$dir/candor.time" \
@@ -209,6 +215,7 @@ for round in $(seq 1 "$runs"); do
 
     write_mbsyncrc "$dir/mbsync/Maildir" "$dir/mbsyncrc"
     mkdir -p "$dir/mbsync"
+    settle
     b0=$(busy_ticks)
     t0=$(now_ns)
     /usr/bin/time -f '%U %S' -o "$dir/mbsync.time" mbsync -q -c "$dir/mbsyncrc" bench \
@@ -221,6 +228,7 @@ for round in $(seq 1 "$runs"); do
     mbsync_n=$(find "$dir/mbsync/Maildir" -type f \( -path '*/cur/*' -o -path '*/new/*' \) | wc -l)
     say "(b) mbsync, FSync no: $seconds s, $mbsync_n messages $(tr '\n' ' ' <"$dir/mbsync.out")"
 
+    settle
     b0=$(busy_ticks)
     t0=$(now_ns)
     /usr/bin/time -f '%U %S' -o "$dir/floor.time" \
