@@ -235,25 +235,24 @@ async fn sync_folders(
 
     let fetcher = fetch_folders(session, folders, known, raw_tx);
 
+    // The parser: one blocking thread for the whole pass, like the storer, woken by the channel
+    // rather than spawned anew for each batch.
     let parser = async move {
-        let mut took = Duration::ZERO;
-        while let Some(step) = raw_rx.recv().await {
-            let parsed_tx = parsed_tx.clone();
-            let (sent, parsing) = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
+            let mut took = Duration::ZERO;
+            while let Some(step) = raw_rx.blocking_recv() {
                 let began = Instant::now();
                 let parsed = step.parsed();
-                let parsing = began.elapsed();
+                took += began.elapsed();
                 // Blocks while the store is behind: that is the pipeline's back-pressure.
-                (parsed_tx.send(parsed).is_ok(), parsing)
-            })
-            .await
-            .context("the parser task panicked")?;
-            took += parsing;
-            if !sent {
-                break; // the store failed
+                if parsed_tx.send(parsed).is_err() {
+                    break; // the store failed
+                }
             }
-        }
-        Ok::<_, anyhow::Error>(took)
+            took
+        })
+        .await
+        .context("the parser task panicked")
     };
 
     let storer = {
