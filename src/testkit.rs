@@ -329,6 +329,29 @@ impl MailStack {
         Ok(())
     }
 
+    /// Removes the messages of a folder whose text contains `needle`, as an expunge by another
+    /// client would; returns how many.
+    pub fn expunge_matching(
+        &self,
+        user: &StackUser,
+        folder: &str,
+        needle: &[u8],
+    ) -> anyhow::Result<usize> {
+        let dir = maildir::folder_dir(&self.maildir(user), folder)?;
+        let mut removed = 0;
+        for sub in ["cur", "new"] {
+            for entry in std::fs::read_dir(dir.join(sub))? {
+                let path = entry?.path();
+                let raw = std::fs::read(&path)?;
+                if raw.windows(needle.len()).any(|w| w == needle) {
+                    std::fs::remove_file(&path)?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Installs `script` as `user`'s active Sieve script (`~/.dovecot.sieve`), run by Dovecot's
     /// LMTP at every later delivery; e.g. a `vacation` auto-responder. Fails when Pigeonhole
     /// (package `dovecot-sieve`) is not installed.

@@ -134,6 +134,9 @@ struct Known {
     cursor: Option<FolderCursor>,
     /// The UIDs stored as present under the cursor's UIDVALIDITY.
     present: Vec<u32>,
+    /// How many more UIDs below the cursor were seen on the server: skipped messages, which have
+    /// no location.
+    skipped: usize,
 }
 
 /// What flows, in order, from the fetcher through the parser to the storer. `folder` is the
@@ -214,15 +217,26 @@ async fn sync_folders(
             let mut known = Vec::with_capacity(names.len());
             for name in &names {
                 let cursor = ingest::folder_cursor(tx, account, name)?;
-                let present = match &cursor {
+                let (present, skipped) = match &cursor {
                     Some(FolderCursor {
                         id,
                         uidvalidity: Some(uidvalidity),
                         ..
-                    }) => ingest::present_uids(tx, *id, *uidvalidity)?,
-                    _ => Vec::new(),
+                    }) => {
+                        let present = ingest::present_uids(tx, *id, *uidvalidity)?;
+                        let skipped = ingest::skipped_uids(tx, *id, *uidvalidity)?
+                            .into_iter()
+                            .filter(|uid| present.binary_search(uid).is_err())
+                            .count();
+                        (present, skipped)
+                    }
+                    _ => (Vec::new(), 0),
                 };
-                known.push(Known { cursor, present });
+                known.push(Known {
+                    cursor,
+                    present,
+                    skipped,
+                });
             }
             Ok(known)
         })
@@ -324,11 +338,11 @@ async fn fetch_folders(
             )
         })?;
         let stored_uidvalidity = known.cursor.as_ref().and_then(|c| c.uidvalidity);
-        let (start, present) = if stored_uidvalidity == Some(uidvalidity) {
+        let (start, present, skipped) = if stored_uidvalidity == Some(uidvalidity) {
             let next_uid = known.cursor.as_ref().map_or(1, |c| c.next_uid);
-            (next_uid.max(1), known.present)
+            (next_uid.max(1), known.present, known.skipped)
         } else {
-            (1, Vec::new())
+            (1, Vec::new(), 0)
         };
         if stored_uidvalidity.is_some_and(|v| v != uidvalidity) {
             report.uidvalidity_changed = true;
@@ -357,10 +371,11 @@ async fn fetch_folders(
         }
 
         // Expunges and moves: only worth a SEARCH when the counts disagree. Every message on
-        // the server below `start` was stored as present, and every one from `start` on was
-        // fetched just now.
+        // the server below `start` was stored as present or skipped, and every one from `start`
+        // on was fetched just now. (Leaving the skipped out would let each of them hide one
+        // expunge.)
         let mut gone = Vec::new();
-        if present.len() + fetched != mailbox.exists as usize {
+        if present.len() + skipped + fetched != mailbox.exists as usize {
             let on_server: BTreeSet<u32> = search_uids(session, "ALL").await?.into_iter().collect();
             gone = present
                 .into_iter()

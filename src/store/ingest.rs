@@ -459,6 +459,23 @@ pub fn present_uids(
     Ok(uids)
 }
 
+/// UIDs of a folder under a UIDVALIDITY whose message was skipped (recorded with the reason, no
+/// location), ascending.
+pub fn skipped_uids(
+    tx: &Transaction<'_>,
+    folder: FolderId,
+    uidvalidity: u32,
+) -> anyhow::Result<Vec<u32>> {
+    let mut stmt = tx.prepare(
+        "SELECT uid FROM skipped WHERE folder_id = ?1 AND uidvalidity = ?2 ORDER BY uid",
+    )?;
+    let uids = stmt
+        .query_map(params![folder.0, uidvalidity], |r| r.get::<_, i64>(0))?
+        .map(|r| r.map(|v| v as u32))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(uids)
+}
+
 /// Marks locations as gone (expunged or moved away); the messages stay in the history.
 pub fn mark_gone(
     tx: &Transaction<'_>,

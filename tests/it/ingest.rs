@@ -294,6 +294,57 @@ async fn a_pass_over_several_folders_files_each_folders_messages_and_expunges_un
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_expunge_is_seen_in_a_folder_that_holds_a_skipped_message() {
+    // A skipped message has no location but is on the server: if the count check left it out,
+    // it would hide one expunge, and the expunged message would stay located in the folder.
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    let at = days_ago(2);
+    let mut seeded: Vec<SeedMessage> = (0..5)
+        .map(|i| {
+            let id = format!("good{i}@candidates.example");
+            seed(
+                message(
+                    "a@candidates.example",
+                    "jane@agency.example",
+                    "Hi",
+                    &id,
+                    at,
+                    "",
+                    "Hi",
+                ),
+                at,
+            )
+        })
+        .collect();
+    seeded.push(seed(
+        b"\x00\x01\x02 not a mail at all \xff\xfe".to_vec(),
+        at,
+    ));
+    stack.seed(&jane, "INBOX", &seeded).unwrap();
+    let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
+    sync_reports(&config, "jane: 6 fetched, 5 new, 1 skipped");
+    let s = stats(&config, "jane");
+    assert_eq!(
+        (&s["folders"]["INBOX"], &s["skipped"]),
+        (&5.into(), &1.into()),
+        "{s}"
+    );
+
+    let removed = stack
+        .expunge_matching(&jane, "INBOX", b"good3@candidates.example")
+        .unwrap();
+    assert_eq!(removed, 1);
+    sync_reports(&config, "jane: 0 fetched, 0 new");
+    let s = stats(&config, "jane");
+    assert_eq!(
+        s["folders"]["INBOX"], 4,
+        "the expunged one is no longer located: {s}"
+    );
+    assert_eq!(s["messages"], 5, "it stays in the history: {s}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn expunged_and_moved_messages_keep_their_history() {
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user("jane@agency.example").unwrap();
