@@ -320,13 +320,7 @@ impl MailStack {
     /// Removes every message of a folder, as an expunge by another client would; the folder
     /// and its UIDVALIDITY stay.
     pub fn expunge_all(&self, user: &StackUser, folder: &str) -> anyhow::Result<()> {
-        let dir = maildir::folder_dir(&self.maildir(user), folder)?;
-        for sub in ["cur", "new"] {
-            for entry in std::fs::read_dir(dir.join(sub))? {
-                std::fs::remove_file(entry?.path())?;
-            }
-        }
-        Ok(())
+        self.expunge_where(user, folder, |_| Ok(true)).map(drop)
     }
 
     /// Removes the messages of a folder whose text contains `needle`, as an expunge by another
@@ -337,13 +331,25 @@ impl MailStack {
         folder: &str,
         needle: &[u8],
     ) -> anyhow::Result<usize> {
+        self.expunge_where(user, folder, |path| {
+            let raw = std::fs::read(path)?;
+            Ok(needle.is_empty() || raw.windows(needle.len()).any(|w| w == needle))
+        })
+    }
+
+    /// Removes the message files of a folder that `expunged` picks; returns how many.
+    fn expunge_where(
+        &self,
+        user: &StackUser,
+        folder: &str,
+        expunged: impl Fn(&Path) -> std::io::Result<bool>,
+    ) -> anyhow::Result<usize> {
         let dir = maildir::folder_dir(&self.maildir(user), folder)?;
         let mut removed = 0;
         for sub in ["cur", "new"] {
             for entry in std::fs::read_dir(dir.join(sub))? {
                 let path = entry?.path();
-                let raw = std::fs::read(&path)?;
-                if raw.windows(needle.len()).any(|w| w == needle) {
+                if expunged(&path)? {
                     std::fs::remove_file(&path)?;
                     removed += 1;
                 }

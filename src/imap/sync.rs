@@ -129,7 +129,6 @@ pub async fn sync_folder(
 }
 
 /// What the store knew of a folder before this pass.
-#[derive(Default)]
 struct Known {
     cursor: Option<FolderCursor>,
     /// The UIDs stored as present under the cursor's UIDVALIDITY.
@@ -222,14 +221,10 @@ async fn sync_folders(
                         id,
                         uidvalidity: Some(uidvalidity),
                         ..
-                    }) => {
-                        let present = ingest::present_uids(tx, *id, *uidvalidity)?;
-                        let skipped = ingest::skipped_uids(tx, *id, *uidvalidity)?
-                            .into_iter()
-                            .filter(|uid| present.binary_search(uid).is_err())
-                            .count();
-                        (present, skipped)
-                    }
+                    }) => (
+                        ingest::present_uids(tx, *id, *uidvalidity)?,
+                        ingest::skipped_not_present(tx, *id, *uidvalidity)?,
+                    ),
                     _ => (Vec::new(), 0),
                 };
                 known.push(Known {
@@ -338,13 +333,14 @@ async fn fetch_folders(
             )
         })?;
         let stored_uidvalidity = known.cursor.as_ref().and_then(|c| c.uidvalidity);
-        let (start, present, skipped) = if stored_uidvalidity == Some(uidvalidity) {
+        let same = stored_uidvalidity == Some(uidvalidity);
+        let (start, present, skipped) = if same {
             let next_uid = known.cursor.as_ref().map_or(1, |c| c.next_uid);
             (next_uid.max(1), known.present, known.skipped)
         } else {
             (1, Vec::new(), 0)
         };
-        if stored_uidvalidity.is_some_and(|v| v != uidvalidity) {
+        if !same && stored_uidvalidity.is_some() {
             report.uidvalidity_changed = true;
             tracing::info!(
                 folder = name,
@@ -355,7 +351,7 @@ async fn fetch_folders(
         let begin = Step::Begin {
             folder: index,
             uidvalidity,
-            reset: stored_uidvalidity != Some(uidvalidity),
+            reset: !same,
         };
         if raw_tx.send(begin).await.is_err() {
             break; // the store failed (its error is the one reported)

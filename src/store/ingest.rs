@@ -459,21 +459,21 @@ pub fn present_uids(
     Ok(uids)
 }
 
-/// UIDs of a folder under a UIDVALIDITY whose message was skipped (recorded with the reason, no
-/// location), ascending.
-pub fn skipped_uids(
+/// How many messages of a folder under a UIDVALIDITY were skipped (recorded with the reason)
+/// and have no present location: seen on the server, but not in [`present_uids`].
+pub fn skipped_not_present(
     tx: &Transaction<'_>,
     folder: FolderId,
     uidvalidity: u32,
-) -> anyhow::Result<Vec<u32>> {
-    let mut stmt = tx.prepare(
-        "SELECT uid FROM skipped WHERE folder_id = ?1 AND uidvalidity = ?2 ORDER BY uid",
+) -> anyhow::Result<usize> {
+    let n: i64 = tx.query_row(
+        "SELECT count(*) FROM skipped s WHERE s.folder_id = ?1 AND s.uidvalidity = ?2
+         AND NOT EXISTS (SELECT 1 FROM locations l WHERE l.folder_id = ?1
+                         AND l.uidvalidity = ?2 AND l.uid = s.uid AND l.present = 1)",
+        params![folder.0, uidvalidity],
+        |r| r.get(0),
     )?;
-    let uids = stmt
-        .query_map(params![folder.0, uidvalidity], |r| r.get::<_, i64>(0))?
-        .map(|r| r.map(|v| v as u32))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(uids)
+    Ok(n as usize)
 }
 
 /// Marks locations as gone (expunged or moved away); the messages stay in the history.
