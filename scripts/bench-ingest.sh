@@ -142,8 +142,8 @@ ticks=$(getconf CLK_TCK)
 busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 core_seconds() { awk -v a="$1" -v b="$2" -v t="$ticks" 'BEGIN { printf "%.2f", (b - a) / t }'; }
 # Untimed, before each timed run: the kernel writes back what the runs before left in the page
-# cache (mbsync's Maildir of ~1 GB, candor's store, the seeded mailbox, a deleted round), so
-# that no contender pays for another's writeback on the same two cores.
+# cache (mbsync's Maildir of ~1 GB, candor's store, the seeded mailbox), so that no contender
+# pays for another's writeback on the same two cores.
 settle() { sync; }
 # A contender's own CPU (user + system) from a `/usr/bin/time -f "%U %S"` file.
 own_cpu() { awk 'END { printf "%.2f", $1 + $2 }' "$1"; }
