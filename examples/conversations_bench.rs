@@ -140,6 +140,7 @@ fn store(
             &batch,
             next_uid,
             now,
+            &mut ingest::KnownKeys::unknown(),
             &mut |message, internal_date, row| {
                 let start = Instant::now();
                 let choice = threads.choose(message, internal_date, row);

@@ -9,15 +9,18 @@ use rusqlite::Transaction;
 use crate::conversations::Identity;
 use crate::mail::Message;
 use crate::store::Store;
+use crate::store::ingest::KnownKeys;
 use crate::store::ingest::{
     self, AccountId, BatchOutcome, Fetched, FolderId, MessageRowId, ThreadChoice, ThreadRow,
 };
 use crate::threading::{ThreadInput, Threader};
 
-/// The threader of one account and who the account is (for the header-less reply rule).
+/// The threader of one account, who the account is (for the header-less reply rule), and the
+/// keys stored for it.
 pub struct Threads {
     threader: Threader,
     identity: Identity,
+    keys: KnownKeys,
 }
 
 pub type SharedThreads = Arc<Mutex<Threads>>;
@@ -29,12 +32,16 @@ impl Threads {
         account: AccountId,
         identity: Identity,
     ) -> anyhow::Result<SharedThreads> {
-        let rows = store
-            .call(move |tx| ingest::thread_rows(tx, account))
+        let (rows, keys) = store
+            .call(move |tx| {
+                let rows = ingest::thread_rows(tx, account)?;
+                Ok((rows, KnownKeys::load(tx, account.0)?))
+            })
             .await?;
         let mut threads = Threads {
             threader: Threader::new(),
             identity,
+            keys,
         };
         for row in &rows {
             let input = threads.input_of_row(row);
@@ -69,26 +76,13 @@ impl Threads {
         internal_date: jiff::Timestamp,
         row: MessageRowId,
     ) -> ThreadChoice {
-        let from = message.from.as_ref().map_or("", |a| a.address.as_str());
-        let input = ThreadInput {
-            key: row.0,
-            message_id: message.message_id.as_deref(),
-            extra_message_ids: &message.extra_message_ids,
-            in_reply_to: &message.in_reply_to,
-            references: &message.references,
-            time: crate::mail::message_time(message.date, internal_date),
-            correspondents: self.identity.correspondents(
-                from,
-                message.to.iter().map(|a| a.address.as_str()),
-                message.cc.iter().map(|a| a.address.as_str()),
-            ),
-            subject: message.subject.as_deref(),
-        };
-        let assignment = self.threader.add(&input);
-        ThreadChoice {
-            thread: assignment.thread.0,
-            merged: assignment.merged.iter().map(|t| t.0).collect(),
-        }
+        choose(
+            &mut self.threader,
+            &self.identity,
+            message,
+            internal_date,
+            row,
+        )
     }
 
     /// Stores a batch (in the caller's transaction), threading each new message as it goes.
@@ -104,6 +98,11 @@ impl Threads {
         next_uid: u32,
         now: jiff::Timestamp,
     ) -> anyhow::Result<BatchOutcome> {
+        let Threads {
+            threader,
+            identity,
+            keys,
+        } = self;
         ingest::store_batch(
             tx,
             account,
@@ -112,7 +111,40 @@ impl Threads {
             batch,
             next_uid,
             now,
-            &mut |message, internal_date, row| self.choose(message, internal_date, row),
+            keys,
+            &mut |message, internal_date, row| {
+                choose(threader, identity, message, internal_date, row)
+            },
         )
+    }
+}
+
+/// [`Threads::choose`], on the threader and identity alone.
+fn choose(
+    threader: &mut Threader,
+    identity: &Identity,
+    message: &Message,
+    internal_date: jiff::Timestamp,
+    row: MessageRowId,
+) -> ThreadChoice {
+    let from = message.from.as_ref().map_or("", |a| a.address.as_str());
+    let input = ThreadInput {
+        key: row.0,
+        message_id: message.message_id.as_deref(),
+        extra_message_ids: &message.extra_message_ids,
+        in_reply_to: &message.in_reply_to,
+        references: &message.references,
+        time: crate::mail::message_time(message.date, internal_date),
+        correspondents: identity.correspondents(
+            from,
+            message.to.iter().map(|a| a.address.as_str()),
+            message.cc.iter().map(|a| a.address.as_str()),
+        ),
+        subject: message.subject.as_deref(),
+    };
+    let assignment = threader.add(&input);
+    ThreadChoice {
+        thread: assignment.thread.0,
+        merged: assignment.merged.iter().map(|t| t.0).collect(),
     }
 }

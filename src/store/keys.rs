@@ -83,9 +83,94 @@ pub fn migrate(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The keys stored for an account, as 64-bit digests of their forms, loaded once per session:
+/// a key that is not in the set is not stored, so a new message (every message of a first sync)
+/// needs no lookup. The set can only err the safe way: a key stored since it was loaded by
+/// anyone but its owner (only the owner's ingest stores messages) is caught by the unique index,
+/// which fails the batch and ends the session, and the next session loads the set again; keys
+/// deleted since (retention, erasure) or inserted by a transaction that rolled back only cost a
+/// lookup.
+#[derive(Debug, Default)]
+pub struct KnownKeys {
+    /// `None`: nothing known, every key is looked up.
+    digests: Option<HashSet<u64>>,
+}
+
+impl KnownKeys {
+    /// A set that knows nothing: every key may be stored.
+    pub fn unknown() -> KnownKeys {
+        KnownKeys { digests: None }
+    }
+
+    /// Every key stored for `account` (the unique index alone is read).
+    pub fn load(tx: &Transaction<'_>, account: i64) -> rusqlite::Result<KnownKeys> {
+        let mut stmt = tx.prepare("SELECT key FROM messages WHERE account_id = ?1")?;
+        let mut rows = stmt.query([account])?;
+        let mut digests = HashSet::new();
+        while let Some(row) = rows.next()? {
+            digests.insert(short(row.get_ref(0)?.as_str()?));
+        }
+        Ok(KnownKeys {
+            digests: Some(digests),
+        })
+    }
+
+    /// False only if no message is stored under `key`.
+    pub fn may_be_stored(&self, key: &str) -> bool {
+        self.digests
+            .as_ref()
+            .is_none_or(|digests| digests.contains(&short(key)))
+    }
+
+    /// Records a key just stored.
+    pub fn insert(&mut self, key: &str) {
+        if let Some(digests) = &mut self.digests {
+            digests.insert(short(key));
+        }
+    }
+}
+
+/// 64 bits of a key form (FNV-1a): the forms are digests already, or rare.
+fn short(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_keys_say_no_only_for_keys_never_stored() {
+        let store = crate::store::Store::open_in_memory().expect("in-memory store");
+        store
+            .call_blocking(|tx| {
+                tx.execute(
+                    "INSERT INTO accounts (id, name, created_at) VALUES (1, 'a', 0), (2, 'b', 0)",
+                    [],
+                )?;
+                tx.execute(
+                    "INSERT INTO messages (account_id, key, stable_hash, internal_date, time,
+                         class, stored_at)
+                     VALUES (1, ?1, 'x', 0, 0, 'human', 0), (2, ?2, 'y', 0, 0, 'human', 0)",
+                    params![of_message_id("a@x"), of_message_id("b@x")],
+                )?;
+                let mut known = KnownKeys::load(tx, 1)?;
+                assert!(known.may_be_stored(&of_message_id("a@x")));
+                assert!(
+                    !known.may_be_stored(&of_message_id("b@x")),
+                    "another account's key"
+                );
+                assert!(!known.may_be_stored(&of_stable_hash("x")));
+                known.insert(&of_stable_hash("x"));
+                assert!(known.may_be_stored(&of_stable_hash("x")));
+                let unknown = KnownKeys::unknown();
+                assert!(unknown.may_be_stored(&of_message_id("anything@x")));
+                Ok(())
+            })
+            .expect("known keys");
+    }
 
     #[test]
     fn digests_are_short_stable_and_never_start_with_white_space() {
