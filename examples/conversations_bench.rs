@@ -141,7 +141,7 @@ fn store(
             next_uid,
             now,
             &mut ingest::KnownKeys::unknown(),
-            &mut |message, internal_date, row| {
+            &mut |message, internal_date, _, row| {
                 let start = Instant::now();
                 let choice = threads.choose(message, internal_date, row);
                 threading += start.elapsed();

@@ -25,6 +25,10 @@ fn main() -> anyhow::Result<()> {
         &["agency.example".to_owned()],
     );
     let threads = runtime.block_on(Threads::load(&store, account, identity))?;
+    let preparer = threads
+        .lock()
+        .map_err(|_| anyhow::anyhow!("threader poisoned"))?
+        .preparer();
     let mut total = std::time::Duration::ZERO;
     let mut parsing = std::time::Duration::ZERO;
     let mut stored = 0;
@@ -46,7 +50,10 @@ fn main() -> anyhow::Result<()> {
             let end = (body + candor::mail::BODY_PREFIX_BYTES as usize).min(raw.len());
             let began = Instant::now();
             if let Ok(message) = candor::mail::parse(&raw[..end]) {
-                parsed.push(Fetched::parsed(uid as u32 + 1, now, message));
+                let mut fetched = Fetched::parsed(uid as u32 + 1, now, message);
+                // As the sync's parser stage does.
+                fetched.prepare_thread(|message, date| preparer.prepare(message, date));
+                parsed.push(fetched);
             }
             parsing += began.elapsed();
         }

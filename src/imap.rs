@@ -12,7 +12,7 @@ mod threads;
 pub use connect::{ImapError, ImapErrorKind, Session, connect};
 pub use folders::{FolderPlan, discover_folders};
 pub use sync::{AccountSyncReport, FolderSyncReport, fetch_items, sync_account, sync_folder};
-pub use threads::{SharedThreads, Threads};
+pub use threads::{Preparer, SharedThreads, Threads};
 
 mod append;
 pub use append::{append, contains_message_id};

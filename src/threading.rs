@@ -89,7 +89,53 @@ pub struct Threader {
     by_topic: HashMap<u64, Vec<(Timestamp, i64)>, Mix>,
     /// Header-less replies that found no thread yet, by the same topic key.
     orphans: HashMap<u64, Vec<(Timestamp, i64)>, Mix>,
-    digests: RandomState,
+    digests: Digests,
+}
+
+/// A message reduced to what the threader compares: keyed digests of its usable ids and of its
+/// topics. [`Digests::prepare`] computes it wherever the message is at hand (the sync's parser
+/// thread, while the message is still in its cache: reading the ids again on the store's thread
+/// was most of the threader's time there); [`Threader::add_prepared`] threads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    own_ids: Vec<u64>,
+    linked_ids: Vec<u64>,
+    topics: Vec<u64>,
+    /// No usable header link, and a reply prefix: the header-less reply rule applies.
+    headerless_reply: bool,
+    time: Timestamp,
+}
+
+/// The keyed digest function of one threader (a random key per threader); every copy digests
+/// alike, so a message may be prepared on another thread.
+#[derive(Clone, Debug, Default)]
+pub struct Digests(RandomState);
+
+impl Digests {
+    /// What [`Threader::add_prepared`] needs of `msg` (its `key` aside).
+    pub fn prepare(&self, msg: &ThreadInput<'_>) -> Prepared {
+        let own_ids: Vec<u64> = msg
+            .message_id
+            .into_iter()
+            .chain(msg.extra_message_ids.iter().map(String::as_str))
+            .filter_map(usable_id)
+            .map(|id| self.0.hash_one(id))
+            .collect();
+        let linked_ids: Vec<u64> = msg
+            .in_reply_to
+            .iter()
+            .chain(msg.references)
+            .filter_map(|raw| usable_id(raw))
+            .map(|id| self.0.hash_one(id))
+            .collect();
+        Prepared {
+            headerless_reply: linked_ids.is_empty() && msg.subject.is_some_and(has_reply_prefix),
+            own_ids,
+            linked_ids,
+            topics: topic_digests(&self.0, msg),
+            time: msg.time,
+        }
+    }
 }
 
 /// The hasher of the threader's maps. Their keys are keyed SipHash digests (already random and
@@ -127,40 +173,36 @@ impl Threader {
         Threader::default()
     }
 
+    /// The threader's digest function, for [`Digests::prepare`] elsewhere.
+    pub fn digests(&self) -> Digests {
+        self.digests.clone()
+    }
+
     /// Threads one message and says where it went.
     pub fn add(&mut self, msg: &ThreadInput<'_>) -> ThreadAssignment {
-        let own_ids: Vec<&str> = msg
-            .message_id
-            .into_iter()
-            .chain(msg.extra_message_ids.iter().map(String::as_str))
-            .filter_map(usable_id)
-            .collect();
-        let linked_ids: Vec<&str> = msg
-            .in_reply_to
-            .iter()
-            .chain(msg.references)
-            .filter_map(|raw| usable_id(raw))
-            .collect();
+        let prepared = self.digests.prepare(msg);
+        self.add_prepared(msg.key, &prepared)
+    }
 
-        let known_key = self.key_nodes.contains_key(&msg.key);
-        let key_node = self.key_node(msg.key);
-        let mut joined = vec![key_node];
-        for id in own_ids.iter().chain(&linked_ids) {
-            joined.push(self.id_node(id));
+    /// Threads one message, prepared by this threader's [`Digests`], as `key`.
+    pub fn add_prepared(&mut self, key: i64, msg: &Prepared) -> ThreadAssignment {
+        let known_key = self.key_nodes.contains_key(&key);
+        let key_node = self.key_node(key);
+        let mut joined = Vec::with_capacity(1 + msg.own_ids.len() + msg.linked_ids.len());
+        joined.push(key_node);
+        for &digest in msg.own_ids.iter().chain(&msg.linked_ids) {
+            joined.push(self.id_node(digest));
         }
 
-        let topics = topic_digests(&self.digests, msg);
-        let is_headerless_reply = linked_ids.is_empty()
-            && msg.subject.is_some_and(has_reply_prefix)
-            && !topics.is_empty();
+        let topics = &msg.topics;
         let mut orphaned = false;
-        if is_headerless_reply {
-            match self.most_recent_on_topic(&topics, msg.time, msg.key) {
-                Some(key) => joined.push(self.key_node(key)),
+        if msg.headerless_reply && !topics.is_empty() {
+            match self.most_recent_on_topic(topics, msg.time, key) {
+                Some(found) => joined.push(self.key_node(found)),
                 None => orphaned = true,
             }
         }
-        let adopted = self.adopt_orphans(&topics, msg.time, msg.key);
+        let adopted = self.adopt_orphans(topics, msg.time, key);
         joined.extend(adopted);
 
         // The threads that existed before this message; a new message is not a thread yet.
@@ -176,20 +218,17 @@ impl Threader {
             self.union(key_node, node);
         }
         let root = self.find(key_node);
-        let key_min = self.min_key[root as usize].unwrap_or(msg.key);
+        let key_min = self.min_key[root as usize].unwrap_or(key);
         let thread = ThreadId(key_min);
 
-        for topic in topics {
+        for &topic in topics {
             if orphaned {
-                self.orphans
-                    .entry(topic)
-                    .or_default()
-                    .push((msg.time, msg.key));
+                self.orphans.entry(topic).or_default().push((msg.time, key));
             }
             self.by_topic
                 .entry(topic)
                 .or_default()
-                .push((msg.time, msg.key));
+                .push((msg.time, key));
         }
         ThreadAssignment {
             thread,
@@ -269,8 +308,7 @@ impl Threader {
         node
     }
 
-    fn id_node(&mut self, id: &str) -> u32 {
-        let digest = self.digests.hash_one(id);
+    fn id_node(&mut self, digest: u64) -> u32 {
         if let Some(&node) = self.id_nodes.get(&digest) {
             return node;
         }

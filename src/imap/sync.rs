@@ -17,7 +17,7 @@ use tokio::time::timeout;
 
 use super::connect::{ImapError, ImapErrorKind, Session};
 use super::folders::FolderPlan;
-use super::threads::{SharedThreads, Threads};
+use super::threads::{Preparer, SharedThreads, Threads};
 use crate::clock::Clock;
 use crate::mail;
 use crate::store::Store;
@@ -162,7 +162,8 @@ enum Step<T> {
 }
 
 impl Step<RawItem> {
-    fn parsed(self) -> Step<Fetched> {
+    /// Parses a batch's messages and prepares them for the threader.
+    fn parsed(self, preparer: &Preparer) -> Step<Fetched> {
         match self {
             Step::Begin {
                 folder,
@@ -176,7 +177,17 @@ impl Step<RawItem> {
             Step::Batch { folder, batch } => Step::Batch {
                 folder,
                 batch: Batch {
-                    items: batch.items.into_iter().map(parse_item).collect(),
+                    items: batch
+                        .items
+                        .into_iter()
+                        .map(|item| {
+                            let mut fetched = parse_item(item);
+                            fetched.prepare_thread(|message, internal_date| {
+                                preparer.prepare(message, internal_date)
+                            });
+                            fetched
+                        })
+                        .collect(),
                     next_uid: batch.next_uid,
                 },
             },
@@ -239,6 +250,11 @@ async fn sync_folders(
         })
         .await?;
 
+    // The parser prepares each message for the session's threader while it is in its cache.
+    let preparer = threads
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?
+        .preparer();
     let (raw_tx, mut raw_rx) = mpsc::channel::<Step<RawItem>>(1);
     // A std channel: the storer waits on it with a deadline, inside its transaction.
     let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel::<Step<Fetched>>(PARSED_QUEUE);
@@ -257,7 +273,7 @@ async fn sync_folders(
             let mut took = Duration::ZERO;
             while let Some(step) = raw_rx.blocking_recv() {
                 let began = Instant::now();
-                let parsed = step.parsed();
+                let parsed = step.parsed(&preparer);
                 took += began.elapsed();
                 // Blocks while the store is behind: that is the pipeline's back-pressure.
                 if parsed_tx.send(parsed).is_err() {

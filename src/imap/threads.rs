@@ -13,7 +13,7 @@ use crate::store::ingest::KnownKeys;
 use crate::store::ingest::{
     self, AccountId, BatchOutcome, Fetched, FolderId, MessageRowId, ThreadChoice, ThreadRow,
 };
-use crate::threading::{ThreadInput, Threader};
+use crate::threading::{Digests, Prepared, ThreadAssignment, ThreadInput, Threader};
 
 /// The threader of one account, who the account is (for the header-less reply rule), and the
 /// keys stored for it.
@@ -48,6 +48,14 @@ impl Threads {
             threads.threader.add(&input);
         }
         Ok(Arc::new(Mutex::new(threads)))
+    }
+
+    /// What prepares messages for this threader elsewhere.
+    pub fn preparer(&self) -> Preparer {
+        Preparer {
+            digests: self.threader.digests(),
+            identity: self.identity.clone(),
+        }
     }
 
     fn input_of_row<'a>(&self, row: &'a ThreadRow) -> ThreadInput<'a> {
@@ -112,8 +120,9 @@ impl Threads {
             next_uid,
             now,
             keys,
-            &mut |message, internal_date, row| {
-                choose(threader, identity, message, internal_date, row)
+            &mut |message, internal_date, prepared, row| match prepared {
+                Some(prepared) => choice(threader.add_prepared(row.0, prepared)),
+                None => choose(threader, identity, message, internal_date, row),
             },
         )
     }
@@ -127,9 +136,19 @@ fn choose(
     internal_date: jiff::Timestamp,
     row: MessageRowId,
 ) -> ThreadChoice {
+    choice(threader.add(&input(identity, message, internal_date, row.0)))
+}
+
+/// The threader's view of a new message to be stored as row `key`.
+fn input<'a>(
+    identity: &Identity,
+    message: &'a Message,
+    internal_date: jiff::Timestamp,
+    key: i64,
+) -> ThreadInput<'a> {
     let from = message.from.as_ref().map_or("", |a| a.address.as_str());
-    let input = ThreadInput {
-        key: row.0,
+    ThreadInput {
+        key,
         message_id: message.message_id.as_deref(),
         extra_message_ids: &message.extra_message_ids,
         in_reply_to: &message.in_reply_to,
@@ -141,10 +160,27 @@ fn choose(
             message.cc.iter().map(|a| a.address.as_str()),
         ),
         subject: message.subject.as_deref(),
-    };
-    let assignment = threader.add(&input);
+    }
+}
+
+fn choice(assignment: ThreadAssignment) -> ThreadChoice {
     ThreadChoice {
         thread: assignment.thread.0,
         merged: assignment.merged.iter().map(|t| t.0).collect(),
+    }
+}
+
+/// Prepares messages for the threader of a session, on another thread (the sync's parser):
+/// the same digests and the same identity.
+#[derive(Clone, Debug)]
+pub struct Preparer {
+    digests: Digests,
+    identity: Identity,
+}
+
+impl Preparer {
+    pub fn prepare(&self, message: &Message, internal_date: jiff::Timestamp) -> Prepared {
+        self.digests
+            .prepare(&input(&self.identity, message, internal_date, 0))
     }
 }

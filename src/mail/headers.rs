@@ -104,7 +104,7 @@ pub fn parse_headers(text: &str) -> (Vec<RawHeader<'_>>, bool) {
             continue;
         }
         continuing = false;
-        let Some((name, value)) = line.split_once(':') else {
+        let Some((name, value)) = split_at_byte(line, b':') else {
             clean = false;
             continue;
         };
@@ -120,6 +120,19 @@ pub fn parse_headers(text: &str) -> (Vec<RawHeader<'_>>, bool) {
         continuing = true;
     }
     (headers, clean)
+}
+
+/// Where the ASCII byte `byte` first occurs in `text` (a character boundary): the `memchr`
+/// crate's search, several times faster than `str::find` with a `char` on header lines (issue 4).
+fn find_byte(text: &str, byte: u8) -> Option<usize> {
+    debug_assert!(byte.is_ascii());
+    memchr::memchr(byte, text.as_bytes())
+}
+
+/// `text.split_once(byte as char)` for an ASCII byte, with [`find_byte`].
+fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = find_byte(text, byte)?;
+    Some((&text[..at], &text[at + 1..]))
 }
 
 /// All values of the header `name` (case-insensitive), in order.
@@ -170,9 +183,9 @@ pub fn message_id_of(value: &str) -> Option<String> {
 pub fn id_list(value: &str) -> Vec<String> {
     let mut ids = Vec::new();
     let mut rest = value;
-    while let Some(start) = rest.find('<') {
+    while let Some(start) = find_byte(rest, b'<') {
         let after = &rest[start + 1..];
-        let Some(end) = after.find('>') else {
+        let Some(end) = find_byte(after, b'>') else {
             break;
         };
         let id = truncate_at_char(after[..end].trim(), MAX_ID_BYTES).trim();

@@ -7,6 +7,7 @@ use crate::mail;
 use crate::store::keys;
 pub use crate::store::keys::KnownKeys;
 use crate::store::recipients::{self, Field};
+use crate::threading::Prepared;
 
 /// Row id of an account in the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,6 +41,9 @@ pub enum Fetched {
         /// What is stored of the body ([`stored_text`]): computed by the parser stage, which
         /// also frees the rest of the fetched text before the batch waits for the store.
         text: String,
+        /// The message as the threader compares it, when the parser stage prepared it (else
+        /// the threader reads the message itself).
+        thread: Option<Prepared>,
     },
     Skipped {
         uid: u32,
@@ -56,6 +60,23 @@ impl Fetched {
             internal_date,
             message: Box::new(message),
             text,
+            thread: None,
+        }
+    }
+
+    /// Prepares a parsed message for the threader, where the message was just parsed.
+    pub fn prepare_thread(
+        &mut self,
+        prepare: impl FnOnce(&mail::Message, jiff::Timestamp) -> Prepared,
+    ) {
+        if let Fetched::Parsed {
+            internal_date,
+            message,
+            thread,
+            ..
+        } = self
+        {
+            *thread = Some(prepare(message, *internal_date));
         }
     }
 
@@ -73,6 +94,11 @@ pub struct ThreadChoice {
     pub thread: i64,
     pub merged: Vec<i64>,
 }
+
+/// The caller's threader: the thread of a new message (parsed, received at the given time,
+/// perhaps prepared by the parser stage) about to be stored as the given row.
+pub type ThreadOf<'a> = dyn FnMut(&mail::Message, jiff::Timestamp, Option<&Prepared>, MessageRowId) -> ThreadChoice
+    + 'a;
 
 /// What storing a batch did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -201,14 +227,15 @@ pub fn store_batch(
     next_uid: u32,
     now: jiff::Timestamp,
     known: &mut keys::KnownKeys,
-    thread_of: &mut dyn FnMut(&mail::Message, jiff::Timestamp, MessageRowId) -> ThreadChoice,
+    thread_of: &mut ThreadOf<'_>,
 ) -> anyhow::Result<BatchOutcome> {
     let mut outcome = BatchOutcome::default();
     // The immediate transaction holds the write lock: nobody else takes ids meanwhile.
-    let mut next_id: i64 =
-        tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM messages", [], |r| {
-            r.get(0)
-        })?;
+    // Cached statements, like those of every message: preparing these two anew for each batch
+    // showed in the store stage's profile.
+    let mut next_id: i64 = tx
+        .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM messages")?
+        .query_row([], |r| r.get(0))?;
     let mut statements = Statements::prepare(tx)?;
     for (index, item) in batch.iter().enumerate() {
         match item {
@@ -217,11 +244,13 @@ pub fn store_batch(
                 internal_date,
                 message,
                 text,
+                thread,
             } => {
                 let new = NewMessage {
                     message,
                     text,
                     internal_date: *internal_date,
+                    thread: thread.as_ref(),
                 };
                 let (row, new) = insert_message(
                     &mut statements,
@@ -268,10 +297,8 @@ pub fn store_batch(
             }
         }
     }
-    tx.execute(
-        "UPDATE folders SET next_uid = max(next_uid, ?2) WHERE id = ?1",
-        params![folder.0, next_uid],
-    )?;
+    tx.prepare_cached("UPDATE folders SET next_uid = max(next_uid, ?2) WHERE id = ?1")?
+        .execute(params![folder.0, next_uid])?;
     Ok(outcome)
 }
 
@@ -331,6 +358,7 @@ struct NewMessage<'a> {
     message: &'a mail::Message,
     text: &'a str,
     internal_date: jiff::Timestamp,
+    thread: Option<&'a Prepared>,
 }
 
 /// The key of SPEC §2: the Message-ID, unless absent or already taken by a different message
@@ -427,7 +455,7 @@ fn insert_message(
     next_id: &mut i64,
     now: jiff::Timestamp,
     known: &mut keys::KnownKeys,
-    thread_of: &mut dyn FnMut(&mail::Message, jiff::Timestamp, MessageRowId) -> ThreadChoice,
+    thread_of: &mut ThreadOf<'_>,
 ) -> anyhow::Result<(MessageRowId, bool)> {
     let message = new.message;
     let (key, existing) = message_key(statements, account, message, known)?;
@@ -436,7 +464,7 @@ fn insert_message(
     }
     let row = MessageRowId(*next_id);
     *next_id += 1;
-    let thread = thread_of(message, new.internal_date, row);
+    let thread = thread_of(message, new.internal_date, new.thread, row);
     let time = mail::message_time(message.date, new.internal_date);
     let bounce = message.bounce.as_ref();
     statements
@@ -711,7 +739,7 @@ mod tests {
             uid + 1,
             at,
             known,
-            &mut |_, _, row| ThreadChoice {
+            &mut |_, _, _, row| ThreadChoice {
                 thread: row.0,
                 merged: Vec::new(),
             },
