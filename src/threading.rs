@@ -101,7 +101,8 @@ pub struct Prepared {
     own_ids: Vec<u64>,
     linked_ids: Vec<u64>,
     topics: Vec<u64>,
-    /// No usable header link, and a reply prefix: the header-less reply rule applies.
+    /// No usable header link, and a reply prefix: the header-less reply rule applies if the
+    /// message also has a topic.
     headerless_reply: bool,
     time: Timestamp,
 }

@@ -279,7 +279,9 @@ async fn sync_folders(
                 if parsed_tx.send(parsed).is_err() {
                     break; // the store failed
                 }
+                let began = Instant::now();
                 stored_rx.try_iter().for_each(drop);
+                took += began.elapsed();
             }
             took
         })

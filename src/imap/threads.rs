@@ -9,9 +9,9 @@ use rusqlite::Transaction;
 use crate::conversations::Identity;
 use crate::mail::Message;
 use crate::store::Store;
-use crate::store::ingest::KnownKeys;
 use crate::store::ingest::{
-    self, AccountId, BatchOutcome, Fetched, FolderId, MessageRowId, ThreadChoice, ThreadRow,
+    self, AccountId, BatchOutcome, Fetched, FolderId, KnownKeys, MessageRowId, ThreadChoice,
+    ThreadRow,
 };
 use crate::threading::{Digests, Prepared, ThreadAssignment, ThreadInput, Threader};
 
@@ -76,8 +76,8 @@ impl Threads {
         }
     }
 
-    /// Threads one new message that is about to be stored as `row` (the `thread_of` of
-    /// [`ingest::store_batch`]).
+    /// Threads one new message that is about to be stored as `row`, read from the message
+    /// itself (the path of a message the parser stage did not prepare).
     pub fn choose(
         &mut self,
         message: &Message,

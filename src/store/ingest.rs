@@ -226,7 +226,7 @@ pub fn store_batch(
     batch: &[Fetched],
     next_uid: u32,
     now: jiff::Timestamp,
-    known: &mut keys::KnownKeys,
+    known: &mut KnownKeys,
     thread_of: &mut ThreadOf<'_>,
 ) -> anyhow::Result<BatchOutcome> {
     let mut outcome = BatchOutcome::default();
@@ -370,7 +370,7 @@ fn message_key(
     statements: &mut Statements<'_>,
     account: AccountId,
     message: &mail::Message,
-    known: &keys::KnownKeys,
+    known: &KnownKeys,
 ) -> anyhow::Result<(String, Option<MessageRowId>)> {
     if let Some(id) = message.message_id.as_deref() {
         let key = keys::of_message_id(id);
@@ -454,7 +454,7 @@ fn insert_message(
     new: &NewMessage<'_>,
     next_id: &mut i64,
     now: jiff::Timestamp,
-    known: &mut keys::KnownKeys,
+    known: &mut KnownKeys,
     thread_of: &mut ThreadOf<'_>,
 ) -> anyhow::Result<(MessageRowId, bool)> {
     let message = new.message;

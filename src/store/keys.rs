@@ -85,11 +85,12 @@ pub fn migrate(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 /// The keys stored for an account, as 64-bit digests of their forms, loaded once per session:
 /// a key that is not in the set is not stored, so a new message (every message of a first sync)
-/// needs no lookup. The set can only err the safe way: a key stored since it was loaded by
-/// anyone but its owner (only the owner's ingest stores messages) is caught by the unique index,
-/// which fails the batch and ends the session, and the next session loads the set again; keys
-/// deleted since (retention, erasure) or inserted by a transaction that rolled back only cost a
-/// lookup.
+/// needs no lookup. The set can only err the safe way. A key stored since it was loaded by
+/// anyone but the session would be caught by the unique index, which fails the open transaction
+/// and ends the session, and the next session loads the set again; but only the account's own
+/// sync stores messages, and one process at a time syncs a store (`DaemonLock`), while other
+/// commands only delete. Keys deleted since (retention, `forget`) or inserted by a transaction
+/// that rolled back only cost a lookup.
 #[derive(Debug, Default)]
 pub struct KnownKeys {
     /// `None`: nothing known, every key is looked up.

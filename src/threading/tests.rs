@@ -72,6 +72,31 @@ fn assert_order_independent(msgs: &[M], want: &[&[i64]]) {
 }
 
 #[test]
+fn a_message_prepared_elsewhere_threads_as_one_read_by_the_threader() {
+    let msgs = [
+        M(1, "a@x", "", "", 0, "c@x", "Hello"),
+        M(2, "b@x", "a@x", "a@x", 1, "c@x", "Re: Hello"),
+        M(3, "", "", "", 2, "c@x", "Re: Hello"),
+        M(4, "d@x", "", "", 3, "e@x", "Other"),
+    ];
+    let mut read = Threader::new();
+    let mut prepared = Threader::new();
+    // A copy of the digest function, as the sync's parser thread holds.
+    let digests = prepared.digests();
+    for m in &msgs {
+        let input = input(m);
+        let elsewhere = digests.prepare(&input);
+        assert_eq!(elsewhere, prepared.digests().prepare(&input));
+        assert_eq!(
+            read.add(&input).thread,
+            prepared.add_prepared(input.key, &elsewhere).thread
+        );
+    }
+    assert_eq!(partition(&read), partition(&prepared));
+    assert_eq!(partition(&read), vec![vec![1, 2, 3], vec![4]]);
+}
+
+#[test]
 fn header_links_form_components() {
     let msgs = [
         M(1, "<a@x>", "", "", 0, "c@x", "Role"),
