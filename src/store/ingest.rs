@@ -308,7 +308,7 @@ pub fn store_batch(
 struct Statements<'t> {
     /// The row stored under a key form, with the fields that tell whether it is this message.
     by_key: CachedStatement<'t>,
-    /// The row stored under a key form, with its stable hash.
+    /// The row stored under a key form, with its stable hash and Message-ID.
     by_key_hash: CachedStatement<'t>,
     insert_message: CachedStatement<'t>,
     /// A thread absorbed into another: its messages take the other's id.
@@ -327,7 +327,7 @@ impl<'t> Statements<'t> {
                  WHERE account_id = ?1 AND key = ?2",
             )?,
             by_key_hash: tx.prepare_cached(
-                "SELECT id, stable_hash FROM messages WHERE account_id = ?1 AND key = ?2",
+                "SELECT id, stable_hash, message_id FROM messages WHERE account_id = ?1 AND key = ?2",
             )?,
             insert_message: tx.prepare_cached(INSERT_MESSAGE)?,
             renumber_thread: tx.prepare_cached(
@@ -374,23 +374,31 @@ fn message_key(
 ) -> anyhow::Result<(String, Option<MessageRowId>)> {
     if let Some(id) = message.message_id.as_deref() {
         let key = keys::of_message_id(id);
-        if !known.may_be_stored(&key) {
-            return Ok((key, None));
-        }
-        let existing = statements
-            .by_key
-            .query_row(params![account.0, key], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .optional()?;
+        let existing = if known.may_be_stored(&key) {
+            statements
+                .by_key
+                .query_row(params![account.0, key], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                })
+                .optional()?
+        } else {
+            None
+        };
         let Some((row, stored_id, from, date, subject)) = existing else {
-            return Ok((key, None));
+            // The Message-ID's key is free. The message may still be stored under its stable
+            // hash: its Message-ID was another message's when it was stored, and that message
+            // is gone since (`forget`, retention).
+            let (hash_key, stored) = stable_hash_row(statements, account, message, known)?;
+            return Ok(match stored {
+                Some((row, stored_id)) if stored_id.as_deref() == Some(id) => (hash_key, Some(row)),
+                _ => (key, None),
+            });
         };
         let same = stored_id.as_deref() == Some(id)
             && from == from_address(message)
@@ -400,29 +408,43 @@ fn message_key(
             return Ok((key, Some(MessageRowId(row))));
         }
     }
+    let (key, stored) = stable_hash_row(statements, account, message, known)?;
+    Ok((key, stored.map(|(row, _)| row)))
+}
+
+/// A row found under a key form, with its Message-ID.
+type StoredUnder = (MessageRowId, Option<String>);
+
+/// The stable-hash form of the message's key (the short one, else the long one when the short
+/// one is another message's), and the row stored under it, with its Message-ID.
+fn stable_hash_row(
+    statements: &mut Statements<'_>,
+    account: AccountId,
+    message: &mail::Message,
+    known: &KnownKeys,
+) -> anyhow::Result<(String, Option<StoredUnder>)> {
     let lookup = &mut statements.by_key_hash;
+    let mut find = |key: &str| -> rusqlite::Result<Option<(i64, String, Option<String>)>> {
+        if !known.may_be_stored(key) {
+            return Ok(None);
+        }
+        lookup
+            .query_row(params![account.0, key], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+    };
     let key = keys::of_stable_hash(&message.stable_hash);
-    if !known.may_be_stored(&key) {
-        return Ok((key, None));
-    }
-    let existing = lookup
-        .query_row(params![account.0, key], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })
-        .optional()?;
-    match existing {
+    match find(&key)? {
         None => Ok((key, None)),
-        Some((row, hash)) if hash == message.stable_hash => Ok((key, Some(MessageRowId(row)))),
+        Some((row, hash, id)) if hash == message.stable_hash => {
+            Ok((key, Some((MessageRowId(row), id))))
+        }
         Some(_) => {
             // The short form is another message's: the long one is ours alone.
             let key = keys::of_stable_hash_long(&message.stable_hash);
-            if !known.may_be_stored(&key) {
-                return Ok((key, None));
-            }
-            let existing = lookup
-                .query_row(params![account.0, key], |r| r.get(0))
-                .optional()?;
-            Ok((key, existing.map(MessageRowId)))
+            let stored = find(&key)?.map(|(row, _, id)| (MessageRowId(row), id));
+            Ok((key, stored))
         }
     }
 }
@@ -853,6 +875,26 @@ mod tests {
                 assert_eq!(long, 1, "d fell back to the long form");
                 let rows: i64 = tx.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?;
                 assert_eq!(rows, 6);
+                // m's Message-ID is n's, so m is keyed by its hash. Once n is gone (`forget`),
+                // the Message-ID's key is free, and m met again is still m.
+                let n = parsed(&format!("{head}Message-ID: <n@x>\nSubject: five\n\nhi\n"));
+                let m = parsed(&format!("{head}Message-ID: <n@x>\nSubject: six\n\nhi\n"));
+                assert!(store_one(tx, &mut known, &n, 9));
+                assert!(store_one(tx, &mut known, &m, 10));
+                tx.execute(
+                    "DELETE FROM messages WHERE key = ?1",
+                    [keys::of_message_id("n@x")],
+                )?;
+                assert!(
+                    !store_one(tx, &mut known, &m, 11),
+                    "m is found under its hash when its Message-ID's key is free"
+                );
+                assert!(
+                    store_one(tx, &mut known, &n, 12),
+                    "n, met again, is new again"
+                );
+                let rows: i64 = tx.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?;
+                assert_eq!(rows, 8);
                 Ok(())
             })
             .unwrap();
