@@ -91,7 +91,7 @@ pub fn migrate(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 /// sync stores messages, and one process at a time syncs a store (`DaemonLock`), while other
 /// commands only delete. Keys deleted since (retention, `forget`) or inserted by a transaction
 /// that rolled back only cost a lookup.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct KnownKeys {
     /// `None`: nothing known, every key is looked up.
     digests: Option<HashSet<u64>>,
