@@ -5,17 +5,17 @@
 //! with the first account of a candor configuration (same TLS, same trust anchors, same
 //! `candor::imap::connect`), EXAMINEs each folder (default INBOX and Sent), sends one
 //! `UID FETCH 1:* <items>` with the items `candor sync` asks for (`candor::imap::fetch_items`:
-//! `(UID INTERNALDATE BODY.PEEK[]<0.N>)`), drains the answer and prints messages, bytes and
-//! seconds.
+//! `(UID INTERNALDATE BODY.PEEK[]<0.N>)`), drains the answer with the response reader
+//! `candor sync` uses (`candor::imap::wire`) and prints messages, bytes and seconds.
 //! No parsing of the mail, no store: what is left is the server, TLS and the IMAP response
-//! parser, which every client pays.
+//! reader, which every client pays.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use futures::TryStreamExt as _;
+use candor::imap::wire::{Response, Status, Wire};
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -63,23 +63,39 @@ async fn run() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("EXAMINE {folder}"))?;
         let (mut folder_messages, mut folder_bytes) = (0u64, 0u64);
-        {
-            let mut stream = session
-                .uid_fetch("1:*", &query)
+        let tag = session
+            .run_command(format!("UID FETCH 1:* {query}"))
+            .await
+            .with_context(|| format!("UID FETCH 1:* in {folder}"))?;
+        let mut wire = Wire::new();
+        // Read like `candor sync` reads FETCH answers (candor's imap/socket.rs).
+        session.get_mut().set_bulk(true);
+        loop {
+            let response = wire
+                .next(session.get_mut(), Duration::from_secs(120))
                 .await
-                .with_context(|| format!("UID FETCH 1:* in {folder}"))?;
-            while let Some(fetch) = stream
-                .try_next()
-                .await
-                .with_context(|| format!("reading the FETCH answer of {folder}"))?
-            {
+                .with_context(|| format!("reading the FETCH answer of {folder}"))?;
+            match response {
                 // Touch what candor reads so that nothing is optimised away, then drop it.
-                if fetch.uid.is_some() && fetch.internal_date().is_some() {
-                    folder_messages += 1;
+                Response::Fetch(fetch) => {
+                    if fetch.uid.is_some() && fetch.internal_date.is_some() {
+                        folder_messages += 1;
+                    }
+                    folder_bytes += fetch.message.map_or(0, |m| m.len()) as u64;
                 }
-                folder_bytes += fetch.body().map_or(0, <[u8]>::len) as u64;
+                Response::Done {
+                    tag: done,
+                    status,
+                    text,
+                } if done == tag.0 => {
+                    anyhow::ensure!(status == Status::Ok, "UID FETCH in {folder}: {text}");
+                    break;
+                }
+                _ => {}
             }
         }
+        session.get_mut().set_bulk(false);
+        anyhow::ensure!(!wire.has_unread(), "unexpected data after the FETCH answer");
         println!("{folder}: {folder_messages} messages, {folder_bytes} bytes");
         messages += folder_messages;
         bytes += folder_bytes;

@@ -6,10 +6,12 @@
 
 mod connect;
 mod folders;
+mod socket;
 mod sync;
 mod threads;
+pub mod wire;
 
-pub use connect::{ImapError, ImapErrorKind, Session, connect};
+pub use connect::{ImapError, ImapErrorKind, Io, Session, connect};
 pub use folders::{FolderPlan, discover_folders};
 pub use sync::{AccountSyncReport, FolderSyncReport, fetch_items, sync_account, sync_folder};
 pub use threads::{Preparer, SharedThreads, Threads};

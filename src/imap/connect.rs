@@ -10,6 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use super::socket::Socket;
 use crate::config::{AuthMethod, Server, TlsMode};
 
 /// Connect (TCP) timeout.
@@ -17,9 +18,29 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Timeout for the TLS handshake, the greeting and the login.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The byte stream under a session: plaintext (loopback only) or TLS.
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug> Io for T {}
+/// The byte stream under a session: plaintext (loopback only) or TLS, over a [`Socket`].
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug {
+    /// Bulk reading on or off (see imap/socket.rs): on while a sync streams FETCH answers.
+    fn set_bulk(&mut self, on: bool);
+}
+
+impl Io for Socket {
+    fn set_bulk(&mut self, on: bool) {
+        Socket::set_bulk(self, on);
+    }
+}
+
+impl<S: Io> Io for tokio_rustls::client::TlsStream<S> {
+    fn set_bulk(&mut self, on: bool) {
+        self.get_mut().0.set_bulk(on);
+    }
+}
+
+impl Io for Box<dyn Io> {
+    fn set_bulk(&mut self, on: bool) {
+        (**self).set_bulk(on);
+    }
+}
 
 pub type Session = async_imap::Session<Box<dyn Io>>;
 type Client = async_imap::Client<Box<dyn Io>>;
@@ -91,14 +112,15 @@ pub async fn connect(server: &Server) -> Result<Session, ImapError> {
     })?;
     // Nagle's algorithm delays small IMAP commands behind unacknowledged writes.
     let _ = tcp.set_nodelay(true);
+    let socket = Socket::new(tcp);
 
     let client = match server.tls {
         TlsMode::Implicit => {
-            let tls = tls_handshake(server, buffered(tcp)).await?;
+            let tls = tls_handshake(server, socket).await?;
             greet(Client::new(Box::new(tls))).await?
         }
         TlsMode::Starttls => {
-            let mut client = greet(Client::new(Box::new(tcp) as Box<dyn Io>)).await?;
+            let mut client = greet(async_imap::Client::new(socket)).await?;
             timeout(
                 HANDSHAKE_TIMEOUT,
                 client.run_command_and_check_ok("STARTTLS", None),
@@ -114,19 +136,13 @@ pub async fn connect(server: &Server) -> Result<Session, ImapError> {
             })?;
             // What async-imap had buffered past the STARTTLS answer is dropped with it.
             let inner = client.into_inner();
-            let tls = tls_handshake(server, buffered(inner)).await?;
+            let tls = tls_handshake(server, inner).await?;
             // No second greeting after STARTTLS (RFC 3501 §6.2.1).
             Client::new(Box::new(tls))
         }
-        TlsMode::None => greet(Client::new(Box::new(tcp))).await?,
+        TlsMode::None => greet(Client::new(Box::new(socket))).await?,
     };
     authenticate(server, client).await
-}
-
-/// rustls reads the socket 4 KiB at a time: a first sync made one `recvfrom` per 4 KiB (116k
-/// for 475 MB). A buffer under TLS reads up to 64 KiB per system call.
-fn buffered<S: AsyncRead + AsyncWrite>(stream: S) -> tokio::io::BufReader<S> {
-    tokio::io::BufReader::with_capacity(64 * 1024, stream)
 }
 
 async fn tls_handshake<S>(
@@ -155,7 +171,9 @@ where
 
 /// Reads the server greeting: `Client::new` does not (crates.md), and the first command would
 /// otherwise read the greeting as its answer.
-async fn greet(mut client: Client) -> Result<Client, ImapError> {
+async fn greet<T: Io>(
+    mut client: async_imap::Client<T>,
+) -> Result<async_imap::Client<T>, ImapError> {
     let greeting = timeout(HANDSHAKE_TIMEOUT, client.read_response())
         .await
         .map_err(|_| ImapError::timed_out("waiting for the server greeting"))?

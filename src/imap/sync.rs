@@ -18,6 +18,7 @@ use tokio::time::timeout;
 use super::connect::{ImapError, ImapErrorKind, Session};
 use super::folders::FolderPlan;
 use super::threads::{Preparer, SharedThreads, Threads};
+use super::wire::{self, Wire, WireError};
 use crate::clock::Clock;
 use crate::mail;
 use crate::store::Store;
@@ -596,6 +597,27 @@ async fn fetch_ranges(
     raw_tx: &mpsc::Sender<Step<RawItem>>,
 ) -> Result<(usize, Duration, bool), ImapError> {
     let query = fetch_items();
+    let mut wire = Wire::new();
+    // The answers stream in: read them in large gulps (imap/socket.rs).
+    session.get_mut().set_bulk(true);
+    let result =
+        fetch_ranges_with(session, &mut wire, folder, start, uid_next, raw_tx, &query).await;
+    session.get_mut().set_bulk(false);
+    if result.is_ok() {
+        settle(&mut wire)?;
+    }
+    result
+}
+
+async fn fetch_ranges_with(
+    session: &mut Session,
+    wire: &mut Wire,
+    folder: usize,
+    start: u32,
+    uid_next: u32,
+    raw_tx: &mpsc::Sender<Step<RawItem>>,
+    query: &str,
+) -> Result<(usize, Duration, bool), ImapError> {
     // Two commands in flight, one once the server has refused a command.
     let mut depth = 2;
     let (mut fetched, mut took) = (0, Duration::ZERO);
@@ -605,25 +627,25 @@ async fn fetch_ranges(
     loop {
         while in_flight.len() < depth && to_send < uid_next {
             let end = to_send.saturating_add(BATCH_UIDS - 1).min(uid_next - 1);
-            in_flight.push_back(send_range(session, &query, (to_send, end)).await?);
+            in_flight.push_back(send_range(session, query, (to_send, end)).await?);
             to_send = end.saturating_add(1);
         }
         if in_flight.is_empty() {
             break;
         }
         let began = Instant::now();
-        read_answers(session, &mut in_flight, Until::FirstDone).await?;
+        read_answers(session, wire, &mut in_flight, Until::FirstDone).await?;
         let mut range = in_flight.pop_front().expect("a range is in flight");
         if let Some(why) = range.refused.take() {
             // Finish the commands after it (their ranges are asked again), then ask for this
             // range alone; from now on one command at a time.
             tracing::warn!(range = ?range.range, "the server refused a FETCH: {why}; asking again");
-            read_answers(session, &mut in_flight, Until::AllDone).await?;
+            read_answers(session, wire, &mut in_flight, Until::AllDone).await?;
             in_flight.clear();
             to_send = range.range.1.saturating_add(1);
             depth = 1;
-            in_flight.push_back(send_range(session, &query, range.range).await?);
-            read_answers(session, &mut in_flight, Until::FirstDone).await?;
+            in_flight.push_back(send_range(session, query, range.range).await?);
+            read_answers(session, wire, &mut in_flight, Until::FirstDone).await?;
             range = in_flight
                 .pop_front()
                 .expect("the range asked again is in flight");
@@ -631,6 +653,7 @@ async fn fetch_ranges(
                 // Still refused: every message of the range it did not send is recorded as
                 // skipped with the server's words, never passed over in silence.
                 let (a, b) = range.range;
+                settle(wire)?;
                 for uid in search_uids(session, &format!("UID {a}:{b}")).await? {
                     if (a..=b).contains(&uid) {
                         range.items.push(RawItem {
@@ -647,8 +670,8 @@ async fn fetch_ranges(
         let mut items = merge_by_uid(std::mem::take(&mut range.items));
         if items.iter().any(|i| i.short) {
             // The commands in flight finish first: no answer of theirs mixes with these.
-            read_answers(session, &mut in_flight, Until::AllDone).await?;
-            complete_short(session, &mut items).await?;
+            read_answers(session, wire, &mut in_flight, Until::AllDone).await?;
+            complete_short(session, wire, &mut items).await?;
         }
         took += began.elapsed();
         fetched += items.len();
@@ -659,7 +682,7 @@ async fn fetch_ranges(
         };
         if raw_tx.send(Step::Batch { folder, batch }).await.is_err() {
             // The store failed (its error is the one reported): finish the commands sent.
-            read_answers(session, &mut in_flight, Until::AllDone).await?;
+            read_answers(session, wire, &mut in_flight, Until::AllDone).await?;
             return Ok((fetched, took, false));
         }
     }
@@ -700,7 +723,11 @@ async fn send_fetch(
 /// was short, and puts what comes back in their place. Call it with no other command in flight.
 /// A message the server does not send again keeps its prefix if that holds the whole header
 /// block (only its body is shorter than usual); otherwise it is skipped with the reason.
-async fn complete_short(session: &mut Session, items: &mut [RawItem]) -> Result<(), ImapError> {
+async fn complete_short(
+    session: &mut Session,
+    wire: &mut Wire,
+    items: &mut [RawItem],
+) -> Result<(), ImapError> {
     let uids: Vec<u32> = items.iter().filter(|i| i.short).map(|i| i.uid).collect();
     let (Some(&first), Some(&last)) = (uids.first(), uids.last()) else {
         return Ok(());
@@ -717,7 +744,7 @@ async fn complete_short(session: &mut Session, items: &mut [RawItem]) -> Result<
         .join(",");
     let mut again =
         VecDeque::from([send_fetch(session, &set, &header_and_text_items(), (first, last)).await?]);
-    read_answers(session, &mut again, Until::FirstDone).await?;
+    read_answers(session, wire, &mut again, Until::FirstDone).await?;
     let answer = again.pop_front().expect("the command is in flight");
     for fresh in merge_by_uid(answer.items) {
         if let Ok(at) = items.binary_search_by_key(&fresh.uid, |i| i.uid)
@@ -782,32 +809,31 @@ enum Until {
     AllDone,
 }
 
-/// Reads answers, filing each FETCH item under the in-flight range holding its UID, until the
-/// first (or every) range in flight is done. Items outside every range (`N:M` may answer others,
-/// and unsolicited FETCH responses report flag changes) and other untagged answers are dropped:
-/// the next pass sees new and vanished messages.
+/// Reads answers off the connection (through `wire`, not the session: see imap/wire.rs), filing
+/// each FETCH item under the in-flight range holding its UID, until the first (or every) range
+/// in flight is done. Items outside every range (`N:M` may answer others, and unsolicited FETCH
+/// responses report flag changes) and other untagged answers are dropped: the next pass sees
+/// new and vanished messages.
 async fn read_answers(
     session: &mut Session,
+    wire: &mut Wire,
     in_flight: &mut VecDeque<InFlight>,
     until: Until,
 ) -> Result<(), ImapError> {
-    use async_imap::imap_proto::Response;
     let pending = |in_flight: &VecDeque<InFlight>| match until {
         Until::FirstDone => in_flight.front().is_some_and(|f| !f.done),
         Until::AllDone => in_flight.iter().any(|f| !f.done),
     };
     while pending(in_flight) {
-        let response = timeout(FETCH_ITEM_TIMEOUT, session.read_response())
+        let response = wire
+            .next(session.get_mut(), FETCH_ITEM_TIMEOUT)
             .await
-            .map_err(|_| ImapError::timed_out("UID FETCH"))?
-            .map_err(|e| ImapError::from_imap("UID FETCH", e.into()))?
-            .ok_or_else(|| {
-                ImapError::from_imap("UID FETCH", async_imap::error::Error::ConnectionLost)
-            })?;
-        match response.parsed() {
-            Response::Fetch(_, attributes) => {
-                let item = raw_item(attributes);
-                let Some(item) = item else { continue };
+            .map_err(wire_error)?;
+        match response {
+            wire::Response::Fetch(fetch) => {
+                let Some(item) = raw_item(fetch) else {
+                    continue;
+                };
                 // Flags alone (an unsolicited update): nothing to store.
                 if item.bytes.is_none() && item.internal_date.is_none() {
                     continue;
@@ -819,79 +845,67 @@ async fn read_answers(
                     range.items.push(item);
                 }
             }
-            Response::Done {
-                tag,
-                status,
-                outcome,
-            } => {
-                if let Some(range) = in_flight.iter_mut().find(|f| &f.tag == tag) {
+            wire::Response::Done { tag, status, text } => {
+                if let Some(range) = in_flight.iter_mut().find(|f| f.tag.0 == tag) {
                     range.done = true;
-                    if *status != async_imap::imap_proto::Status::Ok {
-                        range.refused = Some(format!(
-                            "{status:?} {}",
-                            outcome.information.as_deref().unwrap_or("")
-                        ));
+                    if status != wire::Status::Ok {
+                        range.refused = Some(format!("{status:?} {text}"));
                     }
                 }
             }
-            _ => {}
+            wire::Response::Other => {}
         }
     }
     Ok(())
 }
 
-/// The UID, INTERNALDATE and message bytes of one FETCH answer (like `async_imap::types::Fetch`,
-/// which only async-imap's own commands can build): the header block and at most
-/// [`mail::BODY_PREFIX_BYTES`] of body, from the message prefix (`BODY[]<0>`), or from the header
-/// and text sections when those are what was asked for.
-fn raw_item(attributes: &[async_imap::imap_proto::AttributeValue<'_>]) -> Option<RawItem> {
-    use async_imap::imap_proto::{AttributeValue, MessageSection, SectionPath};
-    let (mut uid, mut internal_date) = (None, None);
-    let (mut prefix, mut header, mut text) = (None, None, None);
-    for attribute in attributes {
-        match attribute {
-            AttributeValue::Uid(value) => uid = Some(*value),
-            AttributeValue::InternalDate(value) => {
-                internal_date = chrono::DateTime::parse_from_str(value, "%d-%b-%Y %H:%M:%S %z")
-                    .ok()
-                    .and_then(|d| jiff::Timestamp::from_second(d.timestamp()).ok());
+/// Before the session reads again: the answers read through `wire` must all have been used.
+/// What a server sent after them unasked (flag updates, new-message counts) is dropped like
+/// [`read_answers`] drops it; a response cut short there cannot be handed back.
+fn settle(wire: &mut Wire) -> Result<(), ImapError> {
+    while wire.has_unread() {
+        match wire.next_buffered().map_err(wire_error)? {
+            Some(_) => {}
+            None => {
+                return Err(ImapError::new(
+                    ImapErrorKind::Protocol,
+                    "UID FETCH",
+                    "the server sent part of a response after its answers",
+                ));
             }
-            AttributeValue::BodySection {
-                section: None,
-                data: Some(data),
-                ..
-            }
-            | AttributeValue::Rfc822(Some(data)) => prefix = Some(data.as_ref()),
-            AttributeValue::BodySection {
-                section: Some(SectionPath::Full(MessageSection::Header)),
-                data: Some(data),
-                ..
-            }
-            | AttributeValue::Rfc822Header(Some(data)) => header = Some(data.as_ref()),
-            AttributeValue::BodySection {
-                section: Some(SectionPath::Full(MessageSection::Text)),
-                data: Some(data),
-                ..
-            }
-            | AttributeValue::Rfc822Text(Some(data)) => text = Some(data.as_ref()),
-            _ => {}
         }
     }
-    let (bytes, short) = match (header, prefix) {
+    Ok(())
+}
+
+fn wire_error(error: WireError) -> ImapError {
+    let kind = match &error {
+        WireError::Io(_) | WireError::Closed | WireError::Bye(_) => ImapErrorKind::Network,
+        WireError::TimedOut(_) => return ImapError::timed_out("UID FETCH"),
+        WireError::Protocol(_) => ImapErrorKind::Protocol,
+    };
+    ImapError::new(kind, "UID FETCH", error)
+}
+
+/// The UID, INTERNALDATE and message bytes of one FETCH answer: the header block and at most
+/// [`mail::BODY_PREFIX_BYTES`] of body, from the message prefix (`BODY[]<0>`), or from the header
+/// and text sections when those are what was asked for.
+fn raw_item(fetch: wire::Fetch<'_>) -> Option<RawItem> {
+    let (bytes, short) = match (fetch.header, fetch.message) {
         (Some(header), _) => {
-            let text: &[u8] = text.unwrap_or_default();
+            let text: &[u8] = fetch.text.as_deref().unwrap_or_default();
             let text = &text[..text.len().min(mail::BODY_PREFIX_BYTES as usize)];
-            (Some([header, text].concat()), false)
+            (Some([&header[..], text].concat()), false)
         }
         (None, Some(prefix)) => {
-            let (cut, short) = prefix_cut(prefix);
+            let (cut, short) = prefix_cut(&prefix);
             (Some(prefix[..cut].to_vec()), short)
         }
         (None, None) => (None, false),
     };
     Some(RawItem {
-        uid: uid?,
-        internal_date,
+        uid: fetch.uid?,
+        internal_date: fetch.internal_date,
         bytes,
         refused: None,
         short,
@@ -1005,20 +1019,16 @@ mod tests {
 
     #[test]
     fn answers_are_read_from_the_prefix_or_from_header_and_text() {
-        use async_imap::imap_proto::{AttributeValue, MessageSection, SectionPath};
         use std::borrow::Cow;
         let long = message(1_000, 100_000);
         let body = mail::body_start(&long).unwrap();
         // An answer to `BODY.PEEK[]<0.N>`: the message's prefix.
         let prefix_answer = |uid, raw| {
-            raw_item(&[
-                AttributeValue::Uid(uid),
-                AttributeValue::BodySection {
-                    section: None,
-                    index: Some(0),
-                    data: Some(Cow::Borrowed(prefix(raw))),
-                },
-            ])
+            raw_item(wire::Fetch {
+                uid: Some(uid),
+                message: Some(Cow::Borrowed(prefix(raw))),
+                ..wire::Fetch::default()
+            })
             .unwrap()
         };
         let from_prefix = prefix_answer(4, &long);
@@ -1026,19 +1036,12 @@ mod tests {
         assert_eq!(from_prefix.bytes.as_deref(), Some(expected));
         assert!(!from_prefix.short);
 
-        let from_sections = raw_item(&[
-            AttributeValue::Uid(4),
-            AttributeValue::BodySection {
-                section: Some(SectionPath::Full(MessageSection::Header)),
-                index: None,
-                data: Some(Cow::Borrowed(&long[..body])),
-            },
-            AttributeValue::BodySection {
-                section: Some(SectionPath::Full(MessageSection::Text)),
-                index: Some(0),
-                data: Some(Cow::Borrowed(&long[body..])),
-            },
-        ])
+        let from_sections = raw_item(wire::Fetch {
+            uid: Some(4),
+            header: Some(Cow::Borrowed(&long[..body])),
+            text: Some(Cow::Borrowed(&long[body..])),
+            ..wire::Fetch::default()
+        })
         .unwrap();
         assert_eq!(
             from_sections.bytes, from_prefix.bytes,
