@@ -16,7 +16,7 @@ seconds=${FUZZ_SECONDS:-60}
 # Extra cargo-fuzz build flags: empty is release with debug assertions and overflow checks (the
 # most sensitive); FUZZ_FLAGS=-O drops those checks for speed.
 read -r -a build_flags <<<"${FUZZ_FLAGS:-}"
-all_targets=(mail_parse ooo_date config_parse)
+all_targets=(mail_parse ooo_date config_parse imap_wire)
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
@@ -39,10 +39,15 @@ seeds_for() {
             fi
             ;;
         config_parse) echo "$repo/fuzz/seeds/config_parse" ;;
+        imap_wire) echo "$repo/fuzz/seeds/imap_wire" ;;
     esac
 }
 
-mkdir -p fuzz/seeds/config_parse fuzz/seeds/ooo_date
+mkdir -p fuzz/seeds/config_parse fuzz/seeds/ooo_date fuzz/seeds/imap_wire
+# One byte of read size, then what a server sends: FETCH answers, other untagged answers, the
+# tagged completion.
+printf '\x07* 1 FETCH (UID 7 INTERNALDATE "17-Jul-1996 02:44:25 -0700" BODY[]<0> {12}\r\nSubject: a\r\n FLAGS (\\Seen))\r\n* 3 EXISTS\r\n* 2 FETCH (UID 8 BODY[HEADER] "a\\"b" BODY[TEXT]<0> NIL)\r\nA0001 OK done\r\n' \
+    >fuzz/seeds/imap_wire/answers.txt
 cp config.example.toml fuzz/seeds/config_parse/example.toml
 # Two bytes of sending day (little endian days since 1970-01-01), then subject, newline, text.
 printf '\x10\x50Out of office until 3 March\nI am away and back on Monday, 10.03.2025.' \
