@@ -107,18 +107,21 @@ impl Wire {
         self.end > self.start
     }
 
-    /// Reads the next response; `idle` bounds each wait for data. The response borrows the
-    /// buffer until the next call.
+    /// Reads the next response, which must have come whole within `idle`. The response borrows
+    /// the buffer until the next call.
     pub async fn next<R>(&mut self, io: &mut R, idle: Duration) -> Result<Response<'_>, WireError>
     where
         R: AsyncRead + Unpin + ?Sized,
     {
+        // One deadline for the whole response: a server that trickles a byte at a time does not
+        // hold a sync forever.
+        let deadline = tokio::time::Instant::now() + idle;
         let len = loop {
             if let Some(len) = self.frame()? {
                 break len;
             }
             self.make_room()?;
-            let read = tokio::time::timeout(idle, io.read(&mut self.buf[self.end..]))
+            let read = tokio::time::timeout_at(deadline, io.read(&mut self.buf[self.end..]))
                 .await
                 .map_err(|_| WireError::TimedOut(idle))??;
             if read == 0 {
@@ -227,17 +230,23 @@ fn parse(response: &[u8]) -> Result<Response<'_>, WireError> {
         input: response,
         at: 0,
     };
-    if p.eat(b"* ") {
-        let Some(number) = p.number() else {
+    if p.eat(b"*") {
+        p.spaces();
+        if p.digits() == 0 {
             if p.eat_word_ci(b"BYE") {
                 let text = String::from_utf8_lossy(p.rest_of_line()).trim().to_owned();
                 return Err(WireError::Bye(text));
             }
             return Ok(Response::Other);
-        };
-        if !(number > 0 && p.eat(b" ") && p.eat_word_ci(b"FETCH")) {
+        }
+        // Liberal about what surrounds the word: an answer that says FETCH is read as one, and
+        // an error if it cannot be, never dropped as some other answer (its UID would be passed
+        // over in silence).
+        p.spaces();
+        if !p.eat_ci(b"FETCH") {
             return Ok(Response::Other);
         }
+        p.spaces();
         p.fetch()
             .map(Response::Fetch)
             .map_err(|why| WireError::Protocol(format!("a FETCH answer {why}")))
@@ -285,6 +294,39 @@ const MAX_DEPTH: usize = 64;
 impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
         self.input.get(self.at).copied()
+    }
+
+    fn spaces(&mut self) {
+        while self.peek() == Some(b' ') {
+            self.at += 1;
+        }
+    }
+
+    /// Skips a run of digits, returning how many there were.
+    fn digits(&mut self) -> usize {
+        let n = self.input[self.at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        self.at += n;
+        n
+    }
+
+    /// `word`, case-insensitively, whatever follows it.
+    fn eat_ci(&mut self, word: &[u8]) -> bool {
+        let rest = &self.input[self.at..];
+        if rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word) {
+            self.at += word.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A LITERAL8 marker (`~{`) or a literal (`{`) starts here.
+    fn at_literal(&self) -> bool {
+        let rest = &self.input[self.at..];
+        rest.starts_with(b"{") || rest.starts_with(b"~{")
     }
 
     fn eat(&mut self, expected: &[u8]) -> bool {
@@ -404,7 +446,9 @@ impl<'a> Parser<'a> {
     fn nstring(&mut self) -> Result<Option<Cow<'a, [u8]>>, String> {
         match self.peek() {
             Some(b'"') => self.quoted().map(Some),
-            Some(b'{' | b'~') => self.literal().map(|l| Some(Cow::Borrowed(l))),
+            Some(b'{' | b'~') if self.at_literal() => {
+                self.literal().map(|l| Some(Cow::Borrowed(l)))
+            }
             _ => {
                 let atom = self.atom();
                 if atom.eq_ignore_ascii_case(b"NIL") {
@@ -496,7 +540,7 @@ impl<'a> Parser<'a> {
                 Some(b'"') => {
                     self.quoted()?;
                 }
-                Some(b'{' | b'~') => {
+                Some(b'{' | b'~') if self.at_literal() => {
                     self.literal()?;
                 }
                 None | Some(b'\r' | b'\n') => return Err("that ends inside a value".to_owned()),
@@ -552,6 +596,7 @@ pub fn internal_date(value: &[u8]) -> Option<jiff::Timestamp> {
     let value = std::str::from_utf8(value).ok()?.trim_start();
     let (date, rest) = value.split_once(' ')?;
     let (time, zone) = rest.trim_start().split_once(' ')?;
+    let zone = zone.trim();
     let mut date = date.splitn(3, '-');
     let day: i8 = parse_digits(date.next()?, 1, 2)?;
     let month = date.next()?;
@@ -563,14 +608,19 @@ pub fn internal_date(value: &[u8]) -> Option<jiff::Timestamp> {
     let mut time = time.splitn(3, ':');
     let hour: i8 = parse_digits(time.next()?, 1, 2)?;
     let minute: i8 = parse_digits(time.next()?, 1, 2)?;
-    let second: i8 = parse_digits(time.next()?, 1, 2)?;
-    let zone = zone.trim_end();
+    // A leap second is read as the second before it.
+    let second = parse_digits::<i8>(time.next()?, 1, 2)?.min(59);
     let (sign, digits) = match zone.as_bytes().first()? {
         b'+' => (1, &zone[1..]),
         b'-' => (-1, &zone[1..]),
         _ => return None,
     };
-    let hhmm: i32 = parse_digits(digits, 4, 4)?;
+    // `+0700`, or `+07:00` as some servers write it.
+    let digits = match digits.split_once(':') {
+        Some((h, m)) if h.len() == 2 => format!("{h}{m}"),
+        _ => digits.to_owned(),
+    };
+    let hhmm: i32 = parse_digits(&digits, 4, 4)?;
     let (zh, zm) = (hhmm / 100, hhmm % 100);
     if zh > 23 || zm > 59 {
         return None;
@@ -719,6 +769,26 @@ internaldate \" 1-Feb-2020 10:00:00 +0000\" body[]<0> NIL MODSEQ (3) BODYSTRUCTU
     }
 
     #[test]
+    fn an_answer_that_says_fetch_is_read_as_one_however_it_is_spaced() {
+        let input = b"* 1 FETCH(UID 5 BODY[] {1}\r\nx)\r\n\
+*  2  fetch  (UID 6 FLAGS (~x \\Seen))\r\n\
+* 0 FETCH (UID 7)\r\n\
+* 4294967296 FETCH (UID 8)\r\n";
+        assert_eq!(
+            read_all(input, 3),
+            vec![
+                "fetch uid=Some(5) date=None message=\"x\" header=- text=-",
+                "fetch uid=Some(6) date=None message=- header=- text=-",
+                "fetch uid=Some(7) date=None message=- header=- text=-",
+                "fetch uid=Some(8) date=None message=- header=- text=-",
+            ]
+        );
+        // Said FETCH but cannot be read as one: an error, never another kind of answer.
+        let out = read_all(b"* 3 FETCH UID 9\r\n", 3);
+        assert!(out[0].starts_with("error: unreadable answer"), "{out:?}");
+    }
+
+    #[test]
     fn bye_and_broken_answers_are_errors_and_a_cut_answer_is_a_closed_connection() {
         assert_eq!(
             read_all(b"* BYE Server shutting down.\r\n", 4),
@@ -798,6 +868,10 @@ internaldate \" 1-Feb-2020 10:00:00 +0000\" body[]<0> NIL MODSEQ (3) BODYSTRUCTU
         assert_eq!(ts("17-Jul-1996 02:44:25 -0700"), Some(837596665));
         assert_eq!(ts(" 1-Jan-2000 00:00:00 +0000"), Some(946684800));
         assert_eq!(ts("01-jan-2000 01:30:00 +0130"), Some(946684800));
+        // Leniencies chrono had: two spaces before the zone, a colon in it, a leap second.
+        assert_eq!(ts("17-Jul-1996 02:44:25  -0700"), Some(837596665));
+        assert_eq!(ts("17-Jul-1996 02:44:25 -07:00"), Some(837596665));
+        assert_eq!(ts("31-Dec-2016 23:59:60 +0000"), Some(1483228799));
         for bad in [
             "",
             "32-Jan-2000 00:00:00 +0000",
