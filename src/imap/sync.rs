@@ -389,9 +389,9 @@ async fn fetch_folders(
         }
 
         let uid_next = mailbox.uid_next.unwrap_or(u32::MAX);
-        let (fetched, took_here, sent) =
+        let (answered, took_here, sent) =
             fetch_ranges(session, index, start, uid_next, &raw_tx).await?;
-        report.fetched = fetched;
+        report.fetched = answered.len();
         took += took_here;
         if !sent {
             break;
@@ -402,12 +402,49 @@ async fn fetch_folders(
         // on was fetched just now. (Leaving the skipped out would let each of them hide one
         // expunge.)
         let mut gone = Vec::new();
-        if present.len() + skipped + fetched != mailbox.exists as usize {
+        if present.len() + skipped + answered.len() != mailbox.exists as usize {
             let on_server: BTreeSet<u32> = search_uids(session, "ALL").await?.into_iter().collect();
             gone = present
                 .into_iter()
                 .filter(|uid| *uid < uid_next && !on_server.contains(uid))
                 .collect();
+            // A server that lists a message but sent no answer for it (RFC 3501 requires one):
+            // the cursor is past it, so it is recorded as skipped, never passed over in silence.
+            let missing = unanswered(&on_server, start, uid_next, &answered);
+            if !missing.is_empty() {
+                tracing::warn!(
+                    folder = name,
+                    messages = missing.len(),
+                    "the server sent no answer for messages it lists: recorded as skipped"
+                );
+                let items = missing
+                    .into_iter()
+                    .map(|uid| RawItem {
+                        uid,
+                        internal_date: None,
+                        bytes: None,
+                        refused: Some(
+                            "the server lists it but sent no answer to the FETCH that asked for it"
+                                .to_owned(),
+                        ),
+                        short: false,
+                    })
+                    .collect();
+                let batch = Batch {
+                    items,
+                    next_uid: uid_next,
+                };
+                if raw_tx
+                    .send(Step::Batch {
+                        folder: index,
+                        batch,
+                    })
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
         }
         reports.push(report);
         if raw_tx
@@ -600,7 +637,7 @@ async fn fetch_ranges(
     start: u32,
     uid_next: u32,
     raw_tx: &mpsc::Sender<Step<RawItem>>,
-) -> Result<(usize, Duration, bool), ImapError> {
+) -> Result<(Vec<u32>, Duration, bool), ImapError> {
     let query = fetch_items();
     let mut wire = Wire::new();
     // The answers stream in: read them in large gulps (imap/socket.rs).
@@ -622,10 +659,10 @@ async fn fetch_ranges_with(
     uid_next: u32,
     raw_tx: &mpsc::Sender<Step<RawItem>>,
     query: &str,
-) -> Result<(usize, Duration, bool), ImapError> {
+) -> Result<(Vec<u32>, Duration, bool), ImapError> {
     // FETCH_DEPTH commands in flight, one once the server has refused a command.
     let mut depth = FETCH_DEPTH;
-    let (mut fetched, mut took) = (0, Duration::ZERO);
+    let (mut answered, mut took) = (Vec::new(), Duration::ZERO);
     let mut in_flight = VecDeque::new();
     // The start of the next range to ask for.
     let mut to_send = start;
@@ -679,7 +716,7 @@ async fn fetch_ranges_with(
             complete_short(session, wire, &mut items).await?;
         }
         took += began.elapsed();
-        fetched += items.len();
+        answered.extend(items.iter().map(|i| i.uid));
         let batch = Batch {
             items,
             // The cursor after this batch covers the whole range, also UIDs that no longer exist.
@@ -688,10 +725,11 @@ async fn fetch_ranges_with(
         if raw_tx.send(Step::Batch { folder, batch }).await.is_err() {
             // The store failed (its error is the one reported): finish the commands sent.
             read_answers(session, wire, &mut in_flight, Until::AllDone).await?;
-            return Ok((fetched, took, false));
+            return Ok((answered, took, false));
         }
     }
-    Ok((fetched, took, true))
+    answered.sort_unstable();
+    Ok((answered, took, true))
 }
 
 /// Sends `UID FETCH a:b`.
@@ -772,6 +810,16 @@ async fn complete_short(
         }
     }
     Ok(())
+}
+
+/// The UIDs of `[start, uid_next)` that the server lists but that no FETCH answer came for;
+/// `answered` is sorted.
+fn unanswered(on_server: &BTreeSet<u32>, start: u32, uid_next: u32, answered: &[u32]) -> Vec<u32> {
+    on_server
+        .range(start..uid_next)
+        .filter(|uid| answered.binary_search(uid).is_err())
+        .copied()
+        .collect()
 }
 
 /// One item per UID, in UID order. A server may split one message's data over several FETCH
@@ -1086,6 +1134,19 @@ mod tests {
             summary,
             [r#"5 Some("five") Some(50)"#, r#"7 Some("seven") Some(70)"#]
         );
+    }
+
+    #[test]
+    fn uids_the_server_lists_in_the_range_but_never_answered_are_found() {
+        let on_server: BTreeSet<u32> = [1, 3, 5, 7, 9, 11].into_iter().collect();
+        // Fetched from 3 up to (not including) 11; 5 and 9 came, 3 and 7 did not; 1 is below
+        // the range and 11 arrived after it.
+        assert_eq!(unanswered(&on_server, 3, 11, &[5, 9]), vec![3, 7]);
+        assert_eq!(
+            unanswered(&on_server, 3, 11, &[3, 5, 7, 9]),
+            Vec::<u32>::new()
+        );
+        assert_eq!(unanswered(&on_server, 12, 20, &[]), Vec::<u32>::new());
     }
 
     #[test]
