@@ -624,13 +624,13 @@ fn parse_item(item: RawItem) -> Fetched {
 }
 
 /// Fetches `[start, uid_next)` of the examined folder range by range into `raw_tx`, each batch
-/// with the cursor that covers it. Returns the number of items, the time spent waiting for the
-/// server, and whether the store still takes batches (false once it failed).
+/// with the cursor that covers it. Returns the UIDs answered (sorted), the time spent waiting for
+/// the server, and whether the store still takes batches (false once it failed).
 ///
 /// [`FETCH_DEPTH`] UID FETCH commands are in flight (pipelining, RFC 3501 §5.5): the server
-/// works on the next ranges while candor still reads range k, so no round trip separates them. Answers are
-/// filed by UID (the ranges are disjoint, and a server may interleave the untagged answers of
-/// independent commands); a range is complete at its tagged response.
+/// works on the next ranges while candor still reads range k, so no round trip separates them.
+/// Answers are filed by UID (the ranges are disjoint, and a server may interleave the untagged
+/// answers of independent commands); a range is complete at its tagged response.
 async fn fetch_ranges(
     session: &mut Session,
     folder: usize,

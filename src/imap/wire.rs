@@ -81,8 +81,8 @@ pub struct Wire {
     start: usize,
     /// End of the bytes read.
     end: usize,
-    /// How far (from `start`) the response being framed has been scanned, and how many literal
-    /// bytes it still announces past that point: framing resumes there after each read.
+    /// How far (from `start`) the response being framed has been scanned, past the end of the
+    /// bytes read while a literal it announces is still coming: framing resumes there.
     scanned: usize,
 }
 
@@ -354,16 +354,16 @@ impl<'a> Parser<'a> {
     }
 
     fn number(&mut self) -> Option<u32> {
-        let digits = self.input[self.at..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        let value = std::str::from_utf8(&self.input[self.at..self.at + digits])
+        let from = self.at;
+        let n = self.digits();
+        let value = std::str::from_utf8(&self.input[from..from + n])
             .ok()?
             .parse()
-            .ok()?;
-        self.at += digits;
-        Some(value)
+            .ok();
+        if value.is_none() {
+            self.at = from;
+        }
+        value
     }
 
     /// Bytes up to a space, a parenthesis or the line end.
