@@ -317,6 +317,18 @@ struct Statements<'t> {
     insert_location: CachedStatement<'t>,
     /// ... and then the location is this message's, present again.
     update_location: CachedStatement<'t>,
+    /// Buffers for the texts of a message's row, reused from message to message.
+    scratch: Scratch,
+}
+
+/// The texts of a new message's row that are built rather than borrowed.
+#[derive(Default)]
+struct Scratch {
+    in_reply_to: String,
+    references: String,
+    extra_ids: String,
+    bounce_recipients: String,
+    recipients: String,
 }
 
 impl<'t> Statements<'t> {
@@ -342,6 +354,7 @@ impl<'t> Statements<'t> {
                 "UPDATE locations SET message_id = ?4, present = 1, gone_at = NULL
                  WHERE folder_id = ?1 AND uidvalidity = ?2 AND uid = ?3",
             )?,
+            scratch: Scratch::default(),
         })
     }
 }
@@ -461,12 +474,8 @@ pub fn stored_text(text: &str) -> String {
     text
 }
 
-fn from_address(message: &mail::Message) -> String {
-    message
-        .from
-        .as_ref()
-        .map(|a| a.address.clone())
-        .unwrap_or_default()
+fn from_address(message: &mail::Message) -> &str {
+    message.from.as_ref().map_or("", |a| a.address.as_str())
 }
 
 /// Inserts a message unless its key is known; returns its row and whether it is new.
@@ -489,6 +498,15 @@ fn insert_message(
     let thread = thread_of(message, new.internal_date, new.thread, row);
     let time = mail::message_time(message.date, new.internal_date);
     let bounce = message.bounce.as_ref();
+    // The joined lists and the recipients are written into buffers kept for the batch, and
+    // bound from there: SQLite copies every text it is given anyway.
+    let scratch = &mut statements.scratch;
+    recipients::encode_into(
+        &mut scratch.recipients,
+        &message.to,
+        &message.cc,
+        &message.reply_to,
+    );
     statements
         .insert_message
         .execute(params![
@@ -497,8 +515,8 @@ fn insert_message(
             key,
             message.message_id,
             message.stable_hash,
-            message.in_reply_to.join(" "),
-            message.references.join(" "),
+            joined(&message.in_reply_to, &mut scratch.in_reply_to),
+            joined(&message.references, &mut scratch.references),
             from_address(message),
             message
                 .from
@@ -512,14 +530,17 @@ fn insert_message(
             message.class.as_str(),
             message.ooo_until.map(|d| d.to_string()),
             bounce.map(|b| b.kind.as_str()),
-            bounce.map(|b| b.recipients.join(" ")).unwrap_or_default(),
+            bounce.map_or("", |b| joined(
+                &b.recipients,
+                &mut scratch.bounce_recipients
+            )),
             message.candor.as_ref().map(|c| c.kind.as_str()),
             message.candor.as_ref().and_then(|c| c.outbox),
             new.text,
             now.as_second(),
-            message.extra_message_ids.join(" "),
+            joined(&message.extra_message_ids, &mut scratch.extra_ids),
             thread.thread,
-            recipients::encode(&message.to, &message.cc, &message.reply_to),
+            scratch.recipients,
         ])
         .context("cannot insert a message")?;
     known.insert(&key);
@@ -529,6 +550,23 @@ fn insert_message(
             .execute(params![account.0, old, thread.thread])?;
     }
     Ok((row, true))
+}
+
+/// `list` joined with spaces, as stored: a single item as it is, several in `buffer`.
+fn joined<'a>(list: &'a [String], buffer: &'a mut String) -> &'a str {
+    match list {
+        [] => "",
+        [one] => one,
+        [first, rest @ ..] => {
+            buffer.clear();
+            buffer.push_str(first);
+            for item in rest {
+                buffer.push(' ');
+                buffer.push_str(item);
+            }
+            buffer
+        }
+    }
 }
 
 /// UIDs stored as present in a folder under its current UIDVALIDITY, ascending.
