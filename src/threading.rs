@@ -26,7 +26,8 @@
 
 mod subject;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use jiff::{SignedDuration, Timestamp};
@@ -90,6 +91,9 @@ pub struct Threader {
     /// Header-less replies that found no thread yet, by the same topic key.
     orphans: HashMap<u64, Vec<(Timestamp, i64)>, Mix>,
     digests: Digests,
+    /// [`Threader::add_prepared`]'s buffers: the nodes a message joins, the threads before it.
+    scratch_nodes: Vec<u32>,
+    scratch_threads: Vec<ThreadId>,
 }
 
 /// A message reduced to what the threader compares: keyed digests of its usable ids and of its
@@ -187,9 +191,21 @@ impl Threader {
 
     /// Threads one message, prepared by this threader's [`Digests`], as `key`.
     pub fn add_prepared(&mut self, key: i64, msg: &Prepared) -> ThreadAssignment {
-        let known_key = self.key_nodes.contains_key(&key);
-        let key_node = self.key_node(key);
-        let mut joined = Vec::with_capacity(1 + msg.own_ids.len() + msg.linked_ids.len());
+        // One probe of `key_nodes` for the message's own key (a miss in a map larger than the
+        // CPU caches, for every message of a first sync).
+        let (key_node, known_key) = match self.key_nodes.entry(key) {
+            Entry::Occupied(entry) => (*entry.get(), true),
+            Entry::Vacant(entry) => {
+                let node = Threader::next_node(&self.parent);
+                entry.insert(node);
+                self.parent.push(node);
+                self.min_key.push(Some(key));
+                (node, false)
+            }
+        };
+        // Buffers kept from message to message rather than allocated for each.
+        let mut joined = std::mem::take(&mut self.scratch_nodes);
+        joined.clear();
         joined.push(key_node);
         for &digest in msg.own_ids.iter().chain(&msg.linked_ids) {
             joined.push(self.id_node(digest));
@@ -208,16 +224,18 @@ impl Threader {
 
         // The threads that existed before this message; a new message is not a thread yet.
         let skip_own = usize::from(!known_key);
-        let before: BTreeSet<ThreadId> = joined[skip_own..]
-            .iter()
-            .filter_map(|&node| {
-                let root = self.find(node);
-                self.min_key[root as usize].map(ThreadId)
-            })
-            .collect();
+        let mut before = std::mem::take(&mut self.scratch_threads);
+        before.clear();
+        for &node in &joined[skip_own..] {
+            let root = self.find(node);
+            before.extend(self.min_key[root as usize].map(ThreadId));
+        }
+        before.sort_unstable();
+        before.dedup();
         for &node in &joined[1..] {
             self.union(key_node, node);
         }
+        self.scratch_nodes = joined;
         let root = self.find(key_node);
         let key_min = self.min_key[root as usize].unwrap_or(key);
         let thread = ThreadId(key_min);
@@ -231,10 +249,9 @@ impl Threader {
                 .or_default()
                 .push((msg.time, key));
         }
-        ThreadAssignment {
-            thread,
-            merged: before.into_iter().filter(|&t| t != thread).collect(),
-        }
+        let merged = before.iter().copied().filter(|&t| t != thread).collect();
+        self.scratch_threads = before;
+        ThreadAssignment { thread, merged }
     }
 
     /// The thread of a message added before.
@@ -318,8 +335,13 @@ impl Threader {
         node
     }
 
+    /// The index the next node takes.
+    fn next_node(parent: &[u32]) -> u32 {
+        u32::try_from(parent.len()).expect("fewer than 4 billion ids and messages")
+    }
+
     fn new_node(&mut self, key: Option<i64>) -> u32 {
-        let node = u32::try_from(self.parent.len()).expect("fewer than 4 billion ids and messages");
+        let node = Threader::next_node(&self.parent);
         self.parent.push(node);
         self.min_key.push(key);
         node
