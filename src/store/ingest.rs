@@ -406,7 +406,10 @@ fn message_key(
         let Some((row, stored_id, from, date, subject)) = existing else {
             // The Message-ID's key is free. The message may still be stored under its stable
             // hash: its Message-ID was another message's when it was stored, and that message
-            // is gone since (`forget`, retention).
+            // is gone since (`forget`, retention). Rare: the known keys say when it cannot be.
+            if !known.may_be_stored_under_hash(&message.stable_hash) {
+                return Ok((key, None));
+            }
             let (hash_key, stored) = stable_hash_row(statements, account, message, known)?;
             return Ok(match stored {
                 Some((row, stored_id)) if stored_id.as_deref() == Some(id) => (hash_key, Some(row)),
@@ -543,7 +546,7 @@ fn insert_message(
             scratch.recipients,
         ])
         .context("cannot insert a message")?;
-    known.insert(&key);
+    known.insert(&key, &message.stable_hash);
     for old in &thread.merged {
         statements
             .renumber_thread

@@ -91,19 +91,29 @@ pub fn migrate(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 /// sync stores messages, and one process at a time syncs a store (`DaemonLock`), while other
 /// commands only delete. Keys deleted since (retention, `forget`) or inserted by a transaction
 /// that rolled back only cost a lookup.
+///
+/// The set also holds the stable hashes of the messages stored under a hash form (forms 2 and
+/// 3, the few without a usable Message-ID): a message whose Message-ID's key is free is then
+/// known not to be stored under its hash without computing that form's digest.
 #[derive(Debug)]
 pub struct KnownKeys {
     /// `None`: nothing known, every key is looked up.
     digests: Option<HashSet<u64>>,
+    /// 64 bits of the stable hash of every message stored under a hash form.
+    hashed: HashSet<u64>,
 }
 
 impl KnownKeys {
     /// A set that knows nothing: every key may be stored.
     pub fn unknown() -> KnownKeys {
-        KnownKeys { digests: None }
+        KnownKeys {
+            digests: None,
+            hashed: HashSet::new(),
+        }
     }
 
-    /// Every key stored for `account` (the unique index alone is read).
+    /// Every key stored for `account` (the unique index alone is read), and the stable hashes
+    /// of the rows under a hash form (both start with `h`, no Message-ID form does).
     pub fn load(tx: &Transaction<'_>, account: i64) -> rusqlite::Result<KnownKeys> {
         let mut stmt = tx.prepare("SELECT key FROM messages WHERE account_id = ?1")?;
         let mut rows = stmt.query([account])?;
@@ -111,8 +121,17 @@ impl KnownKeys {
         while let Some(row) = rows.next()? {
             digests.insert(short(row.get_ref(0)?.as_str()?));
         }
+        let mut stmt = tx.prepare(
+            "SELECT stable_hash FROM messages WHERE account_id = ?1 AND key >= 'h' AND key < 'i'",
+        )?;
+        let mut rows = stmt.query([account])?;
+        let mut hashed = HashSet::new();
+        while let Some(row) = rows.next()? {
+            hashed.insert(short(row.get_ref(0)?.as_str()?));
+        }
         Ok(KnownKeys {
             digests: Some(digests),
+            hashed,
         })
     }
 
@@ -123,15 +142,28 @@ impl KnownKeys {
             .is_none_or(|digests| digests.contains(&short(key)))
     }
 
-    /// Records a key just stored.
-    pub fn insert(&mut self, key: &str) {
+    /// False only if no message with this stable hash is stored under a hash form.
+    pub fn may_be_stored_under_hash(&self, stable_hash: &str) -> bool {
+        self.digests.is_none() || self.hashed.contains(&short(stable_hash))
+    }
+
+    /// Records a key just stored, for a message of the given stable hash.
+    pub fn insert(&mut self, key: &str, stable_hash: &str) {
         if let Some(digests) = &mut self.digests {
             digests.insert(short(key));
+            if is_hash_form(key) {
+                self.hashed.insert(short(stable_hash));
+            }
         }
     }
 }
 
-/// 64 bits of a key form (FNV-1a): the forms are digests already, or rare.
+/// Whether `key` is form 2 or 3.
+fn is_hash_form(key: &str) -> bool {
+    key.starts_with('h')
+}
+
+/// 64 bits of a key form or a stable hash (FNV-1a): both are digests already.
 fn short(key: &str) -> u64 {
     key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
@@ -157,17 +189,34 @@ mod tests {
                      VALUES (1, ?1, 'x', 0, 0, 'human', 0), (2, ?2, 'y', 0, 0, 'human', 0)",
                     params![of_message_id("a@x"), of_message_id("b@x")],
                 )?;
+                tx.execute(
+                    "INSERT INTO messages (account_id, key, stable_hash, internal_date, time,
+                         class, stored_at)
+                     VALUES (1, ?1, 'w', 0, 0, 'human', 0), (1, ?2, 'v', 0, 0, 'human', 0)",
+                    params![of_stable_hash("w"), of_stable_hash_long("v")],
+                )?;
                 let mut known = KnownKeys::load(tx, 1)?;
+                assert!(known.may_be_stored_under_hash("w"));
+                assert!(known.may_be_stored_under_hash("v"));
+                assert!(
+                    !known.may_be_stored_under_hash("x"),
+                    "stored under its Message-ID"
+                );
                 assert!(known.may_be_stored(&of_message_id("a@x")));
                 assert!(
                     !known.may_be_stored(&of_message_id("b@x")),
                     "another account's key"
                 );
                 assert!(!known.may_be_stored(&of_stable_hash("x")));
-                known.insert(&of_stable_hash("x"));
+                assert!(!known.may_be_stored_under_hash("x"));
+                known.insert(&of_stable_hash("x"), "x");
                 assert!(known.may_be_stored(&of_stable_hash("x")));
+                assert!(known.may_be_stored_under_hash("x"));
+                known.insert(&of_message_id("c@x"), "z");
+                assert!(!known.may_be_stored_under_hash("z"));
                 let unknown = KnownKeys::unknown();
                 assert!(unknown.may_be_stored(&of_message_id("anything@x")));
+                assert!(unknown.may_be_stored_under_hash("anything"));
                 Ok(())
             })
             .expect("known keys");
