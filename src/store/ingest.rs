@@ -1,5 +1,7 @@
 //! Queries of the ingest: accounts, folders and their cursors, messages and their locations.
 
+use std::sync::LazyLock;
+
 use anyhow::Context as _;
 use rusqlite::{CachedStatement, OptionalExtension as _, Transaction, params};
 
@@ -237,6 +239,8 @@ pub fn store_batch(
         .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM messages")?
         .query_row([], |r| r.get(0))?;
     let mut statements = Statements::prepare(tx)?;
+    // The locations of the batch, written once its messages are.
+    let mut locations: Vec<(u32, MessageRowId)> = Vec::with_capacity(batch.len());
     for (index, item) in batch.iter().enumerate() {
         match item {
             Fetched::Parsed {
@@ -267,24 +271,7 @@ pub fn store_batch(
                 } else {
                     outcome.known_messages += 1;
                 }
-                // Two statements, not one upsert: an upsert whose update sets a foreign key
-                // runs in a statement journal, which copied every page it touched (~5% of a
-                // first sync's store time).
-                let inserted = statements.insert_location.execute(params![
-                    folder.0,
-                    uidvalidity,
-                    uid,
-                    row.0,
-                    now.as_second()
-                ])?;
-                if inserted == 0 {
-                    statements.update_location.execute(params![
-                        folder.0,
-                        uidvalidity,
-                        uid,
-                        row.0
-                    ])?;
-                }
+                locations.push((*uid, row));
             }
             Fetched::Skipped { uid, reason } => {
                 outcome.skipped += 1;
@@ -297,10 +284,92 @@ pub fn store_batch(
             }
         }
     }
+    store_locations(tx, &mut statements, folder, uidvalidity, &locations, now)?;
     tx.prepare_cached("UPDATE folders SET next_uid = max(next_uid, ?2) WHERE id = ?1")?
         .execute(params![folder.0, next_uid])?;
     Ok(outcome)
 }
+
+/// Rows of one statement of [`store_locations`].
+const LOCATIONS_PER_INSERT: usize = 50;
+
+/// Writes the locations of a batch: each UID of the folder under `uidvalidity` is the given
+/// message's, present.
+///
+/// New UIDs in ascending order (every batch of a first sync) are inserted
+/// [`LOCATIONS_PER_INSERT`] to a statement: within one statement SQLite keeps its cursors, and
+/// a row that goes after the last one of the table and of `locations_by_message` is placed
+/// without a search from the root, which for one statement per row was most of a location's
+/// cost. Otherwise, row by row, an insert and, when the UID was stored before, an update.
+fn store_locations(
+    tx: &Transaction<'_>,
+    statements: &mut Statements<'_>,
+    folder: FolderId,
+    uidvalidity: u32,
+    locations: &[(u32, MessageRowId)],
+    now: jiff::Timestamp,
+) -> anyhow::Result<()> {
+    let (Some(&(first, _)), Some(&(last, _))) = (locations.first(), locations.last()) else {
+        return Ok(());
+    };
+    let ascending = locations.windows(2).all(|pair| pair[0].0 < pair[1].0);
+    let new = ascending
+        && !tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM locations
+                 WHERE folder_id = ?1 AND uidvalidity = ?2 AND uid BETWEEN ?3 AND ?4)",
+            )?
+            .query_row(params![folder.0, uidvalidity, first, last], |r| {
+                r.get::<_, bool>(0)
+            })?;
+    let mut rest = locations;
+    if new {
+        let mut insert = tx.prepare_cached(&INSERT_LOCATIONS)?;
+        let mut chunks = locations.chunks_exact(LOCATIONS_PER_INSERT);
+        for chunk in &mut chunks {
+            insert.raw_bind_parameter(1, folder.0)?;
+            insert.raw_bind_parameter(2, uidvalidity)?;
+            insert.raw_bind_parameter(3, now.as_second())?;
+            for (n, (uid, row)) in chunk.iter().enumerate() {
+                insert.raw_bind_parameter(4 + 2 * n, uid)?;
+                insert.raw_bind_parameter(5 + 2 * n, row.0)?;
+            }
+            insert.raw_execute()?;
+        }
+        rest = chunks.remainder();
+    }
+    for (uid, row) in rest {
+        // Two statements, not one upsert: an upsert whose update sets a foreign key runs in a
+        // statement journal, which copied every page it touched (~5% of a first sync's store
+        // time).
+        let inserted = statements.insert_location.execute(params![
+            folder.0,
+            uidvalidity,
+            uid,
+            row.0,
+            now.as_second()
+        ])?;
+        if inserted == 0 {
+            statements
+                .update_location
+                .execute(params![folder.0, uidvalidity, uid, row.0])?;
+        }
+    }
+    Ok(())
+}
+
+/// An insert of [`LOCATIONS_PER_INSERT`] new locations: folder, UIDVALIDITY and time are ?1, ?2,
+/// ?3, then each row's UID and message. No ON CONFLICT: [`store_locations`] checked that none of
+/// the UIDs is stored, and a conflict would be a bug to stop at, not a row to drop.
+static INSERT_LOCATIONS: LazyLock<String> = LazyLock::new(|| {
+    let rows: Vec<String> = (0..LOCATIONS_PER_INSERT)
+        .map(|n| format!("(?1, ?2, ?{}, ?{}, ?3)", 4 + 2 * n, 5 + 2 * n))
+        .collect();
+    format!(
+        "INSERT INTO locations (folder_id, uidvalidity, uid, message_id, seen_at) VALUES {}",
+        rows.join(", ")
+    )
+});
 
 /// The statements of [`store_batch`], prepared (or taken from the connection's cache) once per
 /// batch rather than once per message: looking a statement up by its text was about 4% of the
@@ -743,17 +812,33 @@ mod tests {
         store
             .call_blocking(|tx| {
                 let statements = Statements::prepare(tx)?;
-                for (name, statement) in [
-                    ("by_key", &statements.by_key),
-                    ("by_key_hash", &statements.by_key_hash),
-                    ("insert_message", &statements.insert_message),
-                    ("insert_location", &statements.insert_location),
-                    ("update_location", &statements.update_location),
+                for (name, sql) in [
+                    ("by_key", statements.by_key.expanded_sql().unwrap()),
+                    (
+                        "by_key_hash",
+                        statements.by_key_hash.expanded_sql().unwrap(),
+                    ),
+                    (
+                        "insert_message",
+                        statements.insert_message.expanded_sql().unwrap(),
+                    ),
+                    (
+                        "insert_location",
+                        statements.insert_location.expanded_sql().unwrap(),
+                    ),
+                    (
+                        "update_location",
+                        statements.update_location.expanded_sql().unwrap(),
+                    ),
+                    ("insert_locations", INSERT_LOCATIONS.clone()),
                 ] {
-                    let program: Vec<String> = tx
-                        .prepare(&format!("EXPLAIN {}", statement.expanded_sql().unwrap()))?
-                        .query_map([], |r| r.get::<_, String>(1))?
-                        .collect::<Result<_, _>>()?;
+                    // Parameters left unbound (NULL): EXPLAIN only compiles the statement.
+                    let mut explain = tx.prepare(&format!("EXPLAIN {sql}"))?;
+                    let mut rows = explain.raw_query();
+                    let mut program = Vec::new();
+                    while let Some(row) = rows.next()? {
+                        program.push(row.get::<_, String>(1)?);
+                    }
                     assert!(
                         !program.iter().any(|op| op == "OpenEphemeral"),
                         "{name} builds a temporary index: {program:?}"
@@ -844,6 +929,72 @@ mod tests {
                 Ok(())
             })
             .expect("locations");
+    }
+
+    #[test]
+    fn locations_of_a_large_batch_are_written_whether_new_or_stored_before() {
+        let store = crate::store::Store::open_in_memory().expect("in-memory store");
+        store
+            .call_blocking(|tx| {
+                let account = ensure_account(tx, "a", jiff::Timestamp::UNIX_EPOCH)?;
+                let folder = ensure_folder(tx, account, "INBOX", "inbox")?.id;
+                let at = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+                let message = |n: u32| {
+                    parsed(&format!(
+                        "From: c@x\nDate: Tue, 1 Sep 2026 10:00:00 +0000\nMessage-ID: <{n}@x>\n\
+                         Subject: s{n}\n\nhi\n"
+                    ))
+                };
+                let mut known = KnownKeys::load(tx, account.0)?;
+                let mut store = |uids: &mut dyn Iterator<Item = u32>, shift: u32| {
+                    let batch: Vec<Fetched> = uids
+                        .map(|uid| Fetched::parsed(uid, at, message(uid + shift)))
+                        .collect();
+                    let next_uid = batch.last().map_or(1, |f| f.uid() + 1);
+                    store_batch(
+                        tx,
+                        account,
+                        folder,
+                        1,
+                        &batch,
+                        next_uid,
+                        at,
+                        &mut known,
+                        &mut |_, _, _, row| ThreadChoice {
+                            thread: row.0,
+                            merged: Vec::new(),
+                        },
+                    )
+                };
+                // New UIDs in two full statements and a remainder, then with gaps.
+                let count = 2 * LOCATIONS_PER_INSERT as u32 + 7;
+                store(&mut (1..=count), 0)?;
+                store(
+                    &mut (1..=LOCATIONS_PER_INSERT as u32 + 1).map(|n| 1000 + 3 * n),
+                    0,
+                )?;
+                let gone = mark_gone(tx, folder, 1, &[2, 3], at)?;
+                assert_eq!(gone, 2);
+                // UIDs stored before, among new ones: each takes its new message, present.
+                store(&mut (2..=LOCATIONS_PER_INSERT as u32 + 2), 5000)?;
+                let wrong: i64 = tx.query_row(
+                    "SELECT count(*) FROM locations l JOIN messages m ON m.id = l.message_id
+                     WHERE l.present != 1 OR l.gone_at IS NOT NULL
+                        OR m.message_id != (CASE WHEN l.uid BETWEEN 2 AND ?1
+                            THEN l.uid + 5000 ELSE l.uid END) || '@x'",
+                    [LOCATIONS_PER_INSERT as i64 + 2],
+                    |r| r.get(0),
+                )?;
+                assert_eq!(wrong, 0);
+                let locations: i64 =
+                    tx.query_row("SELECT count(*) FROM locations", [], |r| r.get(0))?;
+                assert_eq!(
+                    locations,
+                    i64::from(count) + LOCATIONS_PER_INSERT as i64 + 1
+                );
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]
