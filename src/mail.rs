@@ -6,6 +6,7 @@
 
 mod bounce;
 mod classify;
+mod decode;
 mod headers;
 mod ooo;
 mod quote;
@@ -189,7 +190,9 @@ static MIME_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
 
 /// Parses and classifies one message: `raw` is the header block plus a possibly truncated body.
 ///
-/// mail-parser sees only the parts candor reads (see `shortcut`): the result is the same as
+/// mail-parser sees only the parts candor reads (see `shortcut`), and for the common message
+/// only its structure: the fields it parses for candor, the parts' headers, not the content of
+/// the text part, which candor decodes as mail-parser would (`decode`). The result is the same as
 /// [`parse_whole`]'s, which the corpus test and the fuzzer check.
 pub fn parse(raw: &[u8]) -> Result<Message, Unparseable> {
     parse_with(raw, true)
@@ -212,30 +215,35 @@ fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
             reason: "not an email: no From, Date or Message-ID header".to_string(),
         });
     }
-    // mail-parser asserts its own invariants in debug builds (the fuzzer reached one with a
-    // message/rfc822 part inside a boundary line, 2026-11-26): a panic in it skips this message
-    // with a reason instead of failing the batch it came in.
+    let body_start = raw.len() - body.len();
     let mut content_types = headers::values(&raw_headers, "Content-Type");
-    let mime_input = match (content_types.next(), content_types.next()) {
-        // A block that is not clean may end elsewhere for mail-parser (the fuzzer found the top
-        // level read as multipart one way and as text the other): no shortcut then.
-        (Some(content_type), None) if shortcut && clean_headers => {
-            shortcut::relevant(&raw, content_type, raw.len() - body.len())
-        }
-        _ => std::borrow::Cow::Borrowed(&raw[..]),
+    // A block that is not clean may end elsewhere for mail-parser (the fuzzer found the top
+    // level read as multipart one way and as text the other): no shortcut then.
+    let top = match (content_types.next(), content_types.next()) {
+        (content_type, None) if shortcut && clean_headers => Some(content_type),
+        _ => None,
     };
-    let mime = std::panic::catch_unwind(|| MIME_PARSER.parse(&mime_input[..]));
-    let parsed = match mime {
-        Ok(Some(parsed)) => parsed,
-        Ok(None) => {
-            return Err(Unparseable {
-                reason: "not an email: the MIME parser found no message".to_string(),
-            });
-        }
-        Err(_) => {
-            return Err(Unparseable {
-                reason: "the MIME parser failed on this message's structure".to_string(),
-            });
+    // The common message: mail-parser reads the structure without the text part's content,
+    // which candor decodes itself (`decode`), as mail-parser would have.
+    let plan = top.and_then(|content_type| {
+        shortcut::plan(&raw, content_type, header_block.len(), body_start)
+    });
+    let fast = plan.as_ref().and_then(|plan| {
+        let parsed = mime(&plan.input).ok()?;
+        text_as_planned(&parsed, plan).map(|text| (parsed, text))
+    });
+    // Otherwise mail-parser reads the parts candor needs (see `shortcut`), or the whole message.
+    let mime_input;
+    let (parsed, text) = match fast {
+        Some(done) => done,
+        None => {
+            mime_input = match top {
+                Some(Some(content_type)) => shortcut::relevant(&raw, content_type, body_start),
+                _ => std::borrow::Cow::Borrowed(&raw[..]),
+            };
+            let parsed = mime(&mime_input)?;
+            let text = body_text(&parsed);
+            (parsed, text)
         }
     };
 
@@ -248,7 +256,6 @@ fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
             .collect()
     };
     let subject = parsed.subject().map(headers::fold_line_breaks);
-    let text = body_text(&parsed);
     let from = addresses(parsed.header_values(mail_parser::HeaderName::From))
         .into_iter()
         .next();
@@ -299,6 +306,23 @@ fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
         text,
         stable_hash,
     })
+}
+
+/// mail-parser's reading of `input`.
+///
+/// mail-parser asserts its own invariants in debug builds (the fuzzer reached one with a
+/// message/rfc822 part inside a boundary line, 2026-11-26): a panic in it skips this message with
+/// a reason instead of failing the batch it came in.
+fn mime(input: &[u8]) -> Result<mail_parser::Message<'_>, Unparseable> {
+    match std::panic::catch_unwind(|| MIME_PARSER.parse(input)) {
+        Ok(Some(parsed)) => Ok(parsed),
+        Ok(None) => Err(Unparseable {
+            reason: "not an email: the MIME parser found no message".to_string(),
+        }),
+        Err(_) => Err(Unparseable {
+            reason: "the MIME parser failed on this message's structure".to_string(),
+        }),
+    }
 }
 
 /// SPEC §2: the Date header when present and within 24 h of the server's INTERNALDATE, else
@@ -356,6 +380,34 @@ fn to_timestamp(date: &mail_parser::DateTime) -> Option<jiff::Timestamp> {
     };
     let offset = jiff::tz::Offset::from_seconds(offset_seconds).ok()?;
     offset.to_timestamp(civil).ok()
+}
+
+/// The text of `plan`'s part, decoded by candor, when mail-parser read the planned input as
+/// the plan expects: its first text body is a text part whose content starts where the plan
+/// left it out. `None` sends the message to mail-parser whole.
+fn text_as_planned(parsed: &mail_parser::Message<'_>, plan: &shortcut::Plan<'_>) -> Option<String> {
+    let part = parsed.parts.get(*parsed.text_body.first()? as usize)?;
+    if part.offset_body as usize != plan.offset_in_input
+        || !matches!(part.body, mail_parser::PartType::Text(_))
+    {
+        return None;
+    }
+    let encoding = match part.encoding {
+        mail_parser::Encoding::None => decode::Encoding::None,
+        mail_parser::Encoding::QuotedPrintable => decode::Encoding::QuotedPrintable,
+        mail_parser::Encoding::Base64 => decode::Encoding::Base64,
+    };
+    let bytes = decode::part(encoding, &plan.data, &plan.boundary)?;
+    // mail-parser's own charset decoders, as it picks them.
+    let charset = mail_parser::MimeHeaders::content_type(part)
+        .and_then(|ct| ct.attribute("charset"))
+        .and_then(|c| mail_parser::decoders::charsets::map::charset_decoder(c.as_bytes()));
+    let text = match charset {
+        Some(decoder) => std::borrow::Cow::Owned(decoder(&bytes)),
+        // mail-parser's `String::from_utf8_lossy`, valid UTF-8 checked first.
+        None => headers::lossy(&bytes),
+    };
+    Some(headers::truncate_at_char(&text, TEXT_MAX_BYTES).to_string())
 }
 
 /// The first text body (text/plain, else text converted from HTML), capped at a char boundary.

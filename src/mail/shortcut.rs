@@ -12,8 +12,15 @@
 //! an inline text/plain part, or any later part that is not HTML, an application, an image, audio,
 //! video or a font (a returned message, a delivery report, a second text part...). The corpus
 //! test and the fuzzer check that the result equals a parse of the whole message.
+//!
+//! [`plan`] goes further for the common message (a single text/plain part, or one found as
+//! above): mail-parser is given the top-level fields it parses for candor, the structure down to
+//! the text part and the closing delimiters, but not the text part's content, which candor
+//! decodes itself (`mail::decode`). A Received chain and a quoted-printable text were most of
+//! what mail-parser read (issue 4).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use super::headers;
 
@@ -26,12 +33,137 @@ const MAX_DEPTH: usize = 4;
 /// whole of `raw` when no shortcut is safe. `content_type` is the top-level Content-Type value,
 /// unfolded; `body_start` is where the body begins in `raw`.
 pub fn relevant<'a>(raw: &'a [u8], content_type: &str, body_start: usize) -> Cow<'a, [u8]> {
-    let Some((cut, open)) = shortcut(raw, content_type, body_start) else {
-        return Cow::Borrowed(raw);
-    };
-    let eol: &[u8] = if raw.contains(&b'\r') { b"\r\n" } else { b"\n" };
+    match shortcut(raw, content_type, body_start) {
+        Some(found) => Cow::Owned(closed(raw, found.end, &found.open)),
+        None => Cow::Borrowed(raw),
+    }
+}
+
+/// What mail-parser is given when candor decodes the text part itself (`decode`).
+pub struct Plan<'a> {
+    /// The input for mail-parser: [`relevant`]'s, with the text part's content left out.
+    pub input: Cow<'a, [u8]>,
+    /// Where mail-parser must find the text part's content in `input` for the plan to hold.
+    pub offset_in_input: usize,
+    /// What mail-parser's decoder would read of the text part in [`relevant`]'s input: its
+    /// content, then for a part of a multipart the line break and `--boundary` of the delimiter
+    /// that ends it.
+    pub data: Cow<'a, [u8]>,
+    /// The innermost boundary; empty when the message is a single text part.
+    pub boundary: Vec<u8>,
+}
+
+/// How to read `raw` with its first text/plain part decoded by candor: `None` when the message
+/// has no such part in a shape `shortcut` knows (then [`relevant`] tells what mail-parser must
+/// see). `content_type` is the top-level Content-Type value, if any; the header block is
+/// `raw[..header_len]`, clean (see `headers::parse_headers`), and the body starts at
+/// `body_start`.
+pub fn plan<'a>(
+    raw: &'a [u8],
+    content_type: Option<&str>,
+    header_len: usize,
+    body_start: usize,
+) -> Option<Plan<'a>> {
+    match content_type.map_or(Kind::InlinePlain, Kind::of) {
+        // A message that is one text part: mail-parser reads its header block alone.
+        Kind::InlinePlain => {
+            let mut input = Vec::with_capacity(body_start);
+            fields_read(&raw[..header_len], &mut input);
+            input.extend_from_slice(&raw[header_len..body_start]);
+            Some(Plan {
+                offset_in_input: input.len(),
+                input: Cow::Owned(input),
+                data: Cow::Borrowed(&raw[body_start..]),
+                boundary: Vec::new(),
+            })
+        }
+        Kind::Container { .. } => {
+            let found = shortcut(raw, content_type?, body_start)?;
+            // An empty part whose delimiter follows its header block: the cut comes before the
+            // content (mail-parser then reads the header block's line break as content).
+            if found.end < found.content {
+                return None;
+            }
+            let eol = eol(raw);
+            let innermost = found.open.last()?.as_bytes();
+            let mut data =
+                Vec::with_capacity(found.end - found.content + eol.len() + 2 + innermost.len());
+            data.extend_from_slice(&raw[found.content..found.end]);
+            data.extend_from_slice(eol);
+            data.extend_from_slice(b"--");
+            data.extend_from_slice(innermost);
+            let mut input = Vec::with_capacity(found.content + 64);
+            fields_read(&raw[..header_len], &mut input);
+            input.extend_from_slice(&raw[header_len..found.content]);
+            let offset_in_input = input.len();
+            close(&mut input, eol, &found.open);
+            Some(Plan {
+                input: Cow::Owned(input),
+                offset_in_input,
+                data: Cow::Owned(data),
+                boundary: innermost.to_vec(),
+            })
+        }
+        Kind::Ignorable | Kind::Other => None,
+    }
+}
+
+/// The top-level fields mail-parser reads for candor: `mail::MIME_PARSER` parses these
+/// (`with_minimal_headers`) and skips all others, which `plan` therefore leaves out of its input
+/// (a Received chain was a large part of mail-parser's time).
+const FIELDS_READ: &[&str] = &[
+    "Content-Type",
+    "Content-Disposition",
+    "Content-ID",
+    "Content-Description",
+    "Content-Location",
+    "Content-Transfer-Encoding",
+    "Date",
+    "Subject",
+    "From",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+];
+
+/// Appends the fields of a clean header `block` that mail-parser reads (`FIELDS_READ`), with
+/// their continuation lines, as they are.
+fn fields_read(block: &[u8], out: &mut Vec<u8>) {
+    let mut keep = false;
+    let mut at = 0;
+    while at < block.len() {
+        let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i + 1);
+        let line = &block[at..end];
+        if !line.starts_with(b" ") && !line.starts_with(b"\t") {
+            let name = &line[..memchr::memchr(b':', line).unwrap_or(line.len())];
+            keep = FIELDS_READ
+                .iter()
+                .any(|field| field.as_bytes().eq_ignore_ascii_case(name));
+        }
+        if keep {
+            out.extend_from_slice(line);
+        }
+        at = end;
+    }
+}
+
+/// The line break the cut adds: CRLF when `raw` has any CR.
+fn eol(raw: &[u8]) -> &'static [u8] {
+    if raw.contains(&b'\r') { b"\r\n" } else { b"\n" }
+}
+
+/// `raw` up to `cut`, then a close-delimiter for each boundary in `open`, innermost first.
+fn closed(raw: &[u8], cut: usize, open: &[String]) -> Vec<u8> {
     let mut out = Vec::with_capacity(cut + open.iter().map(|b| b.len() + 8).sum::<usize>());
     out.extend_from_slice(&raw[..cut]);
+    close(&mut out, eol(raw), open);
+    out
+}
+
+/// Appends a close-delimiter for each boundary in `open`, innermost first, each after a line
+/// break, and a last line break.
+fn close(out: &mut Vec<u8>, eol: &[u8], open: &[String]) {
     for boundary in open.iter().rev() {
         out.extend_from_slice(eol);
         out.extend_from_slice(b"--");
@@ -39,11 +171,20 @@ pub fn relevant<'a>(raw: &'a [u8], content_type: &str, body_start: usize) -> Cow
         out.extend_from_slice(b"--");
     }
     out.extend_from_slice(eol);
-    Cow::Owned(out)
 }
 
-/// Where the first text/plain part ends, and the boundaries open there (outermost first).
-fn shortcut(raw: &[u8], content_type: &str, body_start: usize) -> Option<(usize, Vec<String>)> {
+/// The first text/plain part of a multipart message, where `shortcut` found it.
+struct Found {
+    /// Where its content starts (after its header block).
+    content: usize,
+    /// The cut after its content: the line break before the next delimiter starts there.
+    end: usize,
+    /// The boundaries open at the cut, outermost first.
+    open: Vec<String>,
+}
+
+/// Where the first text/plain part is, when everything after it is of a kind candor ignores.
+fn shortcut(raw: &[u8], content_type: &str, body_start: usize) -> Option<Found> {
     let mut kind = Kind::of(content_type);
     let mut from = body_start;
     let mut known: Vec<String> = Vec::new();
@@ -58,7 +199,11 @@ fn shortcut(raw: &[u8], content_type: &str, body_start: usize) -> Option<(usize,
         if kind == Kind::InlinePlain {
             let innermost = known.last().map_or(&[][..], |b| b.as_bytes());
             let end = next_delimiter(raw, content, innermost)?;
-            return rest_is_ignorable(raw, end, known.clone()).then_some((end, known));
+            return rest_is_ignorable(raw, end, known.clone()).then_some(Found {
+                content,
+                end,
+                open: known,
+            });
         }
         from = content;
     }
@@ -214,7 +359,9 @@ fn part_at(raw: &[u8], at: usize) -> (Kind, usize) {
 /// met on the way.
 fn rest_is_ignorable(raw: &[u8], from: usize, mut known: Vec<String>) -> bool {
     // Only lines that start with "--" matter: find them without walking every line of base64.
-    let starts = memchr::memmem::find_iter(&raw[from..], b"\n--").map(|at| from + at + 1);
+    static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\n--"));
+    let starts = FINDER.find_iter(&raw[from..]).map(|at| from + at + 1);
     for (start, end, next) in starts.filter_map(|start| lines(raw, start).next()) {
         let after_dashes = &raw[start + 2..end];
         let Some(rest) = known
