@@ -43,23 +43,34 @@ pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 /// `text.lines()`: split at `\n` and `\r\n`, without a last empty line. The standard library
 /// looks for each `\n` with a portable byte scan; the `memchr` crate's vectorised search made
 /// this a measurable part of parsing (issue 4).
-pub fn lines(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
+pub fn lines(text: &str) -> Lines<'_> {
+    Lines { rest: text }
+}
+
+/// The iterator of [`lines`]; cloning it looks ahead.
+#[derive(Debug, Clone)]
+pub struct Lines<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.rest.is_empty() {
             return None;
         }
-        let line = match memchr::memchr(b'\n', rest.as_bytes()) {
+        let line = match memchr::memchr(b'\n', self.rest.as_bytes()) {
             Some(end) => {
                 // Both cuts fall on ASCII bytes, hence on character boundaries.
-                let line = &rest[..end];
-                rest = &rest[end + 1..];
+                let line = &self.rest[..end];
+                self.rest = &self.rest[end + 1..];
                 line.strip_suffix('\r').unwrap_or(line)
             }
-            None => std::mem::take(&mut rest),
+            None => std::mem::take(&mut self.rest),
         };
         Some(line)
-    })
+    }
 }
 
 /// Where the first empty line of `raw` starts, and where the body after it starts; `None` when
@@ -91,19 +102,14 @@ pub fn split_header_body(raw: &[u8]) -> (&[u8], &[u8]) {
 pub fn parse_headers(text: &str) -> (Vec<RawHeader<'_>>, bool) {
     // Enough for a usual header block without growing.
     let mut headers: Vec<RawHeader<'_>> = Vec::with_capacity(32);
-    let mut continuing = false;
     let mut clean = true;
-    for line in lines(text) {
-        if line.starts_with([' ', '\t']) {
-            clean &= continuing && !line.bytes().all(|b| b.is_ascii_whitespace());
-            if continuing && let Some(last) = headers.last_mut() {
-                let value = last.value.to_mut();
-                value.push(' ');
-                value.push_str(line.trim());
-            }
+    let mut lines = lines(text);
+    while let Some(line) = lines.next() {
+        // A field takes the continuation lines after it (below): one here follows no field.
+        if is_continuation(line) {
+            clean = false;
             continue;
         }
-        continuing = false;
         let Some((name, value)) = split_at_byte(line, b':') else {
             clean = false;
             continue;
@@ -113,13 +119,32 @@ pub fn parse_headers(text: &str) -> (Vec<RawHeader<'_>>, bool) {
             clean = false;
             continue;
         }
-        headers.push(RawHeader {
-            name,
-            value: std::borrow::Cow::Borrowed(value.trim()),
-        });
-        continuing = true;
+        let value = value.trim();
+        // A folded field is unfolded into one string, sized first: growing it line by line was
+        // most of this function's time (issue 4).
+        let continuations = lines.clone().take_while(|line| is_continuation(line));
+        let folded_len: usize = continuations.map(|line| 1 + line.trim().len()).sum();
+        let value = if folded_len == 0 {
+            std::borrow::Cow::Borrowed(value)
+        } else {
+            let mut unfolded = String::with_capacity(value.len() + folded_len);
+            unfolded.push_str(value);
+            while let Some(next) = lines.clone().next().filter(|line| is_continuation(line)) {
+                lines.next();
+                clean &= !next.bytes().all(|b| b.is_ascii_whitespace());
+                unfolded.push(' ');
+                unfolded.push_str(next.trim());
+            }
+            std::borrow::Cow::Owned(unfolded)
+        };
+        headers.push(RawHeader { name, value });
     }
     (headers, clean)
+}
+
+/// Whether a header line continues the field before it (starts with white space).
+fn is_continuation(line: &str) -> bool {
+    line.starts_with([' ', '\t'])
 }
 
 /// Where the ASCII byte `byte` first occurs in `text` (a character boundary): the `memchr`
