@@ -402,12 +402,17 @@ fn text_as_planned(parsed: &mail_parser::Message<'_>, plan: &shortcut::Plan<'_>)
     let charset = mail_parser::MimeHeaders::content_type(part)
         .and_then(|ct| ct.attribute("charset"))
         .and_then(|c| mail_parser::decoders::charsets::map::charset_decoder(c.as_bytes()));
-    let text = match charset {
-        Some(decoder) => std::borrow::Cow::Owned(decoder(&bytes)),
-        // mail-parser's `String::from_utf8_lossy`, valid UTF-8 checked first.
-        None => headers::lossy(&bytes),
+    let mut text = match (charset, bytes) {
+        (Some(decoder), bytes) => decoder(&bytes),
+        // mail-parser's `String::from_utf8_lossy`, valid UTF-8 checked first; decoded bytes
+        // become the text without a copy.
+        (None, std::borrow::Cow::Owned(bytes)) => String::from_utf8(bytes)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
+        (None, std::borrow::Cow::Borrowed(bytes)) => headers::lossy(bytes).into_owned(),
     };
-    Some(headers::truncate_at_char(&text, TEXT_MAX_BYTES).to_string())
+    let kept = headers::truncate_at_char(&text, TEXT_MAX_BYTES).len();
+    text.truncate(kept);
+    Some(text)
 }
 
 /// The first text body (text/plain, else text converted from HTML), capped at a char boundary.

@@ -188,26 +188,26 @@ fn reads_as_failure(s: &str) -> bool {
 /// §4.5.5) whose subject or text reads as a delivery failure.
 fn is_non_dsn_bounce(facts: &Facts<'_>) -> bool {
     let sender_is_mta = facts.from.is_some_and(|from| {
-        let local = normalized_local_part(&from.address);
         let name = from.name.as_deref().unwrap_or("").to_lowercase();
-        [
-            "mailerdaemon",
-            "maildaemon",
-            "postmaster",
-            "mailadministrator",
-            "mailsystem",
-        ]
-        .iter()
-        .any(|role| local.starts_with(role))
-            || [
-                "mail delivery",
-                "mailer-daemon",
-                "mailer daemon",
+        with_normalized_local_part(&from.address, |local| {
+            [
+                "mailerdaemon",
+                "maildaemon",
                 "postmaster",
-                "mail administrator",
+                "mailadministrator",
+                "mailsystem",
             ]
             .iter()
-            .any(|n| name.contains(n))
+            .any(|role| local.starts_with(role))
+        }) || [
+            "mail delivery",
+            "mailer-daemon",
+            "mailer daemon",
+            "postmaster",
+            "mail administrator",
+        ]
+        .iter()
+        .any(|n| name.contains(n))
     });
     let null_return_path = headers::values(facts.headers, "Return-Path").any(|v| {
         v.trim_matches(|c: char| c.is_whitespace() || c == '<' || c == '>')
@@ -308,31 +308,55 @@ fn is_list(hs: &[RawHeader<'_>]) -> bool {
 }
 
 /// The local part, lowercased, with `-`, `_` and `.` removed, so that the many spellings of
-/// no-reply and mailer-daemon compare equal.
-fn normalized_local_part(address: &str) -> String {
+/// no-reply and mailer-daemon compare equal; given to `f`. Every message's sender goes through
+/// here twice: a usual (ASCII) local part is squashed on the stack.
+fn with_normalized_local_part<R>(address: &str, f: impl FnOnce(&str) -> R) -> R {
     let local = address.rsplit_once('@').map_or(address, |(local, _)| local);
-    local
-        .to_lowercase()
-        .chars()
-        .filter(|c| !matches!(c, '-' | '_' | '.' | '+'))
-        .collect()
+    let squash = |c: &char| !matches!(c, '-' | '_' | '.' | '+');
+    let mut buffer = [0u8; 128];
+    if local.is_ascii() && local.len() <= buffer.len() {
+        let mut len = 0;
+        for byte in local.bytes().filter(|b| squash(&char::from(*b))) {
+            buffer[len] = byte.to_ascii_lowercase();
+            len += 1;
+        }
+        // ASCII bytes in, ASCII bytes out.
+        return f(std::str::from_utf8(&buffer[..len]).unwrap_or_default());
+    }
+    let squashed: String = local.to_lowercase().chars().filter(squash).collect();
+    f(&squashed)
+}
+
+/// `s` starts with the lowercase ASCII `prefix`, in any case.
+fn starts_with_ignoring_case(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// `s` ends with the lowercase ASCII `suffix`, in any case.
+fn ends_with_ignoring_case(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// SPEC §2 role senders: mailer-daemon, postmaster, no-reply and variants, owner-*, *-request,
 /// bounce*.
 pub fn is_role_address(address: &str) -> bool {
-    let local = address
-        .rsplit_once('@')
-        .map_or(address, |(local, _)| local)
-        .to_lowercase();
-    let squashed = normalized_local_part(address);
-    squashed == "mailerdaemon"
-        || squashed == "postmaster"
-        || squashed.starts_with("noreply")
-        || squashed.starts_with("donotreply")
-        || squashed.starts_with("dontreply")
-        || squashed.ends_with("noreply")
-        || local.starts_with("owner-")
-        || local.ends_with("-request")
-        || local.starts_with("bounce")
+    let local = address.rsplit_once('@').map_or(address, |(local, _)| local);
+    // Lowercasing leaves these ASCII affixes where they were: a character that lowercases to
+    // ASCII (the Kelvin sign, to "k") is in none of them, and one that lowercases to several
+    // (İ, to "i" and a combining dot) cannot complete one, none ending in "i".
+    let role_affix = starts_with_ignoring_case(local, "owner-")
+        || ends_with_ignoring_case(local, "-request")
+        || starts_with_ignoring_case(local, "bounce");
+    role_affix
+        || with_normalized_local_part(address, |squashed| {
+            squashed == "mailerdaemon"
+                || squashed == "postmaster"
+                || squashed.starts_with("noreply")
+                || squashed.starts_with("donotreply")
+                || squashed.starts_with("dontreply")
+                || squashed.ends_with("noreply")
+        })
 }

@@ -100,8 +100,10 @@ pub fn split_header_body(raw: &[u8]) -> (&[u8], &[u8]) {
 /// lines (a leading mbox `From ` line, garbage) are skipped; mail-parser ends the block at the
 /// first of them instead, so for an unclean block the two disagree on where the body starts.
 pub fn parse_headers(text: &str) -> (Vec<RawHeader<'_>>, bool) {
-    // Enough for a usual header block without growing.
-    let mut headers: Vec<RawHeader<'_>> = Vec::with_capacity(32);
+    // One field per line at most: sized once, and small for a part's few fields (a block of 1 KiB
+    // or more made glibc's malloc consolidate its free lists first, issue 4).
+    let mut headers: Vec<RawHeader<'_>> =
+        Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
     let mut clean = true;
     let mut lines = lines(text);
     while let Some(line) = lines.next() {

@@ -227,23 +227,33 @@ enum Kind {
 impl Kind {
     fn of(content_type: &str) -> Kind {
         let (media, params) = content_type.split_once(';').unwrap_or((content_type, ""));
-        let media = media.trim().to_ascii_lowercase();
-        match media.as_str() {
-            "multipart/alternative" | "multipart/mixed" => match param(params, "boundary") {
+        let media = media.trim();
+        let is = |name: &str| media.eq_ignore_ascii_case(name);
+        if is("multipart/alternative") || is("multipart/mixed") {
+            return match param(params, "boundary") {
                 Some(boundary) if !boundary.is_empty() => Kind::Container { boundary },
                 _ => Kind::Other,
-            },
-            "text/plain" if param(params, "name").is_none() => Kind::InlinePlain,
-            "text/plain" => Kind::Other,
-            "text/html" => Kind::Ignorable,
-            _ => match media.split_once('/') {
-                Some(("application" | "image" | "audio" | "video" | "font", sub))
-                    if !sub.is_empty() =>
-                {
-                    Kind::Ignorable
-                }
-                _ => Kind::Other,
-            },
+            };
+        }
+        if is("text/plain") {
+            return match param(params, "name") {
+                None => Kind::InlinePlain,
+                Some(_) => Kind::Other,
+            };
+        }
+        if is("text/html") {
+            return Kind::Ignorable;
+        }
+        match media.split_once('/') {
+            Some((kind, sub))
+                if !sub.is_empty()
+                    && ["application", "image", "audio", "video", "font"]
+                        .iter()
+                        .any(|ignored| kind.eq_ignore_ascii_case(ignored)) =>
+            {
+                Kind::Ignorable
+            }
+            _ => Kind::Other,
         }
     }
 
