@@ -130,6 +130,13 @@ const FIELDS_READ: &[&str] = &[
 /// Appends the fields of a clean header `block` that mail-parser reads (`FIELDS_READ`), with
 /// their continuation lines, as they are.
 fn fields_read(block: &[u8], out: &mut Vec<u8>) {
+    // mail-parser ends a header line at a bare CR too, where our scan sees one line: a field
+    // hidden behind one ("References: <a>\rDate: ...", found by the fuzzer) must stay.
+    let bare_cr = memchr::memchr_iter(b'\r', block).any(|at| block.get(at + 1) != Some(&b'\n'));
+    if bare_cr {
+        out.extend_from_slice(block);
+        return;
+    }
     let mut keep = false;
     let mut at = 0;
     while at < block.len() {
