@@ -127,13 +127,76 @@ const FIELDS_READ: &[&str] = &[
     "Bcc",
 ];
 
+/// Whether every Date field of `block` has the usual form (`[Day,] D Mon YYYY HH:MM[:SS]
+/// +HHMM`), which mail-parser's date parser reads without going past the line: with a letter
+/// where it expects the zone (`Z`, `UT`, a comment) it takes the bytes after the line break as
+/// part of the date and so swallows the next line, which differs once fields are left out (found
+/// in review: the Subject after `Date: ... 10:00:00 Z` was lost).
+fn dates_end_on_their_line(block: &[u8]) -> bool {
+    let mut rest = block;
+    while let Some(line) = rest.split(|b| *b == b'\n').next() {
+        rest = &rest[(line.len() + 1).min(rest.len())..];
+        let Some(value) = line
+            .get(..5)
+            .filter(|name| name.eq_ignore_ascii_case(b"date:"))
+            .map(|_| &line[5..])
+        else {
+            if rest.is_empty() {
+                break;
+            }
+            continue;
+        };
+        // A folded Date is not the usual form either.
+        let folded = rest.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if folded || !is_usual_date(value) {
+            return false;
+        }
+        if rest.is_empty() {
+            break;
+        }
+    }
+    true
+}
+
+/// `[Day,] D Mon YYYY HH:MM[:SS] +HHMM`, with single spaces or more between the parts.
+fn is_usual_date(value: &[u8]) -> bool {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = value.split_ascii_whitespace().collect();
+    if parts.first().is_some_and(|day| day.ends_with(',')) {
+        let day = parts.remove(0);
+        if day.len() != 4 || !day[..3].bytes().all(|b| b.is_ascii_alphabetic()) {
+            return false;
+        }
+    }
+    let digits = |s: &str, range: std::ops::RangeInclusive<usize>| {
+        range.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    let [day, month, year, time, zone] = parts[..] else {
+        return false;
+    };
+    let time_ok = {
+        let fields: Vec<&str> = time.split(':').collect();
+        (2..=3).contains(&fields.len()) && fields.iter().all(|f| digits(f, 2..=2))
+    };
+    digits(day, 1..=2)
+        && month.len() == 3
+        && month.bytes().all(|b| b.is_ascii_alphabetic())
+        && digits(year, 4..=4)
+        && time_ok
+        && zone.len() == 5
+        && (zone.starts_with('+') || zone.starts_with('-'))
+        && digits(&zone[1..], 4..=4)
+}
+
 /// Appends the fields of a clean header `block` that mail-parser reads (`FIELDS_READ`), with
 /// their continuation lines, as they are.
 fn fields_read(block: &[u8], out: &mut Vec<u8>) {
     // mail-parser ends a header line at a bare CR too, where our scan sees one line: a field
     // hidden behind one ("References: <a>\rDate: ...", found by the fuzzer) must stay.
     let bare_cr = memchr::memchr_iter(b'\r', block).any(|at| block.get(at + 1) != Some(&b'\n'));
-    if bare_cr {
+    if bare_cr || !dates_end_on_their_line(block) {
         out.extend_from_slice(block);
         return;
     }
@@ -474,6 +537,30 @@ mod tests {
         assert_eq!(seen(report), report);
         let single = "From: a@x\r\nContent-Type: text/plain\r\n\r\nhello\r\n";
         assert_eq!(seen(single), single);
+    }
+
+    #[test]
+    fn fields_are_left_out_only_after_usual_dates() {
+        let kept = |block: &str| {
+            let mut out = Vec::new();
+            fields_read(block.as_bytes(), &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let usual = "From: a@x\r\nDate: Mon, 1 Jan 2024 10:00:00 +0100\r\nMessage-ID: <1@x>\r\nSubject: s\r\n";
+        assert_eq!(
+            kept(usual),
+            "From: a@x\r\nDate: Mon, 1 Jan 2024 10:00:00 +0100\r\nSubject: s\r\n"
+        );
+        for date in [
+            "Mon, 1 Jan 2024 10:00:00 Z",
+            "1 Jan 2024 10:00:00 UT",
+            "Mon, 1 Jan 2024 10:00:00 +0100 (CET)",
+            "garbage",
+        ] {
+            let block = format!("From: a@x\nDate: {date}\nMessage-ID: <1@x>\nSubject: s\n");
+            assert_eq!(kept(&block), block, "{date}");
+        }
+        assert!(is_usual_date(b" 1 Jan 2024 10:00 -0500"));
     }
 
     #[test]

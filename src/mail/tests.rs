@@ -405,3 +405,22 @@ fn a_header_block_with_lines_that_are_no_fields_is_read_as_a_whole_message_reads
         assert!(!clean(dirty), "{dirty:?}");
     }
 }
+
+#[test]
+fn a_date_that_swallows_the_next_line_is_read_as_a_whole_message_reads_it() {
+    // mail-parser's date parser reads the line after `Z` or `UT` as part of the date: with the
+    // Message-ID left out of what it is given, it swallowed the Subject (found in review).
+    for raw in [
+        "From: a@x\r\nDate: Mon, 1 Jan 2024 10:00:00 Z\r\nMessage-ID: <1@x>\r\nSubject: hello\r\n\r\nbody\r\n",
+        "From: a@x\nDate: Mon, 1 Jan 2024 10:00:00 UT\nMessage-ID: <1@x>\nSubject: hello\n\nbody\n",
+    ] {
+        let whole = parse_whole(raw.as_bytes());
+        assert!(
+            whole
+                .as_ref()
+                .is_ok_and(|m| m.subject.as_deref() == Some("hello")),
+            "{whole:?}"
+        );
+        assert_eq!(parse(raw.as_bytes()), whole, "{raw:?}");
+    }
+}
