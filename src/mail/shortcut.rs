@@ -127,66 +127,45 @@ const FIELDS_READ: &[&str] = &[
     "Bcc",
 ];
 
-/// Whether every Date field of `block` has the usual form (`[Day,] D Mon YYYY HH:MM[:SS]
-/// +HHMM`), which mail-parser's date parser reads without going past the line: with a letter
-/// where it expects the zone (`Z`, `UT`, a comment) it takes the bytes after the line break as
-/// part of the date and so swallows the next line, which differs once fields are left out (found
-/// in review: the Subject after `Date: ... 10:00:00 Z` was lost).
-fn dates_end_on_their_line(block: &[u8]) -> bool {
-    let mut rest = block;
-    while let Some(line) = rest.split(|b| *b == b'\n').next() {
-        rest = &rest[(line.len() + 1).min(rest.len())..];
-        let Some(value) = line
-            .get(..5)
-            .filter(|name| name.eq_ignore_ascii_case(b"date:"))
-            .map(|_| &line[5..])
-        else {
-            if rest.is_empty() {
-                break;
-            }
-            continue;
-        };
-        // A folded Date is not the usual form either.
-        let folded = rest.first().is_some_and(|b| *b == b' ' || *b == b'\t');
-        if folded || !is_usual_date(value) {
-            return false;
-        }
-        if rest.is_empty() {
-            break;
-        }
-    }
-    true
-}
-
-/// `[Day,] D Mon YYYY HH:MM[:SS] +HHMM`, with single spaces or more between the parts.
+/// `[Day,] D Mon YYYY HH:MM[:SS] +HHMM`, with single spaces or more between the parts: the Date
+/// that mail-parser's date parser reads without going past its line. With a letter where it
+/// expects the zone (`Z`, `UT`, a comment) it takes the bytes after the line break as part of the
+/// date and so swallows the next line, which differs once fields are left out (found in review:
+/// the Subject after `Date: ... 10:00:00 Z` was lost).
 fn is_usual_date(value: &[u8]) -> bool {
-    let Ok(value) = std::str::from_utf8(value) else {
-        return false;
+    let digits = |part: &[u8], lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&part.len()) && part.iter().all(u8::is_ascii_digit)
     };
-    let mut parts: Vec<&str> = value.split_ascii_whitespace().collect();
-    if parts.first().is_some_and(|day| day.ends_with(',')) {
-        let day = parts.remove(0);
-        if day.len() != 4 || !day[..3].bytes().all(|b| b.is_ascii_alphabetic()) {
-            return false;
-        }
+    let letters = |part: &[u8]| part.len() == 3 && part.iter().all(u8::is_ascii_alphabetic);
+    let mut parts = value
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|part| !part.is_empty())
+        .peekable();
+    if let Some(day_name) = parts.next_if(|part| part.ends_with(b","))
+        && !letters(&day_name[..day_name.len() - 1])
+    {
+        return false;
     }
-    let digits = |s: &str, range: std::ops::RangeInclusive<usize>| {
-        range.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-    };
-    let [day, month, year, time, zone] = parts[..] else {
+    let (Some(day), Some(month), Some(year), Some(time), Some(zone), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return false;
     };
-    let time_ok = {
-        let fields: Vec<&str> = time.split(':').collect();
-        (2..=3).contains(&fields.len()) && fields.iter().all(|f| digits(f, 2..=2))
-    };
+    let mut clock = time.split(|b| *b == b':');
+    let clock_ok = clock.clone().count() <= 3
+        && (&mut clock).take(2).filter(|f| digits(f, 2..=2)).count() == 2
+        && clock.all(|seconds| digits(seconds, 2..=2));
     digits(day, 1..=2)
-        && month.len() == 3
-        && month.bytes().all(|b| b.is_ascii_alphabetic())
+        && letters(month)
         && digits(year, 4..=4)
-        && time_ok
+        && clock_ok
         && zone.len() == 5
-        && (zone.starts_with('+') || zone.starts_with('-'))
+        && matches!(zone[0], b'+' | b'-')
         && digits(&zone[1..], 4..=4)
 }
 
@@ -196,17 +175,22 @@ fn fields_read(block: &[u8], out: &mut Vec<u8>) {
     // mail-parser ends a header line at a bare CR too, where our scan sees one line: a field
     // hidden behind one ("References: <a>\rDate: ...", found by the fuzzer) must stay.
     let bare_cr = memchr::memchr_iter(b'\r', block).any(|at| block.get(at + 1) != Some(&b'\n'));
-    if bare_cr || !dates_end_on_their_line(block) {
-        out.extend_from_slice(block);
-        return;
-    }
+    let start = out.len();
     let mut keep = false;
     let mut at = 0;
-    while at < block.len() {
+    while !bare_cr && at < block.len() {
         let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i + 1);
         let line = &block[at..end];
         if !line.starts_with(b" ") && !line.starts_with(b"\t") {
-            let name = &line[..memchr::memchr(b':', line).unwrap_or(line.len())];
+            let colon = memchr::memchr(b':', line).unwrap_or(line.len());
+            let name = &line[..colon];
+            // A Date must end on its line (`is_usual_date`), unfolded; else every field stays.
+            if name.eq_ignore_ascii_case(b"Date")
+                && (block.get(end).is_some_and(|b| *b == b' ' || *b == b'\t')
+                    || !is_usual_date(&line[(colon + 1).min(line.len())..]))
+            {
+                break;
+            }
             keep = FIELDS_READ
                 .iter()
                 .any(|field| field.as_bytes().eq_ignore_ascii_case(name));
@@ -215,6 +199,10 @@ fn fields_read(block: &[u8], out: &mut Vec<u8>) {
             out.extend_from_slice(line);
         }
         at = end;
+    }
+    if at < block.len() {
+        out.truncate(start);
+        out.extend_from_slice(block);
     }
 }
 

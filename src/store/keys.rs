@@ -186,14 +186,14 @@ mod tests {
                 tx.execute(
                     "INSERT INTO messages (account_id, key, stable_hash, internal_date, time,
                          class, stored_at)
-                     VALUES (1, ?1, 'x', 0, 0, 'human', 0), (2, ?2, 'y', 0, 0, 'human', 0)",
-                    params![of_message_id("a@x"), of_message_id("b@x")],
-                )?;
-                tx.execute(
-                    "INSERT INTO messages (account_id, key, stable_hash, internal_date, time,
-                         class, stored_at)
-                     VALUES (1, ?1, 'w', 0, 0, 'human', 0), (1, ?2, 'v', 0, 0, 'human', 0)",
-                    params![of_stable_hash("w"), of_stable_hash_long("v")],
+                     VALUES (1, ?1, 'x', 0, 0, 'human', 0), (2, ?2, 'y', 0, 0, 'human', 0),
+                            (1, ?3, 'w', 0, 0, 'human', 0), (1, ?4, 'v', 0, 0, 'human', 0)",
+                    params![
+                        of_message_id("a@x"),
+                        of_message_id("b@x"),
+                        of_stable_hash("w"),
+                        of_stable_hash_long("v")
+                    ],
                 )?;
                 let mut known = KnownKeys::load(tx, 1)?;
                 assert!(known.may_be_stored_under_hash("w"));
