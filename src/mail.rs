@@ -241,7 +241,15 @@ fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
                 Some(Some(content_type)) => shortcut::relevant(&raw, content_type, body_start),
                 _ => std::borrow::Cow::Borrowed(&raw[..]),
             };
-            let parsed = mime(&mime_input)?;
+            let mut parsed = mime(&mime_input)?;
+            // A part mail-parser could not decode changes which part it takes as the text: in
+            // multipart/mixed, an HTML part that a cut has left out (found in review). Such
+            // rare messages are read whole.
+            if matches!(mime_input, std::borrow::Cow::Owned(_))
+                && parsed.parts.iter().any(|part| part.is_encoding_problem)
+            {
+                parsed = mime(&raw)?;
+            }
             let text = body_text(&parsed);
             (parsed, text)
         }

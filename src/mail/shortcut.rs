@@ -84,7 +84,7 @@ pub fn plan<'a>(
             if found.end < found.content {
                 return None;
             }
-            let eol = eol(raw);
+            let eol = eol_at(raw, found.end);
             let innermost = found.open.last()?.as_bytes();
             let mut data =
                 Vec::with_capacity(found.end - found.content + eol.len() + 2 + innermost.len());
@@ -206,16 +206,23 @@ fn fields_read(block: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// The line break the cut adds: CRLF when `raw` has any CR.
-fn eol(raw: &[u8]) -> &'static [u8] {
-    if raw.contains(&b'\r') { b"\r\n" } else { b"\n" }
+/// The line break the cut adds: the one that was at the cut (before the delimiter), so that
+/// the part ends as in `raw`. In a message with mixed line endings a quoted-printable soft break
+/// `=` LF before the delimiter lost one more character when the cut put CRLF there (found in
+/// review).
+fn eol_at(raw: &[u8], cut: usize) -> &'static [u8] {
+    if raw.get(cut) == Some(&b'\r') {
+        b"\r\n"
+    } else {
+        b"\n"
+    }
 }
 
 /// `raw` up to `cut`, then a close-delimiter for each boundary in `open`, innermost first.
 fn closed(raw: &[u8], cut: usize, open: &[String]) -> Vec<u8> {
     let mut out = Vec::with_capacity(cut + open.iter().map(|b| b.len() + 8).sum::<usize>());
     out.extend_from_slice(&raw[..cut]);
-    close(&mut out, eol(raw), open);
+    close(&mut out, eol_at(raw, cut), open);
     out
 }
 

@@ -424,3 +424,46 @@ fn a_date_that_swallows_the_next_line_is_read_as_a_whole_message_reads_it() {
         assert_eq!(parse(raw.as_bytes()), whole, "{raw:?}");
     }
 }
+
+#[test]
+fn a_text_part_mail_parser_cannot_decode_is_read_as_a_whole_message_reads_it() {
+    // A stray character in the base64 of the text part: mail-parser no longer takes it as the
+    // text and converts the HTML part instead, which a cut after the text part had left out
+    // (found in review). Under multipart/alternative it keeps the broken part as the text.
+    for container in ["mixed", "alternative"] {
+        let raw = format!(
+            "From: a@example.com\r\nTo: b@example.com\r\nSubject: s\r\n\
+            Content-Type: multipart/{container}; boundary=\"B\"\r\n\r\n--B\r\n\
+            Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+            aGVsbG8g!d29ybGQ=\r\n--B\r\nContent-Type: text/html\r\n\r\n<p>hello html</p>\r\n--B--\r\n"
+        );
+        let whole = parse_whole(raw.as_bytes());
+        assert_eq!(parse(raw.as_bytes()), whole, "{container}");
+        if container == "mixed" {
+            assert!(
+                whole.as_ref().is_ok_and(|m| m.text.contains("hello html")),
+                "{whole:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_soft_break_before_a_delimiter_keeps_its_own_line_break() {
+    // Mixed line endings: the quoted-printable soft break before the delimiter is a bare LF in a
+    // message that has CRLFs elsewhere. The cut must end the part with that LF, not a CRLF, or
+    // mail-parser drops one more character (found in review).
+    for ending in ["=\n", "ab=\n", "ab\n", "ab=\r\n"] {
+        let raw = format!(
+            "From: a@example.com\r\nTo: b@example.com\r\nSubject: s\r\n\
+            Content-Type: multipart/alternative; boundary=\"B\"\r\n\r\n--B\r\n\
+            Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+            hello world {ending}--B\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--B--\r\n"
+        );
+        assert_eq!(
+            parse(raw.as_bytes()),
+            parse_whole(raw.as_bytes()),
+            "{ending:?}"
+        );
+    }
+}
