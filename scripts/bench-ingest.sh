@@ -145,6 +145,20 @@ core_seconds() { awk -v a="$1" -v b="$2" -v t="$ticks" 'BEGIN { printf "%.2f", (
 # cache (mbsync's Maildir of ~1 GB, candor's store, the seeded mailbox), so that no contender
 # pays for another's writeback on the same two cores.
 settle() { sync; }
+# Dovecot's CPU: its imap and imap-login processes (one each per connection, the latter doing
+# the TLS) exit at logout and are reaped by the master, whose children's times then hold theirs.
+# Read once they are gone, so that a round's server CPU is complete. On two cores the server's
+# CPU bounds what the client may use: candor/floor >= 0.67 needs candor's run, server and client
+# together, to fit in 1.5 times the floor's seconds on those cores.
+server_ticks() {
+    local master waited=0
+    master=$(cat "$stack/run/dovecot/master.pid")
+    while pgrep -P "$master" -x 'imap|imap-login' >/dev/null && [ "$waited" -lt 50 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    awk '{ print $16 + $17 }' "/proc/$master/stat"
+}
 # A contender's own CPU (user + system) from a `/usr/bin/time -f "%U %S"` file.
 own_cpu() { awk 'END { printf "%.2f", $1 + $2 }' "$1"; }
 
@@ -195,6 +209,8 @@ EOF
 candor_s='' mbsync_s='' floor_s='' rss_kib=0
 # Per round: the contender's own CPU and the machine's busy core-seconds, "own/busy".
 candor_cpu='' mbsync_cpu='' floor_cpu=''
+# Per round: Dovecot's CPU while candor ran and while the floor ran.
+candor_server='' floor_server=''
 
 for round in $(seq 1 "$runs"); do
     say "round $round of $runs (load average $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -203,6 +219,7 @@ for round in $(seq 1 "$runs"); do
 
     write_config "$dir/candor.db" "$dir/candor.toml"
     settle
+    d0=$(server_ticks)
     b0=$(busy_ticks)
     t0=$(now_ns)
     RUST_LOG=warn /usr/bin/time -v -o "$dir/candor.time" \
@@ -212,6 +229,7 @@ for round in $(seq 1 "$runs"); do
     b1=$(busy_ticks)
     own=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$dir/candor.time")
     candor_cpu="$candor_cpu $own/$(core_seconds "$b0" "$b1")"
+    candor_server="$candor_server $(core_seconds "$d0" "$(server_ticks)")"
     seconds=$(seconds_between "$t0" "$t1")
     candor_s="$candor_s $seconds"
     candor_n=$(sed -n 's/^bench: \([0-9]*\) fetched.*/\1/p' "$dir/candor.out")
@@ -236,6 +254,7 @@ for round in $(seq 1 "$runs"); do
     say "(b) mbsync, FSync no: $seconds s, $mbsync_n messages $(tr '\n' ' ' <"$dir/mbsync.out")"
 
     settle
+    d0=$(server_ticks)
     b0=$(busy_ticks)
     t0=$(now_ns)
     /usr/bin/time -f '%U %S' -o "$dir/floor.time" \
@@ -243,6 +262,7 @@ for round in $(seq 1 "$runs"); do
     t1=$(now_ns)
     b1=$(busy_ticks)
     floor_cpu="$floor_cpu $(own_cpu "$dir/floor.time")/$(core_seconds "$b0" "$b1")"
+    floor_server="$floor_server $(core_seconds "$d0" "$(server_ticks)")"
     seconds=$(seconds_between "$t0" "$t1")
     floor_s="$floor_s $seconds"
     floor_n=$(sed -n 's/^floor: \([0-9]*\) messages.*/\1/p' "$dir/floor.out")
@@ -282,5 +302,12 @@ printf 'all runs (s): candor %s; mbsync %s; floor %s\n' "$(all "$candor_s")" "$(
     "$(all "$floor_s")"
 printf 'CPU per run, own/machine busy (core-s): candor %s; mbsync %s; floor %s\n' \
     "$(all "$candor_cpu")" "$(all "$mbsync_cpu")" "$(all "$floor_cpu")"
+printf "Dovecot's CPU per run (core-s, imap + imap-login): during candor %s; during the floor %s\n" \
+    "$(all "$candor_server")" "$(all "$floor_server")"
+# The bound: in 1.5 times the floor's best seconds, the machine's cores, fully used, give
+# cores * 1.5 * floor core-s; what the server used during candor's fastest round is not candor's.
+awk -v cores="$(nproc)" -v fs="$(best "$floor_s")" -v d="$(best "$candor_server")" 'BEGIN {
+    printf "bound: for candor/floor >= 0.67 on %d cores, candor may use at most %.2f core-s (%d x 1.5 x %.2f s, less the server'"'"'s least %.2f core-s), and only if the cores are never idle\n", cores, cores * 1.5 * fs - d, cores, fs, d
+}'
 printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'date: %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
