@@ -20,7 +20,6 @@
 //! what mail-parser read (issue 4).
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 use super::headers;
 
@@ -358,50 +357,78 @@ fn param(params: &str, name: &str) -> Option<String> {
     })
 }
 
-/// Lines of `raw` from `from` on: (start, end without the line break, start of the next line).
-fn lines(raw: &[u8], from: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
-    let mut at = from;
-    std::iter::from_fn(move || {
-        if at >= raw.len() {
-            return None;
-        }
-        let start = at;
-        let (end, next) = match memchr::memchr(b'\n', &raw[at..]) {
-            Some(i) => (start + i, start + i + 1),
-            None => (raw.len(), raw.len()),
-        };
-        at = next;
-        let end = if end > start && raw[end - 1] == b'\r' {
-            end - 1
-        } else {
-            end
-        };
-        Some((start, end, next))
-    })
+/// Where mail-parser meets `--` followed by one of `boundaries` in `raw[from..]`: the position of
+/// the dashes and the index of the boundary. Anywhere, not only at the start of a line: its scan
+/// (`seek_next_part`, `mime_part`) looks for two dashes and the boundary wherever they are (the
+/// fuzzer found a part that ended in the middle of a line, followed by a delivery report that a
+/// line-by-line scan never saw).
+fn next_dashes<B: AsRef<[u8]>>(
+    raw: &[u8],
+    from: usize,
+    boundaries: &[B],
+) -> Option<(usize, usize)> {
+    // A '-' is rare in what follows a text part (base64 has none): look at each.
+    memchr::memchr_iter(b'-', &raw[from..])
+        .map(|at| from + at)
+        .filter(|&at| raw.get(at + 1) == Some(&b'-'))
+        .find_map(|at| {
+            let after = &raw[at + 2..];
+            boundaries
+                .iter()
+                .position(|b| after.starts_with(b.as_ref()))
+                .map(|index| (at, index))
+        })
 }
 
-/// Whether a line is the delimiter `--boundary` (RFC 2046 allows trailing white space).
-fn is_delimiter(line: &[u8], boundary: &[u8]) -> bool {
-    line.strip_prefix(b"--")
-        .and_then(|l| l.strip_prefix(boundary))
-        .is_some_and(|rest| rest.iter().all(|b| *b == b' ' || *b == b'\t'))
+/// What the `--boundary` found at `at` is, when it is one `shortcut` reads as mail-parser does.
+enum Met {
+    /// A delimiter line: the next part starts at this offset.
+    Part(usize),
+    /// A close delimiter: `--` right after the boundary (mail-parser allows nothing between).
+    Close,
+    /// In the middle of a line, or followed by anything but white space on its line: mail-parser
+    /// reads it in its own way (a part header starting on that line, for one).
+    Odd,
 }
 
-/// The start of the first part after a delimiter line of `boundary`, searching from `from`.
+fn met(raw: &[u8], at: usize, boundary_len: usize) -> Met {
+    if at > 0 && raw[at - 1] != b'\n' {
+        return Met::Odd;
+    }
+    let after = at + 2 + boundary_len;
+    let (line_end, next) = match memchr::memchr(b'\n', &raw[after..]) {
+        Some(i) => (after + i, after + i + 1),
+        None => (raw.len(), raw.len()),
+    };
+    let rest = &raw[after..line_end];
+    let rest = rest.strip_suffix(b"\r").unwrap_or(rest);
+    if rest.starts_with(b"--") {
+        Met::Close
+    } else if rest.iter().all(|b| *b == b' ' || *b == b'\t') {
+        Met::Part(next)
+    } else {
+        Met::Odd
+    }
+}
+
+/// The start of the first part after the first `--boundary` from `from`, when that is a
+/// delimiter line.
 fn after_delimiter(raw: &[u8], from: usize, boundary: &[u8]) -> Option<usize> {
-    lines(raw, from)
-        .find(|&(start, end, _)| is_delimiter(&raw[start..end], boundary))
-        .map(|(_, _, next)| next)
+    let (at, _) = next_dashes(raw, from, &[boundary])?;
+    match met(raw, at, boundary.len()) {
+        Met::Part(next) => Some(next),
+        Met::Close | Met::Odd => None,
+    }
 }
 
-/// The cut before the next delimiter or close-delimiter line of `boundary` after `from`: the
-/// line break that precedes it belongs to the delimiter (RFC 2046 §5.1.1).
+/// The cut before the first `--boundary` after `from`, where mail-parser ends the part: the line
+/// break that precedes it belongs to the delimiter (RFC 2046 §5.1.1). `None` when that
+/// `--boundary` does not start a line.
 fn next_delimiter(raw: &[u8], from: usize, boundary: &[u8]) -> Option<usize> {
-    let (start, _, _) = lines(raw, from).find(|&(start, end, _)| {
-        raw[start..end]
-            .strip_prefix(b"--")
-            .is_some_and(|l| l.starts_with(boundary))
-    })?;
+    let (start, _) = next_dashes(raw, from, &[boundary])?;
+    if start == 0 || raw[start - 1] != b'\n' {
+        return None;
+    }
     // For an empty part that line break is the one ending the part's header block: cutting after
     // it would add a line to the part (the fuzzer found mail-parser reading such a part's text
     // with one more CRLF than from the whole message).
@@ -429,29 +456,26 @@ fn part_at(raw: &[u8], at: usize) -> (Kind, usize) {
 }
 
 /// Whether every part that begins in `raw[from..]` is of a kind candor ignores (or a container
-/// of such parts). Parts are found as mail-parser finds them: after a delimiter line of a
-/// boundary declared so far (`known`, the boundaries around the text part), or of a container
-/// met on the way.
+/// of such parts). Parts are found as mail-parser finds them, after any `--` and a boundary
+/// declared so far (`known`, the boundaries around the text part), or of a container met on the
+/// way; a `--boundary` that mail-parser could read otherwise (see [`Met::Odd`]) keeps everything.
 fn rest_is_ignorable(raw: &[u8], from: usize, mut known: Vec<String>) -> bool {
-    // Only lines that start with "--" matter: find them without walking every line of base64.
-    static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
-        LazyLock::new(|| memchr::memmem::Finder::new(b"\n--"));
-    let starts = FINDER.find_iter(&raw[from..]).map(|at| from + at + 1);
-    for (start, end, next) in starts.filter_map(|start| lines(raw, start).next()) {
-        let after_dashes = &raw[start + 2..end];
-        let Some(rest) = known
-            .iter()
-            .find_map(|b| after_dashes.strip_prefix(b.as_bytes()))
-        else {
-            continue; // content that happens to start with "--"
-        };
-        if rest.trim_ascii().starts_with(b"--") || next >= raw.len() {
-            continue; // a close delimiter, or the prefix ends on the delimiter
-        }
-        match part_at(raw, next).0 {
-            Kind::Ignorable => {}
-            Kind::Container { boundary } => known.push(boundary),
-            Kind::InlinePlain | Kind::Other => return false,
+    let mut at = from;
+    while let Some((dashes, index)) = next_dashes(raw, at, &known) {
+        let boundary_len = known[index].len();
+        match met(raw, dashes, boundary_len) {
+            Met::Odd => return false,
+            Met::Close => at = dashes + 2 + boundary_len + 2,
+            // The prefix ends on the delimiter.
+            Met::Part(next) if next >= raw.len() => return true,
+            Met::Part(next) => {
+                match part_at(raw, next).0 {
+                    Kind::Ignorable => {}
+                    Kind::Container { boundary } => known.push(boundary),
+                    Kind::InlinePlain | Kind::Other => return false,
+                }
+                at = next;
+            }
         }
     }
     true

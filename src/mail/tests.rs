@@ -467,3 +467,43 @@ fn a_soft_break_before_a_delimiter_keeps_its_own_line_break() {
         );
     }
 }
+
+#[test]
+fn a_delimiter_in_the_middle_of_a_line_is_one_for_mail_parser() {
+    // mail-parser looks for `--boundary` anywhere, not only at the start of a line: here the
+    // "attachment" ends in the middle of its line and a delivery report follows, which a cut
+    // after the text part had left out (the fuzzer spliced an IMAP sample and a sisimai bounce).
+    let raw = "From: a@example.com\r\nTo: b@example.com\r\n\
+        Subject: s\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\n\
+        Content-Type: text/plain\r\n\r\nhello\r\n--x\r\nContent-Type: application/octet-stream\r\n\r\n\
+        abc--x\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+        Final-Recipient: rfc822; bob@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--x--\r\n";
+    let whole = parse_whole(raw.as_bytes());
+    assert!(
+        whole.as_ref().is_ok_and(|m| m.bounce.is_some()),
+        "{whole:?}"
+    );
+    assert_eq!(parse(raw.as_bytes()), whole);
+    // The same at the end of the preamble and of the text part.
+    for raw in [
+        "From: a@example.com\r\nTo: b@example.com\r\nSubject: s\r\n\
+            Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\npreamble--x\r\n\
+            Content-Type: text/html\r\n\r\n<p>html</p>\r\n--x\r\nContent-Type: text/plain\r\n\r\n\
+            plain\r\n--x\r\nContent-Type: image/png\r\n\r\nAAAA\r\n--x--\r\n",
+        "From: a@example.com\r\nTo: b@example.com\r\nSubject: s\r\n\
+            Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\n\
+            Content-Type: text/plain\r\n\r\nplain --x\r\nContent-Type: text/plain\r\n\r\nsecond\r\n\
+            --x\r\nContent-Type: image/png\r\n\r\nAAAA\r\n--x--\r\n",
+        "From: a@example.com\r\nTo: b@example.com\r\nSubject: s\r\n\
+            Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\n\
+            Content-Type: text/plain\r\n\r\nplain\r\n--x \t\r\nContent-Type: image/png\r\n\r\nAA\r\n\
+            --x --\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; c@d.example\r\n\
+            Action: failed\r\nStatus: 5.1.1\r\n\r\n--x--\r\n",
+    ] {
+        assert_eq!(
+            parse(raw.as_bytes()),
+            parse_whole(raw.as_bytes()),
+            "{raw:?}"
+        );
+    }
+}
