@@ -126,11 +126,28 @@ const FIELDS_READ: &[&str] = &[
     "Bcc",
 ];
 
-/// `[Day,] D Mon YYYY HH:MM[:SS] +HHMM`, with single spaces or more between the parts: the Date
-/// that mail-parser's date parser reads without going past its line. With a letter where it
-/// expects the zone (`Z`, `UT`, a comment) it takes the bytes after the line break as part of the
-/// date and so swallows the next line, which differs once fields are left out (found in review:
-/// the Subject after `Date: ... 10:00:00 Z` was lost).
+/// Whether mail-parser's date parser reads this Date value without going past its line: the
+/// usual `[Day,] D Mon YYYY HH:MM[:SS] ZONE`, the zone `+HHMM` or three letters or more, and
+/// perhaps one comment after it. Where it expects the zone, a letter makes it take the next two
+/// bytes as the rest of a zone name, whatever they are: after `Z`, `UT` or `+er` those are the
+/// line break, and the next line becomes part of the date. It swallowed the Subject once fields
+/// were left out (found in review), and the Content-Type that made a message multipart for
+/// candor's scan and plain text for mail-parser (found by the fuzzer). `parse_with` takes no
+/// shortcut, and [`part_at`] reads a part as something else, unless every Date passes.
+pub fn date_stays_on_its_line(value: &[u8]) -> bool {
+    // Inside a comment the parser skips letters and signs alike.
+    let (date, comment) = match memchr::memchr(b'(', value) {
+        Some(open) => (&value[..open], value[open..].trim_ascii()),
+        None => (value, &b""[..]),
+    };
+    let comment_ok = match comment {
+        [] => true,
+        [b'(', inside @ .., b')'] => !inside.iter().any(|b| matches!(b, b'(' | b')' | b'\\')),
+        _ => false,
+    };
+    comment_ok && is_usual_date(date)
+}
+
 fn is_usual_date(value: &[u8]) -> bool {
     let digits = |part: &[u8], lengths: std::ops::RangeInclusive<usize>| {
         lengths.contains(&part.len()) && part.iter().all(u8::is_ascii_digit)
@@ -163,9 +180,8 @@ fn is_usual_date(value: &[u8]) -> bool {
         && letters(month)
         && digits(year, 4..=4)
         && clock_ok
-        && zone.len() == 5
-        && matches!(zone[0], b'+' | b'-')
-        && digits(&zone[1..], 4..=4)
+        && ((zone.len() == 5 && matches!(zone[0], b'+' | b'-') && digits(&zone[1..], 4..=4))
+            || (zone.len() >= 3 && zone.iter().all(u8::is_ascii_alphabetic)))
 }
 
 /// Appends the fields of a clean header `block` that mail-parser reads (`FIELDS_READ`), with
@@ -183,10 +199,11 @@ fn fields_read(block: &[u8], out: &mut Vec<u8>) {
         if !line.starts_with(b" ") && !line.starts_with(b"\t") {
             let colon = memchr::memchr(b':', line).unwrap_or(line.len());
             let name = &line[..colon];
-            // A Date must end on its line (`is_usual_date`), unfolded; else every field stays.
+            // A Date must end on its line (`date_stays_on_its_line`), unfolded; else every
+            // field stays.
             if name.eq_ignore_ascii_case(b"Date")
                 && (block.get(end).is_some_and(|b| *b == b' ' || *b == b'\t')
-                    || !is_usual_date(&line[(colon + 1).min(line.len())..]))
+                    || !date_stays_on_its_line(&line[(colon + 1).min(line.len())..]))
             {
                 break;
             }
@@ -441,13 +458,15 @@ fn next_delimiter(raw: &[u8], from: usize, boundary: &[u8]) -> Option<usize> {
 }
 
 /// The kind of the part whose header starts at `at`, and where its content starts. A part whose
-/// header block is not clean (see `headers::parse_headers`) is something else.
+/// header block is not clean (see `headers::parse_headers`), or has a Date that mail-parser may
+/// read past its line, is something else.
 fn part_at(raw: &[u8], at: usize) -> (Kind, usize) {
     let (block, content) = headers::split_header_body(&raw[at..]);
     let content = raw.len() - content.len();
     let text = headers::lossy(block);
     let (fields, clean) = headers::parse_headers(&text);
-    let kind = if clean {
+    let dates_ok = headers::values(&fields, "Date").all(|d| date_stays_on_its_line(d.as_bytes()));
+    let kind = if clean && dates_ok {
         Kind::of_part(&fields)
     } else {
         Kind::Other
@@ -573,13 +592,23 @@ mod tests {
         for date in [
             "Mon, 1 Jan 2024 10:00:00 Z",
             "1 Jan 2024 10:00:00 UT",
-            "Mon, 1 Jan 2024 10:00:00 +0100 (CET)",
+            "Sat, 10 Oct 2009 00:30:04 +er",
+            "Mon, 1 Jan 2024 10:00:00 +0100 (CET) x",
+            "Mon, 1 Jan 2024 10:00:00 +0100 (a (b) c)",
             "garbage",
         ] {
             let block = format!("From: a@x\nDate: {date}\nMessage-ID: <1@x>\nSubject: s\n");
             assert_eq!(kept(&block), block, "{date}");
+            assert!(!date_stays_on_its_line(date.as_bytes()), "{date}");
         }
-        assert!(is_usual_date(b" 1 Jan 2024 10:00 -0500"));
+        for date in [
+            " 1 Jan 2024 10:00 -0500",
+            "Mon, 1 Jan 2024 10:00:00 +0100 (CET)",
+            "Mon, 1 Jan 2024 10:00:00 GMT",
+            "Mon, 1 Jan 2024 10:00:00 CEST\r\n",
+        ] {
+            assert!(date_stays_on_its_line(date.as_bytes()), "{date}");
+        }
     }
 
     #[test]

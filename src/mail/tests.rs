@@ -507,3 +507,32 @@ fn a_delimiter_in_the_middle_of_a_line_is_one_for_mail_parser() {
         );
     }
 }
+
+#[test]
+fn a_date_that_hides_the_content_type_from_mail_parser_takes_no_shortcut() {
+    // With a letter where the zone goes, mail-parser's date parser takes the next two bytes as
+    // the rest of a zone name: when they hold the line break, the next line becomes part of the
+    // date. The Content-Type below it is not seen and the message is one text part for
+    // mail-parser, multipart for candor's scan (the fuzzer found `+er` before an LF).
+    for zone in ["+er", "Z", "UT"] {
+        for eol in ["\n", "\r\n"] {
+            let raw = format!(
+                "From: a@example.com{eol}To: b@example.com{eol}\
+                Date: Sat, 10 Oct 2009 00:30:04 {zone}{eol}\
+                Content-Type: multipart/alternative; boundary=inner{eol}{eol}--inner{eol}\
+                Content-Type: text/plain{eol}{eol}Hello{eol}--inner{eol}\
+                Content-Type: text/html{eol}{eol}<p>Hello</p>{eol}--inner--{eol}"
+            );
+            let whole = parse_whole(raw.as_bytes());
+            if zone == "+er" && eol == "\n" {
+                assert!(
+                    whole
+                        .as_ref()
+                        .is_ok_and(|m| m.text.contains("<p>Hello</p>")),
+                    "{whole:?}"
+                );
+            }
+            assert_eq!(parse(raw.as_bytes()), whole, "{zone} {eol:?}");
+        }
+    }
+}
