@@ -233,6 +233,10 @@ pub fn id_list(value: &str) -> Vec<String> {
 /// Replaces line breaks (and the folding whitespace after them) with one space, so that names and
 /// subjects never carry CR or LF into logs, the database or outgoing headers.
 pub fn fold_line_breaks(s: &str) -> String {
+    // Most names and subjects have no line break: one copy, trimmed.
+    if memchr::memchr2(b'\r', b'\n', s.as_bytes()).is_none() {
+        return s.trim().to_owned();
+    }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -250,7 +254,11 @@ pub fn fold_line_breaks(s: &str) -> String {
             out.push(c);
         }
     }
-    out.trim().to_string()
+    // Trimmed in place rather than copied again.
+    out.truncate(out.trim_end().len());
+    let leading = out.len() - out.trim_start().len();
+    out.drain(..leading);
+    out
 }
 
 #[cfg(test)]
@@ -352,5 +360,13 @@ mod tests {
             fold_line_breaks("Hello\r\n world\nagain\r"),
             "Hello world again"
         );
+        // Trimmed with or without a line break, as `str::trim` trims.
+        assert_eq!(fold_line_breaks(" \u{a0}Jane Doe\t "), "Jane Doe");
+        assert_eq!(
+            fold_line_breaks("\r\n\u{2003} Jane\r\n Doe \r\n"),
+            "Jane Doe"
+        );
+        assert_eq!(fold_line_breaks("\r\n"), "");
+        assert_eq!(fold_line_breaks(""), "");
     }
 }
