@@ -218,13 +218,15 @@ fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
     let body_start = raw.len() - body.len();
     let mut content_types = headers::values(&raw_headers, "Content-Type");
     // A block that is not clean may end elsewhere for mail-parser (the fuzzer found the top
-    // level read as multipart one way and as text the other): no shortcut then.
-    // A Date that mail-parser reads past its line may hide the next field from it, the
-    // Content-Type among them: no shortcut then either.
-    let dates_ok = headers::values(&raw_headers, "Date")
-        .all(|date| shortcut::date_stays_on_its_line(date.as_bytes()));
+    // level read as multipart one way and as text the other), and a Date that mail-parser reads
+    // past its line may hide the next field from it, the Content-Type among them: no shortcut
+    // then.
+    let dates_ok = || {
+        headers::values(&raw_headers, "Date")
+            .all(|date| shortcut::date_stays_on_its_line(date.as_bytes()))
+    };
     let top = match (content_types.next(), content_types.next()) {
-        (content_type, None) if shortcut && clean_headers && dates_ok => Some(content_type),
+        (content_type, None) if shortcut && clean_headers && dates_ok() => Some(content_type),
         _ => None,
     };
     // The common message: mail-parser reads the structure without the text part's content,
