@@ -57,8 +57,16 @@ pub async fn pass_account_once(
         report_plan_problems(account, &plan);
         let threads =
             imap::Threads::load(store, account_id, Identity::for_account(account)).await?;
-        let report =
-            imap::sync_account(store, account_id, &mut session, &plan, &threads, clock).await?;
+        let report = imap::sync_account(
+            store,
+            account_id,
+            &mut session,
+            &account.imap,
+            &plan,
+            &threads,
+            clock,
+        )
+        .await?;
         let cycle = match templates {
             Some(templates) => {
                 let mailbox = outbox::Mailbox {

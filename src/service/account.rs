@@ -200,7 +200,7 @@ async fn serve(
                 folders = imap::discover_folders(&mut session, account).await?;
                 super::report_plan_problems(account, &folders);
                 let report = tokio::select! {
-                    r = imap::sync_account(store, account_id, &mut session, &folders, &threads, clock) => r?,
+                    r = imap::sync_account(store, account_id, &mut session, &account.imap, &folders, &threads, clock) => r?,
                     _ = stopped(shutdown) => return Ok(Some(session)),
                 };
                 log_report(account, &report);

@@ -294,6 +294,75 @@ async fn a_pass_over_several_folders_files_each_folders_messages_and_expunges_un
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_first_sync_shares_the_folders_between_two_connections_and_fetches_each_message_once() {
+    // A first sync of INBOX and Sent opens a second connection; the two take the folders in
+    // turn. Dovecot's log says what each session sent: every message once, over both.
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    stack
+        .seed(&jane, "INBOX", &applications(0..1200, every_minute))
+        .unwrap();
+    stack
+        .seed(&jane, "Sent", &applications(5000..5700, every_minute))
+        .unwrap();
+    // One message in both folders: stored once, located twice.
+    let both = applications(9000..9001, every_minute);
+    stack.seed(&jane, "INBOX", &both).unwrap();
+    stack.seed(&jane, "Sent", &both).unwrap();
+    let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
+    sync_reports(&config, "jane: 1902 fetched, 1901 new");
+    let sessions = sessions_logged_out(&stack, "jane@agency.example", 2);
+    assert_eq!(sessions.len(), 2, "two connections: {sessions:?}");
+    assert_eq!(
+        sessions.iter().sum::<u64>(),
+        1902,
+        "each message sent once, by one of them: {sessions:?}"
+    );
+    let s = stats(&config, "jane");
+    assert_eq!(
+        (
+            &s["messages"],
+            &s["folders"]["INBOX"],
+            &s["folders"]["Sent"]
+        ),
+        (&1901.into(), &1201.into(), &701.into()),
+        "{s}"
+    );
+
+    // The next pass knows both folders: one connection.
+    stack
+        .seed(&jane, "Sent", &applications(6000..6010, every_minute))
+        .unwrap();
+    sync_reports(&config, "jane: 10 fetched, 10 new");
+    let sessions = sessions_logged_out(&stack, "jane@agency.example", 3);
+    assert_eq!(sessions.len(), 3, "one more connection: {sessions:?}");
+    assert_eq!(sessions[2], 10, "{sessions:?}");
+}
+
+/// The messages that each IMAP session of `user` sent (`body_count` of Dovecot's logout line),
+/// in the order they ended, once at least `expected` sessions have ended (waiting up to 10 s:
+/// Dovecot may log a session's end after the client has gone).
+fn sessions_logged_out(stack: &MailStack, user: &str, expected: usize) -> Vec<u64> {
+    let log = stack.dir().join("log/dovecot.log");
+    let prefix = format!("imap({user})");
+    let read = || -> Vec<u64> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains(&prefix) && line.contains("Disconnected"))
+            .map(|line| {
+                line.split_once("body_count=")
+                    .and_then(|(_, rest)| rest.split(' ').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
+            })
+            .collect()
+    };
+    wait_until(Duration::from_secs(10), || read().len() >= expected);
+    read()
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_expunge_is_seen_in_a_folder_that_holds_a_skipped_message() {
     // A skipped message has no location but is on the server: if the count check left it out,
     // it would hide one expunge, and the expunged message would stay located in the folder.
