@@ -4,6 +4,8 @@
 #   (a) `candor sync` into an empty store,
 #   (b) mbsync pulling the same folders into an empty Maildir with `FSync no`,
 #   (c) the floor: examples/fetch_floor.rs fetching exactly what candor fetches (imap::fetch_items) and discarding it,
+#   (d) for comparison only, that floor over two connections (one per folder), as candor's first
+#       sync fetches over two,
 # and print messages/s, the ratios candor/mbsync and candor/floor, candor's peak RSS and
 # PASS/MISS against the targets (>= 2x mbsync, >= floor/1.5, RSS < 64 MiB), and per run the CPU
 # each contender used and the core-seconds the whole machine was busy (client + Dovecot + kernel).
@@ -206,7 +208,7 @@ EOF
 # falls on every contender alike; each run starts from an empty destination, after `settle`.
 # The table uses the fastest run of each contender (the least disturbed) and candor's highest
 # peak RSS.
-candor_s='' mbsync_s='' floor_s='' rss_kib=0
+candor_s='' mbsync_s='' floor_s='' floor2_s='' rss_kib=0
 # Per round: the contender's own CPU and the machine's busy core-seconds, "own/busy".
 candor_cpu='' mbsync_cpu='' floor_cpu=''
 # Per round: Dovecot's CPU while candor ran and while the floor ran.
@@ -268,6 +270,18 @@ for round in $(seq 1 "$runs"); do
     floor_n=$(sed -n 's/^floor: \([0-9]*\) messages.*/\1/p' "$dir/floor.out")
     say "(c) floor: $seconds s, $floor_n messages"
 
+    settle
+    t0=$(now_ns)
+    "$bin/examples/fetch_floor" "$dir/candor.toml" INBOX >"$dir/floor2-inbox.out" &
+    inbox_pid=$!
+    "$bin/examples/fetch_floor" "$dir/candor.toml" Sent >"$dir/floor2-sent.out" ||
+        die "fetch_floor (Sent) failed"
+    wait "$inbox_pid" || die "fetch_floor (INBOX) failed"
+    t1=$(now_ns)
+    seconds=$(seconds_between "$t0" "$t1")
+    floor2_s="$floor2_s $seconds"
+    say "(d) floor over two connections: $seconds s"
+
     # mbsync's Maildirs stay until the end: deleting 100k files after each round made mbsync's
     # later rounds up to 3.6 times slower (ext4's inode allocator reads the inode of each free
     # inode it considers, to skip those just deleted; BENCHMARKS.md). candor's store is one file.
@@ -280,26 +294,28 @@ all() { printf '%s' "$1" | sed 's/^ //; s/ /, /g'; }
 awk -v n="$n" \
     -v cn="$candor_n" -v cs="$(best "$candor_s")" -v rss="$rss_kib" \
     -v mn="$mbsync_n" -v ms="$(best "$mbsync_s")" \
-    -v fn="$floor_n" -v fs="$(best "$floor_s")" -v runs="$runs" 'BEGIN {
-    crate = cn / cs; mrate = mn / ms; frate = fn / fs
+    -v fn="$floor_n" -v fs="$(best "$floor_s")" -v f2s="$(best "$floor2_s")" -v runs="$runs" 'BEGIN {
+    crate = cn / cs; mrate = mn / ms; frate = fn / fs; f2rate = fn / f2s
     rss_mib = rss / 1024
     vs_mbsync = crate / mrate; vs_floor = crate / frate
     printf "\n| contender | messages | seconds (best of %d) | messages/s |\n|---|---:|---:|---:|\n", runs
     printf "| (a) candor sync, empty store | %d | %.2f | %.0f |\n", cn, cs, crate
     printf "| (b) mbsync, FSync no | %d | %.2f | %.0f |\n", mn, ms, mrate
     printf "| (c) floor (fetch_floor) | %d | %.2f | %.0f |\n", fn, fs, frate
+    printf "| (d) floor over two connections (for comparison) | %d | %.2f | %.0f |\n", fn, f2s, f2rate
     printf "\n| measure | value | target | result |\n|---|---:|---|---|\n"
     printf "| candor/mbsync (messages/s) | %.2f | >= 2.00 | %s |\n", vs_mbsync, (vs_mbsync >= 2 ? "PASS" : "MISS")
     printf "| candor/floor (messages/s) | %.2f | >= 0.67 (within 1.5x) | %s |\n", vs_floor, (vs_floor >= 1 / 1.5 ? "PASS" : "MISS")
     printf "| candor peak RSS | %.1f MiB | < 64 MiB | %s |\n", rss_mib, (rss_mib < 64 ? "PASS" : "MISS")
-    printf "\nN = %d generated (seed 7, layout folders); all three read INBOX and Sent.\n", n
+    printf "| candor/(d), for comparison | %.2f | (none) | |\n", crate / f2rate
+    printf "\nN = %d generated (seed 7, layout folders); every contender reads INBOX and Sent; candor over two connections, as (d).\n", n
 }'
 printf '\nmachine: %s cores, %s MiB RAM, kernel %s, Debian %s; %s; %s\n' \
     "$(nproc)" "$(awk '/MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo)" "$(uname -r)" \
     "$(cat /etc/debian_version 2>/dev/null || echo '?')" \
     "Dovecot $(dovecot --version | cut -d' ' -f1)" "$(mbsync --version 2>&1 | head -n1)"
-printf 'all runs (s): candor %s; mbsync %s; floor %s\n' "$(all "$candor_s")" "$(all "$mbsync_s")" \
-    "$(all "$floor_s")"
+printf 'all runs (s): candor %s; mbsync %s; floor %s; floor over two connections %s\n' \
+    "$(all "$candor_s")" "$(all "$mbsync_s")" "$(all "$floor_s")" "$(all "$floor2_s")"
 printf 'CPU per run, own/machine busy (core-s): candor %s; mbsync %s; floor %s\n' \
     "$(all "$candor_cpu")" "$(all "$mbsync_cpu")" "$(all "$floor_cpu")"
 printf "Dovecot's CPU per run (core-s, imap + imap-login): during candor %s; during the floor %s\n" \
