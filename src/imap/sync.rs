@@ -55,9 +55,9 @@ const STORE_COMMIT_MESSAGES: usize = 20_000;
 /// Longest the storer keeps a transaction open while batches keep coming: it holds the write
 /// lock, which commands run beside the daemon wait for.
 const STORE_COMMIT_AFTER: Duration = Duration::from_millis(1000);
-/// Folders never synced before that make a pass open a second connection (see
-/// [`sync_folders`]).
-const SECOND_CONNECTION_FOLDERS: usize = 2;
+/// Messages that each of two folders never synced before must hold for a pass to open a second
+/// connection (see [`sync_folders`]): a full range each, at least.
+const SECOND_CONNECTION_MESSAGES: u32 = BATCH_UIDS;
 /// How long the second connection's LOGOUT may take.
 const LOGOUT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Timeout for EXAMINE, SEARCH and similar commands.
@@ -259,8 +259,8 @@ impl Step<RawItem> {
 /// parses batch k+1 and the storer (another blocking thread) stores batch k. The pipeline runs
 /// across folders: the next folder is examined and fetched while the store finishes the last one.
 ///
-/// A pass with [`SECOND_CONNECTION_FOLDERS`] or more folders never synced before (a first sync)
-/// opens a second connection to `second`, and the two fetchers take the folders in turn: the
+/// A pass with two or more folders never synced before (a first sync), each holding at least
+/// [`SECOND_CONNECTION_MESSAGES`] (asked with STATUS), opens a second connection to `second`, and the two fetchers take the folders in turn: the
 /// server opens one folder and streams it while it streams the other, and on two cores a first
 /// sync of 100k messages took ~11% less time (issue 4). If that connection cannot be made, the
 /// first does all the folders. Batches of the two folders reach the storer interleaved, each in
@@ -323,11 +323,10 @@ async fn sync_folders(
         .lock()
         .map_err(|_| anyhow::anyhow!("the threader was poisoned by a panic"))?
         .preparer();
-    let never_synced = known
-        .iter()
-        .filter(|k| k.cursor.as_ref().is_none_or(|c| c.uidvalidity.is_none()))
-        .count();
-    let second = second.filter(|_| never_synced >= SECOND_CONNECTION_FOLDERS);
+    let second = match second {
+        Some(server) if worth_a_second_connection(session, folders, &known).await? => Some(server),
+        _ => None,
+    };
     // One raw batch may wait per fetcher.
     let fetchers = 1 + usize::from(second.is_some());
     let (raw_tx, mut raw_rx) = mpsc::channel::<Step<RawItem>>(fetchers);
@@ -414,6 +413,41 @@ async fn sync_folders(
         "folders fetched, parsed and stored"
     );
     Ok(AccountSyncReport { folders: reports })
+}
+
+/// Whether two of the folders never synced before hold [`SECOND_CONNECTION_MESSAGES`] or more
+/// each (STATUS, asked only when two or more were never synced). A folder the server will not
+/// say it about counts as empty: EXAMINE reports the problem later, if there is one.
+async fn worth_a_second_connection(
+    session: &mut Session,
+    folders: &[(&str, &str)],
+    known: &[Known],
+) -> Result<bool, ImapError> {
+    let never_synced: Vec<&str> = known
+        .iter()
+        .filter(|k| k.cursor.as_ref().is_none_or(|c| c.uidvalidity.is_none()))
+        .map(|k| folders[k.index].0)
+        .collect();
+    if never_synced.len() < 2 {
+        return Ok(false);
+    }
+    let mut large = 0;
+    for name in never_synced {
+        let status = timeout(COMMAND_TIMEOUT, session.status(name, "(MESSAGES)"))
+            .await
+            .map_err(|_| ImapError::timed_out(&format!("STATUS {name}")))?;
+        match status {
+            Ok(mailbox) if mailbox.exists >= SECOND_CONNECTION_MESSAGES => large += 1,
+            Ok(_) => {}
+            // The server refused: a problem EXAMINE will name. A broken connection is one.
+            Err(async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_)) => {}
+            Err(error) => return Err(ImapError::from_imap(&format!("STATUS {name}"), error)),
+        }
+        if large == 2 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The fetch stage: the fetcher on `session` and, with `second`, one more on a connection of

@@ -295,8 +295,9 @@ async fn a_pass_over_several_folders_files_each_folders_messages_and_expunges_un
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_first_sync_shares_the_folders_between_two_connections_and_fetches_each_message_once() {
-    // A first sync of INBOX and Sent opens a second connection; the two take the folders in
-    // turn. Dovecot's log says what each session sent: every message once, over both.
+    // A first sync of INBOX and Sent, each of a full range (500) or more, opens a second
+    // connection; the two take the folders in turn. Dovecot's log says what each session sent:
+    // every message once, over both.
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user("jane@agency.example").unwrap();
     stack
@@ -337,6 +338,19 @@ async fn a_first_sync_shares_the_folders_between_two_connections_and_fetches_eac
     let sessions = sessions_logged_out(&stack, "jane@agency.example", 3);
     assert_eq!(sessions.len(), 3, "one more connection: {sessions:?}");
     assert_eq!(sessions[2], 10, "{sessions:?}");
+
+    // A first sync of folders under a full range each (STATUS says so): one connection.
+    let bob = stack.add_user("bob@agency.example").unwrap();
+    stack
+        .seed(&bob, "INBOX", &applications(0..499, every_minute))
+        .unwrap();
+    stack
+        .seed(&bob, "Sent", &applications(5000..5600, every_minute))
+        .unwrap();
+    let config = write_config(&[&|dir| account_toml(&stack, "bob", &bob, dir, "")]);
+    sync_reports(&config, "bob: 1099 fetched, 1099 new");
+    let sessions = sessions_logged_out(&stack, "bob@agency.example", 1);
+    assert_eq!(sessions, [1099], "one connection");
 }
 
 /// The messages that each IMAP session of `user` sent (`body_count` of Dovecot's logout line),
