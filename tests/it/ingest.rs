@@ -300,6 +300,8 @@ async fn a_first_sync_shares_the_folders_between_two_connections_and_fetches_eac
     // every message once, over both.
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user("jane@agency.example").unwrap();
+    // Users are added before any login (Dovecot reads its password file when it changes).
+    let bob = stack.add_user("bob@agency.example").unwrap();
     stack
         .seed(&jane, "INBOX", &applications(0..1200, every_minute))
         .unwrap();
@@ -340,7 +342,6 @@ async fn a_first_sync_shares_the_folders_between_two_connections_and_fetches_eac
     assert_eq!(sessions[2], 10, "{sessions:?}");
 
     // A first sync of folders under a full range each (STATUS says so): one connection.
-    let bob = stack.add_user("bob@agency.example").unwrap();
     stack
         .seed(&bob, "INBOX", &applications(0..499, every_minute))
         .unwrap();
