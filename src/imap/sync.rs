@@ -39,12 +39,13 @@ const FETCH_DEPTH: usize = 4;
 const HEADER_ALLOWANCE_BYTES: u32 = 8192;
 /// The prefix of each message that one FETCH asks for (`BODY.PEEK[]<0.N>`).
 const PREFIX_BYTES: u32 = mail::BODY_PREFIX_BYTES + HEADER_ALLOWANCE_BYTES;
-/// Ranges asked for and not yet parsed, however many connections fetch: the [`FETCH_DEPTH`] in
-/// flight (a server may answer them in any order, so the answers of each may be in memory) and
-/// one more, waiting for the parser or being parsed; each is ~2.75 MB for 500 messages of the
-/// benchmark's mailbox. A second connection shares these rather than adding its own. With two
-/// connections on the profiling stack (100k messages, alternating runs): 6 ranges 9.49 s and
-/// 59 MiB peak RSS, 5 ranges 9.39 s and 56 MiB, 4 ranges 9.73 s and 52.5 MiB.
+/// Ranges asked for and not yet parsed when two connections fetch, shared by both: a range
+/// holds its share from when it is asked for (a server may answer the ranges in flight in any
+/// order, so the answers of each may be in memory) until it is parsed; each is ~2.75 MB for 500
+/// messages of the benchmark's mailbox. With two connections on the profiling stack (100k
+/// messages, alternating runs): 6 ranges 9.49 s and 59 MiB peak RSS, 5 ranges 9.39 s and
+/// 56 MiB, 4 ranges 9.73 s and 52.5 MiB. One connection gets `FETCH_DEPTH + 2`, the most it can
+/// hold anyway ([`FETCH_DEPTH`] in flight, one in the channel, one being parsed): no limit.
 const RAW_BATCHES: usize = FETCH_DEPTH + 1;
 /// Parsed batches that may wait for the store (each ~1 MB: the raw text is dropped by then).
 const PARSED_QUEUE: usize = 8;
@@ -58,6 +59,8 @@ const STORE_COMMIT_AFTER: Duration = Duration::from_millis(1000);
 /// Messages that each of two folders never synced before must hold for a pass to open a second
 /// connection (see [`sync_folders`]): a full range each, at least.
 const SECOND_CONNECTION_MESSAGES: u32 = BATCH_UIDS;
+/// How long the second connection may take to connect, greeting and login included.
+const SECOND_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the second connection's LOGOUT may take.
 const LOGOUT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Timeout for EXAMINE, SEARCH and similar commands.
@@ -254,13 +257,14 @@ impl Step<RawItem> {
     }
 }
 
-/// Brings the folders up to date, in order, through one three-stage pipeline joined by bounded
-/// channels: the fetcher reads batch k+2 from the server while the parser (a blocking thread)
-/// parses batch k+1 and the storer (another blocking thread) stores batch k. The pipeline runs
-/// across folders: the next folder is examined and fetched while the store finishes the last one.
+/// Brings the folders up to date through one three-stage pipeline joined by bounded channels:
+/// the fetcher reads batch k+2 from the server while the parser (a blocking thread) parses batch
+/// k+1 and the storer (another blocking thread) stores batch k. The pipeline runs across
+/// folders: the next folder is examined and fetched while the store finishes the last one.
 ///
-/// A pass with two or more folders never synced before (a first sync), each holding at least
-/// [`SECOND_CONNECTION_MESSAGES`] (asked with STATUS), opens a second connection to `second`, and the two fetchers take the folders in turn: the
+/// A pass in which two folders never synced before (a first sync) hold at least
+/// [`SECOND_CONNECTION_MESSAGES`] each (asked with STATUS) opens a second connection to
+/// `second`, and the two fetchers take the folders in turn: the
 /// server opens one folder and streams it while it streams the other, and on two cores a first
 /// sync of 100k messages took ~11% less time (issue 4). If that connection cannot be made, the
 /// first does all the folders. Batches of the two folders reach the storer interleaved, each in
@@ -341,7 +345,11 @@ async fn sync_folders(
     let queue = Mutex::new(VecDeque::from(known));
     let sink = RawSink {
         tx: raw_tx,
-        budget: Arc::new(Semaphore::new(RAW_BATCHES)),
+        budget: Arc::new(Semaphore::new(if second.is_some() {
+            RAW_BATCHES
+        } else {
+            FETCH_DEPTH + 2
+        })),
     };
     let fetcher = fetch_stage(session, second, folders, &queue, sink);
 
@@ -401,7 +409,8 @@ async fn sync_folders(
             report
         })
         .collect();
-    // Where the time goes (RUST_LOG=candor::imap=debug): the slowest stage sets the pace.
+    // Where the time goes (RUST_LOG=candor::imap=debug): the slowest stage sets the pace. With two
+    // connections, `fetch_ms` is the sum of both fetchers' waits.
     tracing::debug!(
         folders = reports.len(),
         fetched = reports.iter().map(|r| r.fetched).sum::<usize>(),
@@ -465,7 +474,12 @@ async fn fetch_stage(
     };
     let first = fetch_folders(session, folders, queue, raw_tx.clone());
     let other = async {
-        let mut extra = match connect(server).await {
+        // Bounded as a whole (the password source included): a server that never greets a
+        // second connection delays the pass by this much at most.
+        let connected = timeout(SECOND_CONNECT_TIMEOUT, connect(server))
+            .await
+            .unwrap_or_else(|_| Err(ImapError::timed_out("connecting a second time")));
+        let mut extra = match connected {
             Ok(extra) => extra,
             Err(error) => {
                 tracing::warn!(
@@ -480,8 +494,13 @@ async fn fetch_stage(
         }
         fetched
     };
-    // Both run to their end: what either fetched is stored, whatever befalls the other.
+    // Both run to their end: what either fetched is stored, whatever befalls the other (a
+    // failed one's folders left in the queue are taken by the other). The pass fails if either
+    // did; the first connection's error is the one returned, the other's is logged.
     let (first, other) = tokio::join!(first, other);
+    let other = other.inspect_err(|error| {
+        tracing::warn!("the second connection of the first sync failed: {error}");
+    });
     let ((mut reports, took), (more, more_took)) = (first?, other?);
     reports.extend(more);
     reports.sort_by_key(|(index, _)| *index);
@@ -500,7 +519,7 @@ async fn fetch_folders(
     let mut reports = Vec::new();
     let mut took = Duration::ZERO;
     loop {
-        // A poisoned queue only means the other fetcher panicked: its folders are still listed.
+        // Poisoned only by a panic while it was locked, which nothing here can cause.
         let next = queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -792,7 +811,8 @@ fn parse_item(item: RawItem) -> Fetched {
 /// with the cursor that covers it. Returns the UIDs answered (sorted), the time spent waiting for
 /// the server, and whether the store still takes batches (false once it failed).
 ///
-/// [`FETCH_DEPTH`] UID FETCH commands are in flight (pipelining, RFC 3501 §5.5): the server
+/// Up to [`FETCH_DEPTH`] UID FETCH commands are in flight, as the budget of raw ranges allows
+/// (pipelining, RFC 3501 §5.5): the server
 /// works on the next ranges while candor still reads range k, so no round trip separates them.
 /// Answers are filed by UID (the ranges are disjoint, and a server may interleave the untagged
 /// answers of independent commands); a range is complete at its tagged response.
