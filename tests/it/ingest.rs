@@ -198,6 +198,21 @@ fn sync_reports(config: &crate::support::TestConfig, expected: &str) {
     );
 }
 
+/// Seeds applications `inbox` into INBOX and `sent` into Sent, one a minute.
+fn seed_inbox_and_sent(
+    stack: &MailStack,
+    user: &candor::testkit::StackUser,
+    inbox: std::ops::Range<usize>,
+    sent: std::ops::Range<usize>,
+) {
+    stack
+        .seed(user, "INBOX", &applications(inbox, every_minute))
+        .unwrap();
+    stack
+        .seed(user, "Sent", &applications(sent, every_minute))
+        .unwrap();
+}
+
 /// Application `i` sent `i` minutes after a day 40 days ago.
 fn every_minute(i: usize) -> jiff::Timestamp {
     days_ago(40) + jiff::SignedDuration::from_mins(i as i64)
@@ -247,12 +262,7 @@ async fn a_pass_over_several_folders_files_each_folders_messages_and_expunges_un
     // INBOX. Each folder's batches, cursor and vanished messages must still land on it.
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user("jane@agency.example").unwrap();
-    stack
-        .seed(&jane, "INBOX", &applications(0..1200, every_minute))
-        .unwrap();
-    stack
-        .seed(&jane, "Sent", &applications(5000..5700, every_minute))
-        .unwrap();
+    seed_inbox_and_sent(&stack, &jane, 0..1200, 5000..5700);
     let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
     sync_reports(&config, "jane: 1900 fetched, 1900 new");
     let s = stats(&config, "jane");
@@ -302,12 +312,7 @@ async fn a_first_sync_shares_the_folders_between_two_connections_and_fetches_eac
     let jane = stack.add_user("jane@agency.example").unwrap();
     // Users are added before any login (Dovecot reads its password file when it changes).
     let bob = stack.add_user("bob@agency.example").unwrap();
-    stack
-        .seed(&jane, "INBOX", &applications(0..1200, every_minute))
-        .unwrap();
-    stack
-        .seed(&jane, "Sent", &applications(5000..5700, every_minute))
-        .unwrap();
+    seed_inbox_and_sent(&stack, &jane, 0..1200, 5000..5700);
     // One message in both folders: stored once, located twice.
     let both = applications(9000..9001, every_minute);
     stack.seed(&jane, "INBOX", &both).unwrap();
@@ -342,12 +347,7 @@ async fn a_first_sync_shares_the_folders_between_two_connections_and_fetches_eac
     assert_eq!(sessions[2], 10, "{sessions:?}");
 
     // A first sync of folders under a full range each (STATUS says so): one connection.
-    stack
-        .seed(&bob, "INBOX", &applications(0..499, every_minute))
-        .unwrap();
-    stack
-        .seed(&bob, "Sent", &applications(5000..5600, every_minute))
-        .unwrap();
+    seed_inbox_and_sent(&stack, &bob, 0..499, 5000..5600);
     let config = write_config(&[&|dir| account_toml(&stack, "bob", &bob, dir, "")]);
     sync_reports(&config, "bob: 1099 fetched, 1099 new");
     let sessions = sessions_logged_out(&stack, "bob@agency.example", 1);
