@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The ingest benchmark of issue 4: on one machine, in one run, against one loopback Dovecot
 # holding N synthetic recruiting messages (INBOX + Sent), time
-#   (a) `candor sync` into an empty store,
+#   (a) `candor sync` into an empty store, candor as scripts/build-pgo.sh builds it (the build the
+#       README's production install uses),
 #   (b) mbsync pulling the same folders into an empty Maildir with `FSync no`,
 #   (c) the floor: examples/fetch_floor.rs fetching exactly what candor fetches (imap::fetch_items) and discarding it,
 #   (d) for comparison only, that floor over two connections (one per folder), as candor's first
@@ -53,6 +54,9 @@ command -v dovecot >/dev/null 2>&1 || die "dovecot is missing: run scripts/insta
 
 say "building release binaries"
 (cd "$repo" && cargo build --quiet --release --features testkit --bins --examples)
+say "building candor with profile-guided optimisation (scripts/build-pgo.sh)"
+"$repo/scripts/build-pgo.sh"
+candor_bin="$repo/target/pgo/release/candor"
 
 # The mailbox: deterministic for (N, seed), so it is generated once and cached.
 mailbox="$cache_root/synth-$n"
@@ -225,7 +229,7 @@ for round in $(seq 1 "$runs"); do
     b0=$(busy_ticks)
     t0=$(now_ns)
     RUST_LOG=warn /usr/bin/time -v -o "$dir/candor.time" \
-        "$bin/candor" --config "$dir/candor.toml" sync >"$dir/candor.out" 2>"$dir/candor.err" ||
+        "$candor_bin" --config "$dir/candor.toml" sync >"$dir/candor.out" 2>"$dir/candor.err" ||
         { cat "$dir/candor.err" >&2; die "candor sync failed"; }
     t1=$(now_ns)
     b1=$(busy_ticks)
