@@ -115,6 +115,7 @@ stack_cmd stop --dir "$stack" >/dev/null
 "$profdata" merge -o "$work/candor.profdata" "$profiles"/*.profraw
 # Named by its content: cargo sees a new profile as new flags and rebuilds with it.
 mkdir -p "$repo/target/pgo"
+rm -f "$repo"/target/pgo/candor-*.profdata
 sum=$(sha256sum "$work/candor.profdata" | cut -c1-16)
 profile="$repo/target/pgo/candor-$sum.profdata"
 cp "$work/candor.profdata" "$profile"
