@@ -101,44 +101,13 @@ password=$USER_1_PASSWORD
 say "seeding the Maildir of $user"
 "$bin/candor-stack" seed-maildir --dir "$stack" --user "$user" --from "$mailbox/maildir" >&2
 
-# candor's configuration, written as the integration tests write it (implicit TLS, ca_file,
-# password_file); the config and the password file must be owner-only.
-umask 077
-printf '%s' "$password" >"$work/password"
+# candor's configuration (scripts/lib/loopback-config.sh); the password file must be owner-only.
+(umask 077 && printf '%s' "$password" >"$work/password")
+# shellcheck source=lib/loopback-config.sh
+. "$repo/scripts/lib/loopback-config.sh"
 write_config() { # store-path config-path
-    cat >"$2" <<EOF
-[storage]
-path = "$1"
-
-[logging]
-level = "warn"
-
-[[account]]
-name = "bench"
-owner_name = "Jane Bench"
-owner_addresses = ["$user"]
-internal_domains = ["agency.example"]
-timezone = "Europe/Berlin"
-mode = "dry-run"
-
-[account.imap]
-host = "127.0.0.1"
-port = $IMAPS_PORT
-tls = "implicit"
-username = "$user"
-password_file = "$work/password"
-ca_file = "$CA_FILE"
-
-[account.smtp]
-host = "127.0.0.1"
-port = $SMTP_PORT
-tls = "starttls"
-username = "$user"
-password_file = "$work/password"
-ca_file = "$CA_FILE"
-EOF
+    write_loopback_config "$1" "$2" bench "Jane Bench" "$user" "$work/password"
 }
-umask 022
 
 now_ns() { date +%s%N; }
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }

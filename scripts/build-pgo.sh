@@ -76,40 +76,11 @@ stack_cmd start --dir "$stack" --user jane@agency.example >/dev/null
 stack_cmd seed-demo --dir "$stack" >/dev/null
 # shellcheck disable=SC1091
 source "$stack/stack.env"
-umask 077
-stack_cmd password --dir "$stack" --user jane@agency.example >"$work/password"
-umask 022
-cat >"$work/candor.toml" <<TOML
-[storage]
-path = "$work/candor.db"
-
-[logging]
-level = "warn"
-
-[[account]]
-name = "jane"
-owner_name = "Jane Doe"
-owner_addresses = ["jane@agency.example"]
-internal_domains = ["agency.example"]
-timezone = "Europe/Berlin"
-mode = "dry-run"
-
-[account.imap]
-host = "127.0.0.1"
-port = $IMAPS_PORT
-tls = "implicit"
-username = "jane@agency.example"
-password_file = "$work/password"
-ca_file = "$CA_FILE"
-
-[account.smtp]
-host = "127.0.0.1"
-port = $SMTP_PORT
-tls = "starttls"
-username = "jane@agency.example"
-password_file = "$work/password"
-ca_file = "$CA_FILE"
-TOML
+(umask 077 && printf '%s' "$USER_1_PASSWORD" >"$work/password")
+# shellcheck source=lib/loopback-config.sh
+. "$repo/scripts/lib/loopback-config.sh"
+write_loopback_config "$work/candor.db" "$work/candor.toml" jane "Jane Doe" \
+    jane@agency.example "$work/password"
 LLVM_PROFILE_FILE="$profiles/%p.profraw" "$gen/release/candor" --config "$work/candor.toml" sync >&2
 stack_cmd stop --dir "$stack" >/dev/null
 "$profdata" merge -o "$work/candor.profdata" "$profiles"/*.profraw
