@@ -293,6 +293,24 @@ printf 'CPU per run, own/machine busy (core-s): candor %s; mbsync %s; floor %s\n
     "$(all "$candor_cpu")" "$(all "$mbsync_cpu")" "$(all "$floor_cpu")"
 printf "Dovecot's CPU per run (core-s, imap + imap-login): during candor %s; during the floor %s\n" \
     "$(all "$candor_server")" "$(all "$floor_server")"
+# Each round runs the contenders back to back, so its ratio compares them in one phase of a
+# shared machine; the table's best rounds may come from different phases (BENCHMARKS.md).
+# paired CANDOR_N CANDOR_S OTHER_N OTHER_S: candor's messages/s over the other's, per round,
+# then their median.
+paired() {
+    awk -v cn="$1" -v cs="$2" -v on="$3" -v os="$4" 'BEGIN {
+        k = split(cs, c, " "); split(os, o, " ")
+        for (i = 1; i <= k; i++) {
+            r[i] = (cn / c[i]) / (on / o[i]); out = out sprintf("%s%.2f", i > 1 ? ", " : "", r[i])
+        }
+        for (i = 2; i <= k; i++) for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+        median = k % 2 ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
+        printf "%s (median %.2f)", out, median
+    }'
+}
+printf 'round by round: candor/floor %s; candor/mbsync %s\n' \
+    "$(paired "$candor_n" "$candor_s" "$floor_n" "$floor_s")" \
+    "$(paired "$candor_n" "$candor_s" "$mbsync_n" "$mbsync_s")"
 # The bound: in 1.5 times the floor's best seconds, the machine's cores, fully used, give
 # cores * 1.5 * floor core-s; what the server used during candor's fastest round is not candor's.
 awk -v cores="$(nproc)" -v fs="$(best "$floor_s")" -v d="$(best "$candor_server")" 'BEGIN {
