@@ -2,8 +2,8 @@
 # Builds candor's release binaries with profile-guided optimisation (PGO), the build that
 # BENCHMARKS.md measures: an instrumented build first syncs the demo mailbox (the README's demo,
 # on a local Dovecot started for it in a temporary directory), then the release build is
-# optimised with the branch and call counts recorded there. Issue 4: 10% less CPU per message
-# than the plain release build (parser 13%, reader 13%, store 4%).
+# optimised with the branch and call counts recorded there. Issue 4: 13% less CPU in a first sync
+# than the plain release build (parser 13%, reader 21%, store 8%; BENCHMARKS.md).
 #
 # Output: target/pgo/release/candor (and candor-stack). Needs the mail stack of the demo
 # (scripts/install-mailstack.sh) and llvm-profdata of the LLVM that rustc is built on: the
@@ -52,10 +52,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/candor-pgo.XXXXXX")
 chmod 755 "$work"
 stack="$work/stack"
 gen="$repo/target/pgo-generate"
-stack_bin="$gen/release/candor-stack"
+# The harness is instrumented as well; its profiles go elsewhere.
+stack_cmd() { LLVM_PROFILE_FILE="$work/ignored/%p.profraw" "$gen/release/candor-stack" "$@"; }
 cleanup() {
     if [ -f "$stack/stack.env" ]; then
-        LLVM_PROFILE_FILE="$work/ignored/%p.profraw" "$stack_bin" stop --dir "$stack" >/dev/null 2>&1 || true
+        stack_cmd stop --dir "$stack" >/dev/null 2>&1 || true
     fi
     rm -rf "$work"
 }
@@ -70,8 +71,6 @@ RUSTFLAGS="-Cprofile-generate=$profiles" CARGO_TARGET_DIR="$gen" \
 rm -rf "$profiles"
 
 say "training: a first sync of the demo mailbox on a local Dovecot"
-# The harness is instrumented as well; its profiles go elsewhere.
-stack_cmd() { LLVM_PROFILE_FILE="$work/ignored/%p.profraw" "$stack_bin" "$@"; }
 stack_cmd start --dir "$stack" --user jane@agency.example >/dev/null
 stack_cmd seed-demo --dir "$stack" >/dev/null
 # shellcheck disable=SC1091
