@@ -194,8 +194,17 @@ static MIME_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
 /// only its structure: the fields it parses for candor, the parts' headers, not the content of
 /// the text part, which candor decodes as mail-parser would (`decode`). The result is the same as
 /// [`parse_whole`]'s, which the corpus test and the fuzzer check.
+///
+/// Never panics: inbound mail is hostile, and a panic in candor's own reading (a bounce notice cut
+/// inside a character did, found in review) would fail the batch every later pass fetches again,
+/// stopping the account's ingest at that message. It is skipped with a reason instead.
 pub fn parse(raw: &[u8]) -> Result<Message, Unparseable> {
-    parse_with(raw, true)
+    std::panic::catch_unwind(|| parse_with(raw, true)).unwrap_or_else(|_| {
+        Err(Unparseable {
+            reason: "candor could not read this message (a bug in candor: please report it)"
+                .to_string(),
+        })
+    })
 }
 
 /// [`parse`] with mail-parser given the whole message: the reference the shortcut is checked

@@ -22,7 +22,7 @@ use crate::policy::{self, Gate, Kind, Planned};
 use crate::store::Store;
 use crate::store::ingest::AccountId;
 use crate::store::mailbox;
-use crate::store::outbox::{self as rows, NewOutboxRow, OutboxRow};
+use crate::store::outbox::{self as rows, Channel, NewOutboxRow, OutboxRow};
 use compose::{Envelope, Templates, Vars};
 
 /// Attempts after which a transient failure becomes `failed` (reported, never retried).
@@ -162,6 +162,18 @@ pub async fn cycle(
     let fresh = plan_now(store, account, now).await?;
     let config = plan::policy_config(account);
     for row in ready {
+        // Queued under another mode, before the owner switched to dry-run: dry-run never sends
+        // (SPEC §7.6), and the policy plans the email again (recorded only) while it lasts.
+        if account.mode == Mode::DryRun {
+            let why = "the account is in dry-run mode now: nothing is sent".to_owned();
+            tracing::info!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "cancelled: {why}");
+            let (id, now_s) = (row.id, now.as_second());
+            store
+                .call(move |tx| rows::set_state(tx, id, "cancelled", &why, now_s))
+                .await?;
+            report.cancelled += 1;
+            continue;
+        }
         let verdict = fresh
             .verdicts
             .iter()
@@ -377,11 +389,17 @@ async fn deliver(
 ) -> anyhow::Result<()> {
     let id = row.id;
     let now_s = clock.now().as_second();
-    if !begin_attempt(store, id, now_s).await? {
+    let channel = match account.mode {
+        Mode::Drafts => Channel::Drafts,
+        Mode::Auto => Channel::Smtp,
+        // The caller cancels such rows: dry-run never sends (SPEC §7.6).
+        Mode::DryRun => anyhow::bail!("an email was about to be delivered in dry-run mode"),
+    };
+    if !begin_attempt(store, id, now_s, channel).await? {
         return Ok(()); // cancelled by the owner meanwhile
     }
     let raw = store.call(move |tx| rows::raw(tx, id)).await?;
-    if account.mode == Mode::Drafts {
+    if channel == Channel::Drafts {
         let Some(drafts) = folders.drafts.as_deref() else {
             let why = "no Drafts folder found: set [account.folders] drafts".to_owned();
             tracing::warn!(account = %account.name, "{why}");
@@ -482,9 +500,14 @@ async fn deliver(
 /// fails nothing is sent, and the row goes back to `queued` where the store still takes writes.
 /// On a failed disk it stays as the disk kept it: `sending` (reported unknown, never resent) or
 /// `queued` (sent once after the repair).
-pub(crate) async fn begin_attempt(store: &Store, id: i64, now_s: i64) -> anyhow::Result<bool> {
+pub(crate) async fn begin_attempt(
+    store: &Store,
+    id: i64,
+    now_s: i64,
+    channel: Channel,
+) -> anyhow::Result<bool> {
     if !store
-        .call(move |tx| rows::begin_attempt(tx, id, now_s))
+        .call(move |tx| rows::begin_attempt(tx, id, now_s, channel))
         .await?
     {
         return Ok(false);
@@ -604,8 +627,14 @@ async fn recover(
             .await?;
             continue;
         }
-        // A row left `sending`: the process died during the try.
-        if account.mode == Mode::Drafts {
+        // A row left `sending`: the process died during the try. It is looked for where that
+        // try put it, whatever the mode is now (rows from before the channel was recorded: the
+        // current mode, as then).
+        let drafts_attempt = match row.channel.as_deref() {
+            Some(channel) => channel == Channel::Drafts.as_str(),
+            None => account.mode == Mode::Drafts,
+        };
+        if drafts_attempt {
             let found = match folders.drafts.as_deref() {
                 Some(drafts) => imap::contains_message_id(session, drafts, &row.message_id).await?,
                 None => false,

@@ -186,10 +186,17 @@ pub fn conversation_facts(
         })
         .collect();
 
-    let rows: Vec<&OutboxRow> = extra
-        .rows
-        .iter()
-        .filter(|r| r.kind != "digest" && conversation.addresses.contains(&r.candidate))
+    // What dry-run recorded never went anywhere: once the account sends or drafts, it counts for
+    // nothing (or the first real email would be "following up once more", or a closure).
+    let dry_run = account.mode == config::Mode::DryRun;
+    let outbox_rows = || {
+        extra
+            .rows
+            .iter()
+            .filter(move |r| r.kind != "digest" && (dry_run || r.state != "recorded"))
+    };
+    let rows: Vec<&OutboxRow> = outbox_rows()
+        .filter(|r| conversation.addresses.contains(&r.candidate))
         .collect();
     let automated = rows
         .iter()
@@ -203,10 +210,8 @@ pub fn conversation_facts(
             })
         })
         .collect();
-    let recipient_last_automated_at = extra
-        .rows
-        .iter()
-        .filter(|r| r.kind != "digest" && conversation.addresses.contains(&r.recipient))
+    let recipient_last_automated_at = outbox_rows()
+        .filter(|r| conversation.addresses.contains(&r.recipient))
         .filter(|r| OutboxState::parse(&r.state).is_some_and(|s| s.counts_as_sent()))
         .map(|r| ts(r.done_at.unwrap_or(r.created_at)))
         .max();
@@ -215,10 +220,7 @@ pub fn conversation_facts(
         .start_of_day()
         .map(|z| z.timestamp())
         .unwrap_or(now);
-    let account_sent_today = extra
-        .rows
-        .iter()
-        .filter(|r| r.kind != "digest")
+    let account_sent_today = outbox_rows()
         .filter(|r| OutboxState::parse(&r.state).is_some_and(|s| s.counts_as_sent()))
         .filter(|r| ts(r.done_at.unwrap_or(r.created_at)) >= day_start)
         .count() as u32;
@@ -229,18 +231,27 @@ pub fn conversation_facts(
         .find_map(|a| extra.states.get(a))
         .cloned()
         .unwrap_or_default();
-    let in_folder = |seen: &HashMap<i64, i64>| {
-        conversation
-            .messages
-            .iter()
+    // When the owner first put one of `messages` into a folder.
+    let in_folder = |seen: &HashMap<i64, i64>, messages: &mut dyn Iterator<Item = &usize>| {
+        messages
             .filter_map(|&i| seen.get(&facts.messages[i].key))
             .min()
             .map(|&at| ts(at))
     };
+    // An outcome folder closes the candidate a message is of (SPEC §6): from them, or the owner's
+    // to them. Not everyone of its thread: a referrer in Cc of the candidate's reply is no one
+    // the owner decided about. The hold folder holds the whole conversation: holding is safe.
+    let of_candidate = |i: &&usize| {
+        let m = &facts.messages[**i];
+        is_candidate(&m.from) || (facts.identity.is_owner(&m.from) && m.to.iter().any(is_candidate))
+    };
     let outcome_folder = extra
         .outcomes
         .iter()
-        .filter_map(|(outcome, seen)| in_folder(seen).map(|at| (*outcome, at)))
+        .filter_map(|(outcome, seen)| {
+            in_folder(seen, &mut conversation.messages.iter().filter(of_candidate))
+                .map(|at| (*outcome, at))
+        })
         .max_by_key(|(_, at)| *at);
     let excluded_by_owner = conversation.addresses.iter().any(|a| {
         extra
@@ -258,7 +269,7 @@ pub fn conversation_facts(
             .as_deref()
             .and_then(policy::Outcome::parse)
             .zip(state.decided_at.map(ts)),
-        hold_folder_at: in_folder(&extra.hold),
+        hold_folder_at: in_folder(&extra.hold, &mut conversation.messages.iter()),
         outcome_folder,
         excluded_by_owner,
     };
@@ -282,5 +293,228 @@ pub fn conversation_facts(
         last_digest_at: extra.last_digest_at.map(ts),
         recipient_last_automated_at,
         account_sent_today,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversations::{self, Identity, StoredMessage};
+    use crate::policy::{Kind, Outcome, State};
+
+    fn config(mode: &str) -> config::Config {
+        let text = format!(
+            r#"
+[storage]
+path = "/tmp/candor-plan-test.db"
+[[account]]
+name = "jane"
+owner_name = "Jane Doe"
+owner_addresses = ["jane@agency.example"]
+internal_domains = ["agency.example"]
+timezone = "Europe/Berlin"
+mode = "{mode}"
+[account.imap]
+host = "imap.agency.example"
+username = "jane@agency.example"
+password = "x"
+[account.smtp]
+host = "smtp.agency.example"
+username = "jane@agency.example"
+password = "x"
+[account.folders]
+outcomes = {{ not_selected = "Candor/Not selected" }}
+[account.scope]
+mode = "all"
+[account.digest]
+schedule = "off"
+"#
+        );
+        config::parse_str(&text, std::path::Path::new("/tmp/candor.toml"), true)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn message(
+        key: i64,
+        time: &str,
+        from: &str,
+        to: &[&str],
+        cc: &[&str],
+        body: &str,
+    ) -> StoredMessage {
+        StoredMessage {
+            key,
+            thread: 1,
+            time: time.parse().unwrap(),
+            message_id: Some(format!("m{key}@x.example")),
+            in_reply_to: (key > 1).then(|| format!("m{}@x.example", key - 1)),
+            from: from.to_owned(),
+            from_name: String::new(),
+            to: to.iter().map(|s| s.to_string()).collect(),
+            cc: cc.iter().map(|s| s.to_string()).collect(),
+            subject: "Backend role".to_owned(),
+            class: Class::Human,
+            body: body.to_owned(),
+            ooo_until: None,
+            hard_bounce: false,
+            bounced: vec![],
+            own_kind: None,
+            recipient_names: vec![],
+        }
+    }
+
+    fn facts(account: &Account, messages: Vec<StoredMessage>) -> AccountFacts {
+        let identity = Identity::for_account(account);
+        let conversations = conversations::conversations(&messages, &identity);
+        AccountFacts {
+            name: account.name.clone(),
+            in_scope: vec![true; conversations.len()],
+            conversations,
+            messages,
+            threads: 1,
+            calendar: account_facts::calendar(account),
+            identity,
+        }
+    }
+
+    /// The policy's verdict for the conversation of `address`.
+    fn decide(
+        account: &Account,
+        facts: &AccountFacts,
+        extra: &Extra,
+        address: &str,
+        now: Timestamp,
+    ) -> policy::Decision {
+        let index = facts
+            .conversations
+            .iter()
+            .position(|c| c.address == address)
+            .unwrap_or_else(|| panic!("no conversation with {address}"));
+        let conversation = conversation_facts(account, facts, extra, index, now);
+        policy::decide(&conversation, &policy_config(account), &facts.calendar, now)
+    }
+
+    /// Found in review: the owner wrote to Ann with the referrer Bob in Cc, Ann answered (Bob in
+    /// Cc again), and the owner moved Ann's reply into the "not selected" folder. Bob got the
+    /// rejection too: the folder counted for every message of the thread.
+    #[test]
+    fn an_outcome_folder_closes_the_candidate_of_the_message_and_not_the_cc() {
+        let config = config("auto");
+        let account = &config.accounts[0];
+        let facts = facts(
+            account,
+            vec![
+                message(
+                    1,
+                    "2026-03-02T09:00:00Z",
+                    "jane@agency.example",
+                    &["ann@a.example"],
+                    &["bob@b.example"],
+                    "Hi Ann, Bob suggested you. Would you be open to a call?",
+                ),
+                message(
+                    2,
+                    "2026-03-02T12:00:00Z",
+                    "ann@a.example",
+                    &["jane@agency.example"],
+                    &["bob@b.example"],
+                    "Yes, happy to talk.",
+                ),
+            ],
+        );
+        let moved_at = "2026-03-03T09:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_second();
+        let extra = Extra {
+            first_sync_at: Some(0),
+            outcomes: vec![(Outcome::NotSelected, HashMap::from([(2, moved_at)]))],
+            ..Extra::default()
+        };
+        let now: Timestamp = "2026-03-05T10:00:00Z".parse().unwrap();
+        let ann = decide(account, &facts, &extra, "ann@a.example", now);
+        assert_eq!(ann.state, State::Closed);
+        assert_eq!(
+            ann.planned.map(|p| (p.kind, p.reply_to)),
+            Some((Kind::ClosureNotSelected, 2))
+        );
+        let bob = decide(account, &facts, &extra, "bob@b.example", now);
+        assert_ne!(bob.state, State::Closed);
+        assert!(
+            bob.planned
+                .as_ref()
+                .is_none_or(|p| p.kind != Kind::ClosureNotSelected),
+            "{:?}",
+            bob.planned
+        );
+    }
+
+    fn recorded(candidate: &str, kind: &str, at: &str) -> OutboxRow {
+        let at = at.parse::<Timestamp>().unwrap().as_second();
+        OutboxRow {
+            account: "jane".to_owned(),
+            candidate: candidate.to_owned(),
+            recipient: candidate.to_owned(),
+            kind: kind.to_owned(),
+            state: "recorded".to_owned(),
+            reply_to: Some(1),
+            due: at,
+            created_at: at,
+            done_at: Some(at),
+            ..OutboxRow::default()
+        }
+    }
+
+    /// Found in review: after a trial in dry-run had recorded follow-up 1, switching to auto made
+    /// the candidate's first real email "following up once more". What dry-run recorded counts
+    /// only while the account stays in dry-run.
+    #[test]
+    fn what_dry_run_recorded_counts_only_in_dry_run() {
+        let messages = vec![message(
+            1,
+            "2026-03-02T09:00:00Z",
+            "jane@agency.example",
+            &["ann@a.example"],
+            &[],
+            "Hi Ann, would you be open to a call about the backend role?",
+        )];
+        let extra = Extra {
+            first_sync_at: Some(0),
+            rows: vec![recorded(
+                "ann@a.example",
+                "follow_up_1",
+                "2026-03-09T10:00:00Z",
+            )],
+            ..Extra::default()
+        };
+        let now: Timestamp = "2026-03-16T10:00:00Z".parse().unwrap();
+
+        let dry = config("dry-run");
+        let account = &dry.accounts[0];
+        let decision = decide(
+            account,
+            &facts(account, messages.clone()),
+            &extra,
+            "ann@a.example",
+            now,
+        );
+        assert_eq!(decision.planned.map(|p| p.kind), Some(Kind::FollowUp2));
+
+        for mode in ["auto", "drafts"] {
+            let real = config(mode);
+            let account = &real.accounts[0];
+            let facts = facts(account, messages.clone());
+            let decision = decide(account, &facts, &extra, "ann@a.example", now);
+            assert_eq!(
+                decision.planned.map(|p| p.kind),
+                Some(Kind::FollowUp1),
+                "{mode}"
+            );
+            let index = 0;
+            let conversation = conversation_facts(account, &facts, &extra, index, now);
+            assert!(conversation.automated.is_empty(), "{mode}");
+            assert_eq!(conversation.recipient_last_automated_at, None, "{mode}");
+            assert_eq!(conversation.account_sent_today, 0, "{mode}");
+        }
     }
 }

@@ -124,14 +124,14 @@ fn notice_text(text: &str) -> &str {
         "unsent message below",
         "content-type: message/rfc822",
     ];
-    let lower = text.to_lowercase();
-    // Lowercasing can change byte lengths (rare scripts): only cut when offsets agree.
+    // ASCII lowercasing keeps every byte where it was, so an offset in `lower` is one in `text`.
+    // (Full lowercasing does not: the Ohm sign shrinks and "İ" grows, and equal total lengths
+    // once let a crafted notice cut `text` inside a character, a panic found in review.)
+    let lower = text.to_ascii_lowercase();
     let mut end = text.len();
-    if lower.len() == text.len() {
-        for marker in MARKERS {
-            if let Some(at) = lower.find(marker) {
-                end = end.min(at);
-            }
+    for marker in MARKERS {
+        if let Some(at) = lower.find(marker) {
+            end = end.min(at);
         }
     }
     let head = &text[..end];

@@ -534,3 +534,74 @@ fn a_date_that_hides_the_content_type_from_mail_parser_takes_no_shortcut() {
         }
     }
 }
+
+/// Found in review: a bounce notice whose full lowercasing kept the total length but moved the
+/// bytes (the Ohm sign shrinks, "İ" grows) had its text cut inside a character: a panic that
+/// stopped the account's ingest at that message on every pass.
+#[test]
+fn a_notice_whose_lowercase_moves_bytes_is_read_without_panic() {
+    let raw = "From: MAILER-DAEMON@example.com\r\nTo: jane@agency.example\r\nSubject: Undelivered Mail Returned to Sender\r\nDate: Tue, 1 Sep 2026 10:00:00 +0000\r\nMessage-ID: <b1@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\u{2126}returned message \u{130}\r\n";
+    let message = read_as_whole(raw).expect("the notice parses");
+    assert_eq!(message.class, Class::Bounce);
+}
+
+/// Bodies built from characters whose case mapping changes their length, mixed with the phrases
+/// the classifier, bounce and out-of-office readers look for: none makes the reader panic.
+#[test]
+fn case_mapping_traps_never_panic() {
+    use rand::{Rng as _, SeedableRng as _};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let pieces = [
+        "\u{2126}",
+        "\u{130}",
+        "\u{212A}",
+        "\u{1E9E}",
+        "\u{23A}",
+        "\u{2C65}",
+        "ß",
+        "İ",
+        " ",
+        "\n",
+        "\r\n",
+        "returned message",
+        "original message follows",
+        "Received: x",
+        "5.1.1",
+        "4.2.2",
+        "x@y.com",
+        "back on 3 March",
+        "On Mon, 2 Mar 2026 Jane wrote:",
+        "> q",
+        "-----Original Message-----",
+        "From: a\nSent: b",
+        "bis 12.03.2027",
+        "Final-Recipient: rfc822; a@b.c",
+        "Status: 5.0.0",
+        "--",
+        "delayed",
+        "to: a@b.cd",
+        "Mo\u{308}",
+        "\u{FB03}",
+        "ǅ",
+        "\u{10400}",
+    ];
+    let heads = [
+        "From: MAILER-DAEMON@example.com\r\nTo: jane@agency.example\r\nSubject: Undelivered Mail\r\n",
+        "From: bob@example.com\r\nTo: jane@agency.example\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\n",
+        "From: bob@example.com\r\nTo: jane@agency.example\r\nSubject: Re: role\r\n",
+    ];
+    for i in 0..6000 {
+        let mut body = String::new();
+        for _ in 0..rng.random_range(1..12) {
+            body.push_str(pieces[rng.random_range(0..pieces.len())]);
+        }
+        let raw = format!(
+            "{}Date: Tue, 1 Sep 2026 10:00:00 +0000\r\nMessage-ID: <{i}@x>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+            heads[i % 3]
+        );
+        let read = std::panic::catch_unwind(|| parse_with(raw.as_bytes(), true));
+        assert!(read.is_ok(), "panic on {body:?}");
+        let whole = std::panic::catch_unwind(|| parse_whole(raw.as_bytes()));
+        assert!(whole.is_ok(), "panic on {body:?}");
+    }
+}

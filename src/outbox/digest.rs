@@ -191,7 +191,7 @@ pub async fn deliver(
     clock: Clock,
 ) -> anyhow::Result<String> {
     let now_s = clock.now().as_second();
-    if !super::begin_attempt(store, id, now_s).await? {
+    if !super::begin_attempt(store, id, now_s, rows::Channel::Smtp).await? {
         return Ok("not queued".to_owned());
     }
     let raw = store.call(move |tx| rows::raw(tx, id)).await?;

@@ -25,6 +25,9 @@ pub struct OutboxRow {
     pub copied: bool,
     pub created_at: i64,
     pub done_at: Option<i64>,
+    /// Where the latest attempt went (`smtp` or `drafts`); `None` before any attempt, or for a
+    /// row attempted before candor recorded it.
+    pub channel: Option<String>,
 }
 
 /// A row to queue: everything is final before anything is sent.
@@ -43,7 +46,7 @@ pub struct NewOutboxRow<'a> {
 
 const COLUMNS: &str =
     "o.id, a.name, o.candidate, o.recipient, o.kind, o.state, o.message_id, o.reply_to, o.due,
-     o.attempts, o.next_try_at, o.last_error, o.copied, o.created_at, o.done_at";
+     o.attempts, o.next_try_at, o.last_error, o.copied, o.created_at, o.done_at, o.channel";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
     Ok(OutboxRow {
@@ -62,6 +65,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
         copied: r.get::<_, i64>(12)? != 0,
         created_at: r.get(13)?,
         done_at: r.get(14)?,
+        channel: r.get(15)?,
     })
 }
 
@@ -114,15 +118,39 @@ pub fn raw(tx: &Transaction<'_>, id: i64) -> anyhow::Result<Vec<u8>> {
     Ok(tx.query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0))?)
 }
 
-/// Moves a row to `sending` and raises its attempt count, before the SMTP call (SPEC §8).
+/// Moves a row to `sending` and raises its attempt count, before the SMTP call or the APPEND
+/// to Drafts (SPEC §8), recording which of the two `channel` is: after a crash, recovery looks
+/// for the email where this attempt put it, whatever the account's mode is by then.
 /// Returns false when the row is no longer `queued` (cancelled meanwhile).
-pub fn begin_attempt(tx: &Transaction<'_>, id: i64, now: i64) -> anyhow::Result<bool> {
+pub fn begin_attempt(
+    tx: &Transaction<'_>,
+    id: i64,
+    now: i64,
+    channel: Channel,
+) -> anyhow::Result<bool> {
     let n = tx.execute(
-        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?2
+        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?2,
+             channel = ?3
          WHERE id = ?1 AND state = 'queued'",
-        params![id, now],
+        params![id, now, channel.as_str()],
     )?;
     Ok(n == 1)
+}
+
+/// Where an attempt takes an email: to the server by SMTP, or to the owner's Drafts folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Smtp,
+    Drafts,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Smtp => "smtp",
+            Channel::Drafts => "drafts",
+        }
+    }
 }
 
 /// Commits again what [`begin_attempt`] committed (the row stays `sending`): a second synced

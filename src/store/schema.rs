@@ -284,6 +284,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_by_time ON messages (account_id, time);
     CREATE INDEX messages_by_thread ON messages (account_id, thread_id);
     "#,
+    // 10: where an outbox row's latest attempt went (`smtp` or `drafts`): recovery after a crash
+    //     looks for the email there, even when the account's mode has changed since (a row
+    //     interrupted in SMTP and looked for in Drafts alone went back to the queue).
+    r#"
+    ALTER TABLE outbox ADD COLUMN channel TEXT CHECK (channel IN ('smtp','drafts'));
+    "#,
 ];
 
 /// Migrations that rebuild a table other tables reference: they run with foreign keys off, and
