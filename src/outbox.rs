@@ -162,16 +162,17 @@ pub async fn cycle(
     let fresh = plan_now(store, account, now).await?;
     let config = plan::policy_config(account);
     for row in ready {
-        // Queued under another mode, before the owner switched to dry-run: dry-run never sends
-        // (SPEC §7.6), and the policy plans the email again (recorded only) while it lasts.
+        // Queued under another mode, before the owner switched to dry-run (found in review: it
+        // went out by SMTP). Dry-run only records (SPEC §7.6); what it recorded counts for
+        // nothing once the account sends again, so the email is planned afresh then.
         if account.mode == Mode::DryRun {
-            let why = "the account is in dry-run mode now: nothing is sent".to_owned();
-            tracing::info!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "cancelled: {why}");
+            let why = "queued before the switch to dry-run: recorded, not sent".to_owned();
+            tracing::info!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "recorded (dry-run): nothing sent");
             let (id, now_s) = (row.id, now.as_second());
             store
-                .call(move |tx| rows::set_state(tx, id, "cancelled", &why, now_s))
+                .call(move |tx| rows::set_state(tx, id, "recorded", &why, now_s))
                 .await?;
-            report.cancelled += 1;
+            report.recorded += 1;
             continue;
         }
         let verdict = fresh

@@ -307,6 +307,38 @@ async fn killed_after_the_data_reply_is_unknown_reported_and_never_resent() {
     assert_reported_unknown(&s, &ann.address, &rows[0].message_id);
 }
 
+/// Found in review: a send killed mid-SMTP, then a restart in drafts mode, looked for the email
+/// in Drafts alone, put the row back in the queue and saved a draft of an email that had gone
+/// out. Recovery looks where the interrupted attempt went (SMTP): the outcome is unknown.
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_the_data_reply_then_restarted_in_drafts_mode_is_unknown_not_drafted() {
+    let s = scenario(1, false);
+    let ann = &s.candidates[0];
+    let out = s.run_once(0, Some("after_data_reply"));
+    assert_killed(&out, "after_data_reply");
+    assert_eq!(s.rows()[0].state, "sending", "killed mid-try");
+
+    let toml = std::fs::read_to_string(&s.config.path).unwrap();
+    let drafts = toml.replace("mode = \"auto\"", "mode = \"drafts\"");
+    assert_ne!(toml, drafts);
+    std::fs::write(&s.config.path, drafts).unwrap();
+    let stdout = s.run_clean(1);
+    assert!(stdout.contains("0 drafted"), "{stdout}");
+    s.run_clean(60 * 24);
+
+    assert_eq!(s.follow_ups_received(ann).await.len(), 1, "accepted once");
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "never queued again: {rows:?}");
+    assert_eq!(rows[0].state, "unknown", "{rows:?}");
+    assert_eq!(rows[0].channel.as_deref(), Some("smtp"));
+    let drafts = s.stack.read_folder(&s.jane, "Drafts").await.unwrap();
+    assert!(
+        !drafts.iter().any(|m| is_candor(&m.raw)),
+        "no draft of an email that went out"
+    );
+    assert_reported_unknown(&s, &ann.address, &rows[0].message_id);
+}
+
 /// SPEC §8 "reported": `plan --json` holds the conversation (gate `state`) and, where the
 /// command exists, `outbox list --json` lists the row as unknown.
 fn assert_reported_unknown(s: &Scenario, candidate: &str, message_id: &str) {

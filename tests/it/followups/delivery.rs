@@ -427,3 +427,58 @@ async fn the_daily_cap_sends_the_rest_the_next_day() {
     assert_eq!(got, 2, "one each");
     assert_eq!(outbox(&s.config).len(), 2, "{:?}", outbox(&s.config));
 }
+
+/// Rewrites the account's mode in its configuration file.
+fn switch_mode(config: &TestConfig, from: &str, to: &str) {
+    let toml = std::fs::read_to_string(&config.path).unwrap();
+    let switched = toml.replace(&format!("mode = \"{from}\""), &format!("mode = \"{to}\""));
+    assert_ne!(toml, switched, "the config has mode = {from:?}");
+    std::fs::write(&config.path, switched).unwrap();
+}
+
+/// Found in review: a follow-up queued in auto (held here by a 451) went out by SMTP after the
+/// owner switched the account to dry-run, and once back in auto, what dry-run had recorded made
+/// the candidate's first real email "following up once more". Dry-run records the queued row
+/// and sends nothing; back in auto the candidate gets follow-up 1, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_sends_nothing_queued_before_it_and_its_records_count_for_nothing_after() {
+    let s = silent_ann("auto", "");
+    s.stack
+        .refuse_recipient("ann@candidates.example", 451, "4.3.0 try again later")
+        .unwrap();
+    let out = run_once(&s.config, s.t1());
+    assert!(out.contains("1 to retry"), "{out}");
+    s.stack.clear_refusals().unwrap();
+
+    switch_mode(&s.config, "auto", "dry-run");
+    let out = run_once(&s.config, s.t1() + hours(1));
+    assert!(
+        out.contains("0 sent") && out.contains("1 recorded"),
+        "{out}"
+    );
+    // A week on, dry-run records the second follow-up it would send.
+    let out = run_once(&s.config, s.t1() + days(7));
+    assert!(
+        out.contains("0 sent") && out.contains("1 recorded"),
+        "{out}"
+    );
+    let rows = outbox(&s.config);
+    let states: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.kind.as_str(), r.state.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        [("follow_up_1", "recorded"), ("follow_up_2", "recorded")],
+        "{rows:?}"
+    );
+    assert!(candor_mail(&s.stack, &s.ann, "INBOX").await.is_empty());
+
+    switch_mode(&s.config, "dry-run", "auto");
+    let out = run_once(&s.config, s.t1() + days(8));
+    assert!(out.contains("1 sent"), "{out}");
+    expect_one_follow_up(&s.stack, &s.ann, "ann1@agency.example", "follow_up_1").await;
+    let out = run_once(&s.config, s.t1() + days(8) + hours(1));
+    assert!(out.contains("0 queued, 0 sent"), "{out}");
+    assert_eq!(candor_mail(&s.stack, &s.ann, "INBOX").await.len(), 1);
+}
