@@ -141,6 +141,7 @@ fn store(
             next_uid,
             now,
             &mut ingest::KnownKeys::unknown(),
+            1,
             &mut |message, internal_date, _, row| {
                 let start = Instant::now();
                 let choice = threads.choose(message, internal_date, row);

@@ -94,6 +94,8 @@ pub struct Threader {
     /// [`Threader::add_prepared`]'s buffers: the nodes a message joins, the threads before it.
     scratch_nodes: Vec<u32>,
     scratch_threads: Vec<ThreadId>,
+    /// The largest message key added.
+    max_key: i64,
 }
 
 /// A message reduced to what the threader compares: keyed digests of its usable ids and of its
@@ -178,6 +180,13 @@ impl Threader {
         Threader::default()
     }
 
+    /// A key above every key added: a new message must not take the key of one the threader
+    /// still holds (deleted from the store meanwhile by `candidate forget`), or it would join
+    /// that message's thread.
+    pub fn next_key(&self) -> i64 {
+        self.max_key.saturating_add(1)
+    }
+
     /// The threader's digest function, for [`Digests::prepare`] elsewhere.
     pub fn digests(&self) -> Digests {
         self.digests.clone()
@@ -200,6 +209,7 @@ impl Threader {
                 entry.insert(node);
                 self.parent.push(node);
                 self.min_key.push(Some(key));
+                self.max_key = self.max_key.max(key);
                 (node, false)
             }
         };

@@ -39,6 +39,15 @@ pub async fn sync(config: Config, clock: Clock) -> ExitCode {
     for (name, result) in service::pass_all_once(&config, &store, false, clock).await {
         match result {
             Ok((report, _)) => {
+                for folder in &report.folders {
+                    if let Some(words) = &folder.refused {
+                        failed = true;
+                        eprintln!(
+                            "candor: account {name}: the server refused to open folder {}: {words}",
+                            folder.folder
+                        );
+                    }
+                }
                 let folders = report
                     .folders
                     .iter()

@@ -78,6 +78,9 @@ pub struct FolderSyncReport {
     pub skipped: usize,
     pub gone: usize,
     pub uidvalidity_changed: bool,
+    /// The server's words when it refused to open the folder (EXAMINE answered NO or BAD): the
+    /// other folders are read all the same.
+    pub refused: Option<String>,
 }
 
 /// What an account sync did, folder by folder.
@@ -533,10 +536,25 @@ async fn fetch_folders(
             folder: name.to_owned(),
             ..FolderSyncReport::default()
         };
-        let mailbox = timeout(COMMAND_TIMEOUT, session.examine(name))
+        let examined = timeout(COMMAND_TIMEOUT, session.examine(name))
             .await
-            .map_err(|_| ImapError::timed_out(&format!("EXAMINE {name}")))?
-            .map_err(|e| ImapError::from_imap(&format!("EXAMINE {name}"), e))?;
+            .map_err(|_| ImapError::timed_out(&format!("EXAMINE {name}")))?;
+        let mailbox = match examined {
+            Ok(mailbox) => mailbox,
+            // A folder listed but refused (its rights, a damaged index): one folder's problem,
+            // reported, not a reason to stop reading the others (found in review: every pass
+            // failed, and the outbox never ran).
+            Err(async_imap::error::Error::No(words) | async_imap::error::Error::Bad(words)) => {
+                tracing::warn!(
+                    folder = name,
+                    "the server refused to open this folder: {words}; the other folders are read"
+                );
+                report.refused = Some(words);
+                reports.push((index, report));
+                continue;
+            }
+            Err(e) => return Err(ImapError::from_imap(&format!("EXAMINE {name}"), e)),
+        };
         let uidvalidity = mailbox.uid_validity.ok_or_else(|| {
             ImapError::new(
                 ImapErrorKind::Protocol,

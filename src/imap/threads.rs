@@ -120,6 +120,7 @@ impl Threads {
             next_uid,
             now,
             keys,
+            threader.next_key(),
             &mut |message, internal_date, prepared, row| match prepared {
                 Some(prepared) => choice(threader.add_prepared(row.0, prepared)),
                 None => choose(threader, identity, message, internal_date, row),

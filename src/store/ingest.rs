@@ -217,7 +217,8 @@ pub fn reset_uidvalidity(
 
 /// Stores a batch of fetched messages and moves the folder's cursor to `next_uid`, in the
 /// caller's transaction: the cursor never runs ahead of the messages it covers. Each new message
-/// gets its row id first, then its thread from `thread_of`, then is inserted in one write.
+/// gets its row id first (never below `min_id`), then its thread from `thread_of`, then is
+/// inserted in one write.
 // Each argument is one independent piece of the batch's context; a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
 pub fn store_batch(
@@ -229,15 +230,17 @@ pub fn store_batch(
     next_uid: u32,
     now: jiff::Timestamp,
     known: &mut KnownKeys,
+    min_id: i64,
     thread_of: &mut ThreadOf<'_>,
 ) -> anyhow::Result<BatchOutcome> {
     let mut outcome = BatchOutcome::default();
     // The immediate transaction holds the write lock: nobody else takes ids meanwhile.
     // Cached statements, like those of every message: preparing these two anew for each batch
     // showed in the store stage's profile.
-    let mut next_id: i64 = tx
+    let next_id: i64 = tx
         .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM messages")?
         .query_row([], |r| r.get(0))?;
+    let mut next_id = next_id.max(min_id);
     let mut statements = Statements::prepare(tx)?;
     // The locations of the batch, written once its messages are.
     let mut locations: Vec<(u32, MessageRowId)> = Vec::with_capacity(batch.len());
@@ -863,6 +866,44 @@ mod tests {
         );
     }
 
+    /// A new message's row id is never below the `min_id` the caller gives (the threader's next
+    /// key, see `Threader::next_key`), even when the store's own ids are lower.
+    #[test]
+    fn new_rows_take_ids_from_min_id_on() {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        store
+            .call_blocking(|tx| {
+                let account = ensure_account(tx, "a", jiff::Timestamp::UNIX_EPOCH)?;
+                let folder = ensure_folder(tx, account, "INBOX", "inbox")?;
+                let at = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+                let message = parsed(
+                    "From: a@x.example\nTo: b@y.example\nDate: Tue, 3 Mar 2026 10:00:00 +0000\nMessage-ID: <m1@x>\nSubject: Hi\n\nHello\n",
+                );
+                let mut rows = Vec::new();
+                store_batch(
+                    tx,
+                    account,
+                    folder.id,
+                    1,
+                    &[Fetched::parsed(1, at, message)],
+                    2,
+                    at,
+                    &mut KnownKeys::unknown(),
+                    40,
+                    &mut |_, _, _, row| {
+                        rows.push(row.0);
+                        ThreadChoice {
+                            thread: row.0,
+                            merged: Vec::new(),
+                        }
+                    },
+                )?;
+                assert_eq!(rows, [40]);
+                Ok(())
+            })
+            .unwrap();
+    }
+
     fn parsed(raw: &str) -> mail::Message {
         mail::parse(raw.replace('\n', "\r\n").as_bytes()).expect("test message parses")
     }
@@ -887,6 +928,7 @@ mod tests {
             uid + 1,
             at,
             known,
+            1,
             &mut |_, _, _, row| ThreadChoice {
                 thread: row.0,
                 merged: Vec::new(),
@@ -960,6 +1002,7 @@ mod tests {
                         next_uid,
                         at,
                         &mut known,
+                        1,
                         &mut |_, _, _, row| ThreadChoice {
                             thread: row.0,
                             merged: Vec::new(),

@@ -316,3 +316,30 @@ fn bogus_id_table() {
     assert!(is_bogus_id("<a\u{85}b@c>"), "next line");
     assert!(!is_bogus_id("<jürgen@b>"));
 }
+
+/// Found in review: `candidate forget` deleted Alice's messages 5 and 6 beside the daemon, whose
+/// threader still held them; the store's next row id was 6 again, and Bob's new, unrelated
+/// message given key 6 joined Alice's thread. New keys start above every key the threader holds.
+#[test]
+fn the_next_key_is_above_every_key_the_threader_holds() {
+    let mut threader = Threader::new();
+    assert_eq!(threader.next_key(), 1);
+    threader.add(&input(&M(5, "a@x", "", "", 0, "alice@ext", "Role")));
+    threader.add(&input(&M(6, "b@x", "a@x", "", 1, "alice@ext", "Re: Role")));
+    threader.add(&input(&M(3, "c@x", "", "", 2, "carol@ext", "Hello")));
+    assert_eq!(threader.next_key(), 7);
+    let bob = threader.add(&input(&M(
+        threader.next_key(),
+        "d@y",
+        "",
+        "",
+        3,
+        "bob@ext",
+        "Hello",
+    )));
+    assert_eq!(
+        bob.thread,
+        ThreadId(7),
+        "Bob's message starts its own thread"
+    );
+}

@@ -893,3 +893,46 @@ async fn long_headers_and_bodies_are_read_as_the_header_and_the_text_prefix() {
         );
     }
 }
+
+/// Found in review: a folder the server lists but refuses to open (its rights, a damaged index)
+/// failed every pass, so the other folders, the pass's record and the outbox never ran. The
+/// refusal is reported (`sync` exits 1 naming it) and the other folders are read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folder_the_server_refuses_to_open_is_reported_and_the_others_are_read() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    seed_inbox_and_sent(&stack, &jane, 0..30, 5000..5020);
+    stack
+        .seed(&jane, "Candidates", &applications(100..110, every_minute))
+        .unwrap();
+    let scope = "\n[account.scope]\nmode = \"folders\"\nfolders = [\"Candidates\"]\n";
+    let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, scope)]);
+    let folder = stack
+        .dir()
+        .join("mail/jane@agency.example/Maildir/.Candidates");
+    let mode = std::fs::metadata(&folder).unwrap().permissions().mode();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o000)).unwrap();
+
+    let out = candor(&config, &["sync"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("account jane: the server refused to open folder Candidates"),
+        "{stderr}"
+    );
+    assert!(
+        text(&out.stdout).contains("jane: 50 fetched, 50 new"),
+        "{}",
+        text(&out.stdout)
+    );
+    let s = stats(&config, "jane");
+    assert_eq!(
+        (&s["folders"]["INBOX"], &s["folders"]["Sent"]),
+        (&30.into(), &20.into()),
+        "{s}"
+    );
+
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode)).unwrap();
+    sync_reports(&config, "jane: 10 fetched, 10 new");
+}
