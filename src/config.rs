@@ -14,7 +14,7 @@ mod sections;
 mod server;
 #[cfg(test)]
 mod tests;
-mod values;
+pub(crate) mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;

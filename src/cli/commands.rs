@@ -350,22 +350,19 @@ pub fn candidate_mark(
         Ok(account) => account,
         Err(code) => return code,
     };
-    let address = address.trim().to_lowercase();
-    let valid = match change {
-        MarkChange::Add => address.contains('@'),
-        MarkChange::Exclude => !address.is_empty() && !address.contains(char::is_whitespace),
+    // As strict as the configuration's own lists (`scope.include`, `scope.exclude`): found in
+    // review, "@bigco.example" was excluded "for good" while matching nobody.
+    let checked = match change {
+        MarkChange::Add => crate::config::values::check_address(address.trim()),
+        MarkChange::Exclude => crate::config::values::check_address_or_domain(address.trim()),
     };
-    if !valid {
-        eprintln!(
-            "candor: {address:?} is not an email address{}",
-            if matches!(change, MarkChange::Exclude) {
-                " or a domain"
-            } else {
-                ""
-            }
-        );
-        return ExitCode::from(2);
-    }
+    let address = match checked {
+        Ok(address) => address,
+        Err(why) => {
+            eprintln!("candor: {why}");
+            return ExitCode::from(2);
+        }
+    };
     let store = match open_store(config) {
         Ok(store) => store,
         Err(code) => return code,

@@ -152,7 +152,9 @@ pub(super) fn build_policy(ctx: &mut Ctx<'_>, account: &Section<'_, '_>) -> Poli
     Policy {
         act_on_existing: s.boolean(ctx, "act_on_existing", false),
         follow_up_after_days: s.number(ctx, "follow_up_after_days", 1, 365, 5),
-        max_follow_ups: s.number(ctx, "max_follow_ups", 0, 5, 2),
+        // SPEC §8 has two follow-up kinds (`follow_up_1`, `follow_up_2`): more would be taken
+        // and silently not sent (found in review).
+        max_follow_ups: s.number(ctx, "max_follow_ups", 0, 2, 2),
         closure_after_days: s.number(ctx, "closure_after_days", 0, 365, 7),
         cancel_window_hours: s.number(ctx, "cancel_window_hours", 0, 24 * 365, 24),
         recruiter_sla_days: s.number(ctx, "recruiter_sla_days", 0, 365, 2),

@@ -11,7 +11,7 @@ fn is_forbidden_address_char(c: char) -> bool {
 }
 
 /// A pragmatic domain check: labels separated by dots, at least one dot unless `localhost`.
-pub(super) fn check_domain(raw: &str) -> Result<String, String> {
+pub(crate) fn check_domain(raw: &str) -> Result<String, String> {
     let domain = raw.trim().to_ascii_lowercase();
     if domain.is_empty() {
         return Err("empty domain".to_owned());
@@ -36,7 +36,7 @@ pub(super) fn check_domain(raw: &str) -> Result<String, String> {
 }
 
 /// A pragmatic address check (one `@`, a local part, a plausible domain); returns it lowercased.
-pub(super) fn check_address(raw: &str) -> Result<String, String> {
+pub(crate) fn check_address(raw: &str) -> Result<String, String> {
     if raw.chars().any(is_forbidden_address_char) {
         return Err(format!(
             "{raw:?} is not an email address: no spaces, line breaks, '<', '>' or ','"
@@ -59,7 +59,7 @@ pub(super) fn check_address(raw: &str) -> Result<String, String> {
 }
 
 /// An entry of `scope.exclude`: an address (lowercased) or a bare domain.
-pub(super) fn check_address_or_domain(raw: &str) -> Result<String, String> {
+pub(crate) fn check_address_or_domain(raw: &str) -> Result<String, String> {
     if raw.contains('@') {
         check_address(raw)
     } else {

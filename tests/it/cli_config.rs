@@ -340,10 +340,10 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "too many follow-ups",
-            Lines(&[(33, "max_follow_ups = 6")]),
+            Lines(&[(33, "max_follow_ups = 3")]),
             33,
             "account[0].policy.max_follow_ups",
-            "must be at most 5",
+            "must be at most 2, found 3",
         ),
         case(
             "follow-up after zero days",
@@ -622,4 +622,53 @@ fn second_account() -> String {
     base_account()
         .replace("name = \"jane\"", "name = \"ann\"")
         .replace("jane@agency.example", "ann@agency.example")
+}
+
+/// Found in review: `candidate exclude @bigco.example` said the domain was excluded while it
+/// matched nobody, and `candidate add foo@` was taken. The command line is as strict as the
+/// configuration's lists: exit 2 with the reason, nothing recorded.
+#[test]
+fn candidate_add_and_exclude_refuse_what_the_config_would_refuse() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("candor.db");
+    let text = BASE.replace(
+        "[storage]\n",
+        &format!("[storage]\npath = \"{}\"\n", store.display()),
+    );
+    let path = write_config(dir.path(), "marks", &text, 0o600);
+    let candidate = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_candor"))
+            .arg("--config")
+            .arg(&path)
+            .arg("candidate")
+            .args(args)
+            .output()
+            .expect("run candor")
+    };
+    for (change, address) in [
+        ("exclude", "@bigco.example"),
+        ("exclude", "bigco.example."),
+        ("exclude", "boss@bigco.example>"),
+        ("exclude", "bigco"),
+        ("add", "foo@"),
+        ("add", "@@"),
+        ("add", "ann.candidates.example"),
+    ] {
+        let out = candidate(&[change, address]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{change} {address}: {stderr}");
+        assert!(stderr.contains(address), "{change} {address}: {stderr}");
+    }
+    for (change, address) in [
+        ("exclude", "BigCo.example"),
+        ("exclude", "boss@bigco.example"),
+        ("add", "Ann@Candidates.example"),
+    ] {
+        let out = candidate(&[change, address]);
+        assert!(
+            out.status.success(),
+            "{change} {address}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
