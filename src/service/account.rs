@@ -53,6 +53,7 @@ pub async fn sync_forever(
     templates: watch::Receiver<Arc<Templates>>,
     clock: Clock,
     mut shutdown: watch::Receiver<bool>,
+    mut reloaded: watch::Receiver<u64>,
     status: AccountStatus,
 ) {
     let name = account.name.clone();
@@ -134,8 +135,17 @@ pub async fn sync_forever(
             }
         };
         tracing::info!(account = %account.name, wait_ms = wait.as_millis() as u64, "reconnecting later");
+        // A reload ends the wait, the pause after refused logins too (SPEC §3): the owner has
+        // fixed the password file or command, which each connection reads anew. Found in review:
+        // an account whose TOML did not change kept sleeping its hour.
+        reloaded.borrow_and_update();
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
+            Ok(()) = reloaded.changed() => {
+                tracing::info!(account = %account.name, "the configuration was reloaded: reconnecting now");
+                auth_failures = 0;
+                backoff = BACKOFF_START;
+            }
             _ = stopped(&mut shutdown) => return,
         }
     }

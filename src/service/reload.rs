@@ -63,6 +63,9 @@ pub struct Accounts {
     templates: watch::Sender<Arc<Templates>>,
     shutdown: watch::Receiver<bool>,
     running: BTreeMap<String, Running>,
+    /// Counts the reloads: an account waiting to reconnect (after refused logins too) tries
+    /// again at once, with the credentials as they are now.
+    reloaded: watch::Sender<u64>,
 }
 
 impl Accounts {
@@ -80,6 +83,7 @@ impl Accounts {
             templates: watch::channel(templates).0,
             shutdown,
             running: BTreeMap::new(),
+            reloaded: watch::channel(0).0,
         }
     }
 
@@ -108,6 +112,7 @@ impl Accounts {
                 self.spawn(account.clone());
             }
         }
+        self.reloaded.send_modify(|n| *n += 1);
         changes
     }
 
@@ -129,6 +134,7 @@ impl Accounts {
             self.templates.subscribe(),
             self.clock,
             receiver.clone(),
+            self.reloaded.subscribe(),
             self.board.account(&account.name),
         ))];
         // The digest task lives and dies with its account (a reload restarts both).

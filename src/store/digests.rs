@@ -39,10 +39,13 @@ pub fn last(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Option<D
         .optional()?)
 }
 
-/// When the owner last received a digest (its outbox row was sent).
+/// When the latest digest the owner received (its outbox row was sent) was built: what it lists
+/// is what was known then. Not when the server took it: a digest built at 08:00 and retried
+/// until 08:35 does not list a closure decided at 08:30 (found in review: that closure went out
+/// without ever appearing in a digest).
 pub fn last_sent_at(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Option<i64>> {
     Ok(tx.query_row(
-        "SELECT max(o.done_at) FROM digests d JOIN outbox o ON o.id = d.outbox_id
+        "SELECT max(d.created_at) FROM digests d JOIN outbox o ON o.id = d.outbox_id
          WHERE d.account_id = ?1 AND o.state = 'sent'",
         [account.0],
         |r| r.get(0),
@@ -75,4 +78,45 @@ pub fn insert(
         params![account.0, slot, period.0, period.1, outbox_id, now],
     )?;
     Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::store::ingest::ensure_account;
+    use crate::store::outbox::{self, NewOutboxRow};
+
+    /// A digest built at 100 and accepted by the server at 200, after retries, lists what was
+    /// known at 100.
+    #[test]
+    fn a_digest_lists_what_was_known_when_it_was_built_not_when_it_was_accepted() {
+        let store = Store::open_in_memory().unwrap();
+        let got = store
+            .call_blocking(|tx| {
+                let account = ensure_account(tx, "jane", jiff::Timestamp::UNIX_EPOCH)?;
+                assert_eq!(last_sent_at(tx, account)?, None);
+                let row = outbox::insert(
+                    tx,
+                    account,
+                    &NewOutboxRow {
+                        candidate: "jane@agency.example",
+                        recipient: "jane@agency.example",
+                        kind: "digest",
+                        state: "queued",
+                        message_id: "candor.digest.1@agency.example",
+                        reply_to: None,
+                        due: 100,
+                        raw: b"",
+                    },
+                    100,
+                )?;
+                insert(tx, account, "2026-03-02", (0, 100), row, 100)?;
+                assert_eq!(last_sent_at(tx, account)?, None, "not sent yet");
+                outbox::set_state(tx, row, "sent", "", 200)?;
+                last_sent_at(tx, account)
+            })
+            .unwrap();
+        assert_eq!(got, Some(100));
+    }
 }

@@ -248,7 +248,7 @@ async fn refused_logins_stop_after_three_attempts_while_the_good_account_keeps_s
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user("jane@agency.example").unwrap();
     let mut wrong = stack.add_user("wrong@agency.example").unwrap();
-    wrong.password = "not-the-password".to_owned();
+    let right_password = std::mem::replace(&mut wrong.password, "not-the-password".to_owned());
     let config = write_config(&[
         &|dir| account_toml(&stack, "jane", &jane, dir, ""),
         &|dir| account_toml(&stack, "refused", &wrong, dir, ""),
@@ -329,6 +329,26 @@ async fn refused_logins_stop_after_three_attempts_while_the_good_account_keeps_s
         !stderr.contains(&wrong.password) && !stderr.contains(&jane.password),
         "no password in the log:\n{stderr}"
     );
+
+    // The owner fixes the password file and reloads (the TOML itself is unchanged): the pause
+    // ends and the account syncs (SPEC §3: "retried only after an hour, a restart or a config
+    // reload"; found in review, it kept sleeping).
+    std::fs::write(
+        config.path.with_file_name("refused.password"),
+        &right_password,
+    )
+    .unwrap();
+    let hup = Command::new("kill")
+        .arg("-HUP")
+        .arg(daemon.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let (synced, _) = wait_until(Duration::from_secs(30), || {
+        stats(&config, "refused")["last_sync"].is_string()
+    });
+    assert!(synced, "the reload lifted the pause:\n{}", daemon.stderr());
+    assert_eq!(failed_logins(&stack, &wrong.username), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
