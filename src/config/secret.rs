@@ -2,10 +2,13 @@
 //! (literal, file, command), resolved at connect time rather than at load time.
 
 use std::fmt;
+use std::io::Read as _;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 
 /// A password or token. `Debug` and `Display` print `***` so it cannot leak into logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -69,19 +72,73 @@ impl PasswordSource {
     }
 }
 
+/// How long a `password_command` may run. A command that hangs (a pinentry waiting for a
+/// person, a vault client waiting for its network) would otherwise hold the account, and the
+/// daemon's stop, for ever (found in review).
+const PASSWORD_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn run_password_command(command: &str) -> anyhow::Result<Secret> {
+    run_password_command_within(command, PASSWORD_COMMAND_TIMEOUT)
+}
+
+/// Runs `command` with `sh -c`, in a process group of its own so that a timeout kills the
+/// command and whatever it started, and takes its trimmed stdout.
+pub(super) fn run_password_command_within(
+    command: &str,
+    limit: Duration,
+) -> anyhow::Result<Secret> {
+    let deadline = Instant::now() + limit;
+    let timed_out = || {
+        anyhow!(
+            "password_command did not finish within {} s: stopped",
+            limit.as_secs()
+        )
+    };
     // stderr is inherited: it carries the tool's diagnostics (gpg, pass), never the secret.
-    let output = Command::new("sh")
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(command)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .process_group(0)
+        .spawn()
         .context("password_command: cannot run sh")?;
-    if !output.status.success() {
-        bail!("password_command failed ({})", output.status);
+    let mut stdout = child.stdout.take().context("password_command: no stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let read = stdout.read_to_end(&mut bytes).map(|_| bytes);
+        let _ = tx.send(read);
+    });
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .context("password_command: cannot wait for it")?
+        {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            if let Ok(group) = i32::try_from(child.id()) {
+                // SAFETY: kill(2) with a negative pid signals the process group the child
+                // leads (`process_group(0)` above); no memory is involved.
+                unsafe { libc::kill(-group, libc::SIGKILL) };
+            }
+            let _ = child.wait();
+            return Err(timed_out());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    let output = match rx.recv_timeout(left) {
+        Ok(read) => read.context("password_command: cannot read its output")?,
+        // Something it started still holds its output open.
+        Err(_) => return Err(timed_out()),
+    };
+    if !status.success() {
+        bail!("password_command failed ({status})");
     }
-    let Ok(text) = String::from_utf8(output.stdout) else {
+    let Ok(text) = String::from_utf8(output) else {
         bail!("password_command printed something that is not UTF-8");
     };
     let trimmed = text.trim();

@@ -486,3 +486,27 @@ fn toml_dates_and_times_are_accepted_too() {
     assert_eq!(account.schedule.holidays, vec![date(2026, 12, 25)]);
     assert_eq!(account.digest.at, time(7, 30, 0, 0));
 }
+
+/// Found in review: a password command that hangs held its account (and the daemon's stop) for
+/// ever. It is stopped at its deadline, with what it started, and says so.
+#[test]
+fn a_password_command_that_hangs_is_stopped_at_its_deadline() {
+    let began = std::time::Instant::now();
+    let error = secret::run_password_command_within(
+        "sleep 30 & echo not-the-secret; wait",
+        std::time::Duration::from_millis(300),
+    )
+    .expect_err("it hangs");
+    let error = format!("{error:#}");
+    assert!(error.contains("did not finish within"), "{error}");
+    assert!(!error.contains("not-the-secret"), "{error}");
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(5),
+        "stopped at its deadline, not when it ended: {:?}",
+        began.elapsed()
+    );
+    let quick =
+        secret::run_password_command_within("echo s3cret", std::time::Duration::from_secs(10))
+            .expect("a quick command");
+    assert_eq!(quick.expose(), "s3cret");
+}
