@@ -162,6 +162,17 @@ pub fn stats(config: &Config, args: &StatsArgs, clock: Clock) -> ExitCode {
             .and_then(|u| jiff::Timestamp::from_second(u).ok())
             .unwrap_or(now),
     );
+    // The window is [since, until): one that ends before it starts holds nothing, and is a
+    // mistake to say, not an empty answer to give (found in review).
+    if window.0 >= window.1 {
+        eprintln!(
+            "candor stats: the window is empty: --since {} is not before {} {}",
+            window.0,
+            if until.is_some() { "--until" } else { "now," },
+            window.1
+        );
+        return ExitCode::from(2);
+    }
     let result = config
         .accounts
         .iter()

@@ -144,6 +144,17 @@ pub fn pause(
         Err(code) => return code,
     };
     let now = clock.now();
+    // A date already past would pause nothing while saying it did (found in review).
+    let today = now.to_zoned_datetime(account.timezone.clone()).date();
+    if let Some(date) = until
+        && date < today
+    {
+        eprintln!(
+            "candor: --until {date} is in the past (today is {today} in the time zone of account {})",
+            account.name
+        );
+        return ExitCode::from(2);
+    }
     let cancelled = match update_state(
         config,
         &account.name,

@@ -130,6 +130,68 @@ async fn a_pause_within_the_window_cancels_the_decided_closure() {
     assert!(candor_mail(&s.stack, &s.ann, "INBOX").await.is_empty());
 }
 
+/// Found in review: `pause --until` a date already past said "paused until ..." and paused
+/// nothing; `stats` took a window that ends before it starts. Both are refused (exit 2).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pause_until_a_past_date_and_a_reversed_stats_window_are_refused() {
+    let s = ann_answered("");
+    let t = s.t0 + days(1);
+    run_once(&s.config, t);
+    let now = t.to_string();
+    let at = |args: &[&str]| {
+        let mut all = vec!["--now", now.as_str()];
+        all.extend_from_slice(args);
+        candor(&s.config, &all)
+    };
+    let yesterday = (t - days(1))
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
+        .date()
+        .to_string();
+    let out = at(&[
+        "candidate",
+        "pause",
+        "ann@candidates.example",
+        "--until",
+        &yesterday,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is in the past"),
+        "{}",
+        text(&out.stderr)
+    );
+    let plan = at(&["plan", "--json"]);
+    assert!(
+        !text(&plan.stdout).contains("\"paused\""),
+        "nothing paused: {}",
+        text(&plan.stdout)
+    );
+
+    let out = at(&[
+        "stats",
+        "--json",
+        "--since",
+        "2026-05-01",
+        "--until",
+        "2026-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("window is empty"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = at(&[
+        "stats",
+        "--json",
+        "--since",
+        "2026-01-01",
+        "--until",
+        "2026-05-01",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 // Dovecot's Maildir++ layout uses `.` as the hierarchy separator.
 const FOLDERS: &str = "\n[account.folders]\nhold = \"Candor.Hold\"\noutcomes = { withdrawn = \"Candor.Withdrawn\" }\n";
 
