@@ -335,6 +335,21 @@ fn check_config(path: &Path) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
+    // The templates beside the file too: a bad override stops the daemon's start and every
+    // email of its kind (found in review: check-config said ok).
+    let problems = crate::outbox::compose::Templates::check(config.source.parent());
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        let n = problems.len();
+        eprintln!(
+            "candor: {n} problem{} in the templates beside {}",
+            if n == 1 { "" } else { "s" },
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
     println!(
         "{}: ok, store {}",
         config.source.display(),

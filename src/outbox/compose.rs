@@ -67,32 +67,94 @@ pub struct Templates {
 
 impl Templates {
     pub fn load(config_dir: Option<&Path>) -> anyhow::Result<Templates> {
+        let (templates, problems) = Templates::load_all(config_dir);
+        if !problems.is_empty() {
+            anyhow::bail!("{}", problems.join("; "));
+        }
+        Ok(templates)
+    }
+
+    /// Every template, with every problem found on the way (an override that cannot be read or
+    /// does not parse: the shipped default stands in for it).
+    fn load_all(config_dir: Option<&Path>) -> (Templates, Vec<String>) {
         let mut env = Environment::new();
         // A typo in an override must fail loudly, not send "Hi ," to a candidate.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for (kind, text, html) in DEFAULTS {
-            for (ext, default) in [("txt", text), ("html", html)] {
-                let name = format!("{kind}.{ext}");
-                let source = match config_dir.map(|d| d.join("templates").join(&name)) {
-                    Some(path) if path.exists() => std::fs::read_to_string(&path)
-                        .with_context(|| format!("cannot read the template {}", path.display()))?,
-                    _ => (*default).to_owned(),
-                };
-                env.add_template_owned(name.clone(), source)
-                    .with_context(|| format!("the template {name} does not parse"))?;
+        let mut problems = Vec::new();
+        let all = DEFAULTS
+            .iter()
+            .flat_map(|(kind, text, html)| [(*kind, "txt", *text), (*kind, "html", *html)])
+            .chain([
+                ("digest", "txt", DIGEST_TEXT),
+                ("digest", "html", DIGEST_HTML),
+            ]);
+        for (kind, ext, default) in all {
+            let name = format!("{kind}.{ext}");
+            let path = config_dir
+                .map(|d| d.join("templates").join(&name))
+                .filter(|path| path.exists());
+            let source = match &path {
+                Some(path) => match std::fs::read_to_string(path) {
+                    Ok(source) => source,
+                    Err(err) => {
+                        problems.push(format!(
+                            "{}: cannot read the template: {err}",
+                            path.display()
+                        ));
+                        continue;
+                    }
+                },
+                None => default.to_owned(),
+            };
+            if let Err(err) = env.add_template_owned(name.clone(), source) {
+                let shown = path
+                    .as_ref()
+                    .map_or(name.clone(), |p| p.display().to_string());
+                problems.push(format!("{shown}: the template does not parse: {err}"));
+                // The default stands in, so that the other templates are still checked.
+                let _ = env.add_template_owned(name, default.to_owned());
             }
         }
-        for (ext, default) in [("txt", DIGEST_TEXT), ("html", DIGEST_HTML)] {
-            let name = format!("digest.{ext}");
-            let source = match config_dir.map(|d| d.join("templates").join(&name)) {
-                Some(path) if path.exists() => std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read the template {}", path.display()))?,
-                _ => default.to_owned(),
-            };
-            env.add_template_owned(name.clone(), source)
-                .with_context(|| format!("the template {name} does not parse"))?;
+        (Templates { env }, problems)
+    }
+
+    /// What `candor check-config` says of the templates: every problem [`Templates::load`]
+    /// would stop at, and every candidate email that does not render with sample values (a
+    /// misspelt variable fails only when an email is rendered, otherwise).
+    pub fn check(config_dir: Option<&Path>) -> Vec<String> {
+        let (templates, mut problems) = Templates::load_all(config_dir);
+        let samples = [
+            Vars {
+                candidate_name: "Ann Lee".to_owned(),
+                candidate_address: "ann@candidates.example".to_owned(),
+                subject: "Backend role".to_owned(),
+                owner_name: "Jane Doe".to_owned(),
+                owner_signature: "Jane Doe\nAgency".to_owned(),
+                days_since: 7,
+            },
+            Vars {
+                candidate_address: "ann@candidates.example".to_owned(),
+                ..Vars::default()
+            },
+        ];
+        for kind in kinds() {
+            for vars in &samples {
+                if let Err(err) = templates.render(kind, vars) {
+                    let name = err
+                        .chain()
+                        .find_map(|e| e.downcast_ref::<minijinja::Error>())
+                        .and_then(|e| e.name().map(str::to_owned))
+                        .unwrap_or_else(|| kind.to_owned());
+                    let shown = config_dir
+                        .map(|d| d.join("templates").join(&name))
+                        .filter(|path| path.exists())
+                        .map_or(name, |p| p.display().to_string());
+                    problems.push(format!("{shown}: {err:#}"));
+                    break;
+                }
+            }
         }
-        Ok(Templates { env })
+        problems
     }
 
     /// Renders the digest's text and HTML parts from its data.

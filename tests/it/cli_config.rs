@@ -672,3 +672,61 @@ fn candidate_add_and_exclude_refuse_what_the_config_would_refuse() {
         );
     }
 }
+
+/// Found in review: `check-config` said ok with a template override that does not parse, which
+/// then stopped the daemon's start, and a misspelt variable failed only when an email was due.
+/// Every problem of the templates is reported at once, naming the file; exit 2.
+#[test]
+fn check_config_reports_every_bad_template_override() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_config(dir.path(), "candor", BASE, 0o600);
+    let templates = dir.path().join("templates");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(
+        templates.join("follow_up_1.txt"),
+        "Hi {{ candidate.first_name }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("follow_up_2.html"),
+        "<p>Hi {{ candidate.frist_name }},</p>\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("closure_silence.txt"),
+        "Hi {{ candidate.first_name }},\n\n{{ owner.signature }}\n",
+    )
+    .unwrap();
+    let output = run_check_config(&path);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let follow_up_1 = templates.join("follow_up_1.txt").display().to_string();
+    let follow_up_2 = templates.join("follow_up_2.html").display().to_string();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with(&follow_up_1) && l.contains("does not parse")),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with(&follow_up_2) && l.contains("frist_name")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("closure_silence"),
+        "a good override is fine: {stderr}"
+    );
+    assert!(stderr.contains("2 problems in the templates"), "{stderr}");
+
+    std::fs::remove_file(templates.join("follow_up_1.txt")).unwrap();
+    std::fs::remove_file(templates.join("follow_up_2.html")).unwrap();
+    let output = run_check_config(&path);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
