@@ -330,6 +330,17 @@ pub(crate) fn parse_with_env(
     let mut ctx = reader::Ctx::new(text, path, file_private, env);
     let config = account::build_config(&mut ctx, text);
     let mut problems = ctx.problems;
+    // What the parser made of a line it could not read is no value the user wrote: the syntax
+    // error is that line's one problem.
+    let broken: std::collections::BTreeSet<usize> = problems
+        .iter()
+        .filter(|p| p.key == "syntax")
+        .map(|p| p.line)
+        .collect();
+    problems.retain(|p| p.key == "syntax" || !broken.contains(&p.line));
+    // The parser's recovery can repeat one error (an unclosed bracket per nesting level).
+    let mut seen = std::collections::BTreeSet::new();
+    problems.retain(|p| seen.insert((p.line, p.key.clone(), p.message.clone())));
     match config {
         Some(config) if problems.is_empty() => Ok(config),
         _ => {

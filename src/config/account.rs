@@ -13,15 +13,23 @@ use super::values::{check_account_name, check_address, check_domain};
 use super::{Account, Config, LogFormat, LogLevel, Logging, Mode, Smtp, Storage};
 
 pub(super) fn build_config(ctx: &mut Ctx<'_>, text: &str) -> Option<Config> {
-    let document = match DeTable::parse(text) {
-        Ok(document) => document,
-        Err(error) => {
-            let span = error.span().unwrap_or(0..0);
-            let message = error.message().trim().trim_end_matches('.').to_owned();
-            ctx.report(&span, "syntax", message);
-            return None;
+    // Every syntax error at once, then the rest of the document as the parser recovered it:
+    // one error no longer hides every other problem (found in review).
+    let (document, errors) = DeTable::parse_recoverable(text);
+    for error in &errors {
+        let span = error.span().unwrap_or(0..0);
+        let mut message = error.message().trim().trim_end_matches('.').to_owned();
+        // "duplicate key" alone does not say which.
+        if message == "duplicate key"
+            && let Some(key) = text
+                .get(span.clone())
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+        {
+            message = format!("duplicate key {key}");
         }
-    };
+        ctx.report(&span, "syntax", message);
+    }
     let root = Section::open(ctx, document.get_ref(), String::new(), 0..0, keys::ROOT);
     let storage = build_storage(ctx, &root);
     let logging = build_logging(ctx, &root);

@@ -433,10 +433,44 @@ fn password_file_loses_only_the_trailing_newline() {
 }
 
 #[test]
-fn syntax_error_is_one_problem_with_its_line() {
+fn syntax_error_is_its_lines_one_problem() {
     let found = problems("[storage]\nretention_days = 5\npath = \n");
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!((found[0].line, found[0].key.as_str()), (3, "syntax"));
+    let on_line_3: Vec<&str> = found
+        .iter()
+        .filter(|p| p.line == 3)
+        .map(|p| p.key.as_str())
+        .collect();
+    assert_eq!(on_line_3, ["syntax"], "{found:?}");
+}
+
+/// Found in review: a duplicate key (or any syntax error) was the only problem reported, and
+/// "duplicate key" did not say which. Every syntax error is reported with the key it names, and
+/// the problems elsewhere in the file too.
+#[test]
+fn syntax_errors_do_not_hide_the_other_problems() {
+    let text = MINIMAL.replace(
+        "timezone = \"Europe/Berlin\"",
+        "timezone = \"Mars/Olympus\"\ncolour = \"red\"",
+    ) + "\n[logging]\nlevel = \"info\"\nlevel = \"debug\"\n";
+    let found = problems(&text);
+    let shown: Vec<String> = found
+        .iter()
+        .map(|p| format!("{}: {}", p.key, p.message))
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|p| p.starts_with("syntax: duplicate key level")),
+        "{shown:?}"
+    );
+    assert!(
+        shown.iter().any(|p| p.starts_with("account[0].timezone")),
+        "{shown:?}"
+    );
+    assert!(
+        shown.iter().any(|p| p.starts_with("account[0].colour")),
+        "{shown:?}"
+    );
 }
 
 #[test]
