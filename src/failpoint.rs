@@ -1,7 +1,8 @@
 //! Named failpoints for crash tests (STYLE.md): with the `failpoints` feature, the process kills
 //! itself with SIGKILL when it reaches the point named in `CANDOR_FAILPOINT`, like a power cut or
 //! `kill -9` at the worst moment ([`hit`]), or fails one operation there as a failing disk would
-//! ([`fails`]). Without the feature they compile to nothing.
+//! ([`fails`]). Without the feature they compile to nothing, as does the one test knob here,
+//! [`send_spacing_s`].
 
 /// The outbox row (queued, with its final Message-ID) is committed; nothing was sent yet.
 pub const AFTER_OUTBOX_COMMIT: &str = "after_outbox_commit";
@@ -37,4 +38,20 @@ pub fn fails(name: &str) -> bool {
 #[inline(always)]
 pub fn fails(_name: &str) -> bool {
     false
+}
+
+/// Tests that send to many candidates at once set `CANDOR_SEND_SPACING_S` (whole seconds, no
+/// jitter) instead of waiting the 30 to 90 s between the account's emails (SPEC §7.5) in real
+/// time. Only in test builds: a production candor always spaces its emails.
+#[cfg(feature = "failpoints")]
+pub fn send_spacing_s() -> Option<i64> {
+    std::env::var("CANDOR_SEND_SPACING_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn send_spacing_s() -> Option<i64> {
+    None
 }

@@ -161,6 +161,8 @@ pub async fn cycle(
     let now = clock.now();
     let fresh = plan_now(store, account, now).await?;
     let config = plan::policy_config(account);
+    // When this cycle last handed an email to the server (it may have gone).
+    let mut last_send: Option<Timestamp> = None;
     for row in ready {
         // Queued under another mode, before the owner switched to dry-run (found in review: it
         // went out by SMTP). Dry-run only records (SPEC §7.6); what it recorded counts for
@@ -201,6 +203,8 @@ pub async fn cycle(
                 facts.account_sent_today = facts
                     .account_sent_today
                     .saturating_add(u32::try_from(this_cycle).unwrap_or(u32::MAX));
+                // And the account's emails are spaced from this cycle's last one.
+                facts.account_last_sent_at = facts.account_last_sent_at.max(last_send);
                 policy::gates(&facts, &config, &fresh.account.calendar, &planned, now)
             }
             _ => Err(policy::HeldBack {
@@ -211,9 +215,10 @@ pub async fn cycle(
         };
         if let Err(held) = check {
             if matches!(held.gate, Gate::Window | Gate::Cap | Gate::Spacing)
-                && held.retry_at.is_some()
+                && let Some(at) = held.retry_at
             {
                 report.retrying += 1;
+                report.next_deadline = Some(report.next_deadline.map_or(at, |d| d.min(at)));
                 continue;
             }
             let why = format!(
@@ -229,6 +234,7 @@ pub async fn cycle(
             report.cancelled += 1;
             continue;
         }
+        let went = report.sent + report.unknown;
         deliver(
             store,
             account,
@@ -239,6 +245,10 @@ pub async fn cycle(
             &mut report,
         )
         .await?;
+        // At the cycle's `now`, the instant its checks read: later rows are spaced from it.
+        if report.sent + report.unknown > went {
+            last_send = Some(now);
+        }
     }
     Ok(report)
 }

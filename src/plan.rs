@@ -38,6 +38,12 @@ pub fn policy_config(account: &Account) -> PolicyConfig {
             config::Mode::DryRun => policy::Mode::DryRun,
         },
         digest_on: account.digest.schedule != DigestSchedule::Off,
+        send_spacing_s: crate::failpoint::send_spacing_s().unwrap_or(policy::ACCOUNT_SPACING_S),
+        send_jitter_s: if crate::failpoint::send_spacing_s().is_some() {
+            0
+        } else {
+            policy::ACCOUNT_SPACING_JITTER_S
+        },
     }
 }
 
@@ -225,6 +231,11 @@ pub fn conversation_facts(
         .filter(|r| ts(r.done_at.unwrap_or(r.created_at)) >= day_start)
         .count() as u32;
 
+    let account_last_sent_at = outbox_rows()
+        .filter(|r| matches!(r.state.as_str(), "sent" | "sending" | "unknown"))
+        .map(|r| ts(r.done_at.unwrap_or(r.created_at)))
+        .max();
+
     let state = conversation
         .addresses
         .iter()
@@ -293,6 +304,7 @@ pub fn conversation_facts(
         last_digest_at: extra.last_digest_at.map(ts),
         recipient_last_automated_at,
         account_sent_today,
+        account_last_sent_at,
     }
 }
 

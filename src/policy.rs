@@ -50,6 +50,11 @@ pub use gates::gates;
 pub const FOLLOW_UP_SPACING_DAYS: u32 = 5;
 /// No two automated emails to one recipient within this many seconds (SPEC §7.4: 3 days).
 pub const RECIPIENT_SPACING_S: i64 = 3 * 86_400;
+/// Automated emails of one account go out at least this many seconds apart, plus a jitter of up
+/// to [`ACCOUNT_SPACING_JITTER_S`] (SPEC §7.5 "spaced with jitter"): a burst of similar emails
+/// at the opening of the send window reads as bulk mail to the providers.
+pub const ACCOUNT_SPACING_S: i64 = 30;
+pub const ACCOUNT_SPACING_JITTER_S: i64 = 60;
 /// An out-of-office reply without a return date pauses for this many days (SPEC §6).
 pub const OOO_DEFAULT_DAYS: i64 = 14;
 /// A return date further away than this many days holds the conversation (SPEC §6).
@@ -99,6 +104,10 @@ pub struct PolicyConfig {
     pub mode: Mode,
     /// Digests are on (`[account.digest] schedule` is not `off`).
     pub digest_on: bool,
+    /// The account's emails go out at least this many seconds apart, plus a jitter of up to
+    /// `send_jitter_s` (gate 5): [`ACCOUNT_SPACING_S`] and [`ACCOUNT_SPACING_JITTER_S`].
+    pub send_spacing_s: i64,
+    pub send_jitter_s: i64,
 }
 
 impl PolicyConfig {
@@ -118,6 +127,8 @@ impl PolicyConfig {
             daily_cap: 50,
             mode: Mode::Drafts,
             digest_on: true,
+            send_spacing_s: ACCOUNT_SPACING_S,
+            send_jitter_s: ACCOUNT_SPACING_JITTER_S,
         }
     }
 }
@@ -316,6 +327,9 @@ pub struct Facts {
     pub recipient_last_automated_at: Option<Timestamp>,
     /// Automated emails the account sent today, local time (gate 5).
     pub account_sent_today: u32,
+    /// The account's latest automated email that went out by SMTP, or may have (`sending`,
+    /// `unknown`), in any conversation (gate 5: spaced with jitter).
+    pub account_last_sent_at: Option<Timestamp>,
 }
 
 /// The state of a conversation (SPEC §6).

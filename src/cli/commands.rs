@@ -162,14 +162,14 @@ pub fn stats(config: &Config, args: &StatsArgs, clock: Clock) -> ExitCode {
             .and_then(|u| jiff::Timestamp::from_second(u).ok())
             .unwrap_or(now),
     );
-    // The window is [since, until): one that ends before it starts holds nothing, and is a
-    // mistake to say, not an empty answer to give (found in review).
-    if window.0 >= window.1 {
+    // The window is [since, until): given both ways round, it is a mistake to say, not an empty
+    // answer to give (found in review). A --since still to come is only empty so far.
+    if let (Some(since), Some(until)) = (since, until)
+        && since >= until
+    {
         eprintln!(
-            "candor stats: the window is empty: --since {} is not before {} {}",
-            window.0,
-            if until.is_some() { "--until" } else { "now," },
-            window.1
+            "candor stats: the window is empty: --since {} is not before --until {}",
+            window.0, window.1
         );
         return ExitCode::from(2);
     }

@@ -8,7 +8,8 @@
 //! 4. `spacing`: per conversation at most `max_follow_ups`, 5 business days apart, one closure;
 //!    per recipient no two automated emails within 3 calendar days.
 //! 5. `window`: due, inside `send_hours` on a business day, and for a decided closure past its
-//!    cancel window and listed by a digest; then `cap`: the account's `daily_cap`.
+//!    cancel window and listed by a digest; then `cap`: the account's `daily_cap`, its emails
+//!    spaced 30 to 90 s apart (auto mode: drafts and records go nowhere).
 //! 6. `mode`: every mode passes (see [`Mode`](super::Mode) for what the caller then does), but
 //!    no new email while a draft of this conversation waits unsent in Drafts.
 
@@ -17,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::assess::{self, Assessment, is_human, lifted, owner_wrote_after, sorted_messages};
 use super::{
-    FOLLOW_UP_SPACING_DAYS, FactMessage, Facts, Gate, HeldBack, Kind, OutboxState, Planned,
+    FOLLOW_UP_SPACING_DAYS, FactMessage, Facts, Gate, HeldBack, Kind, Mode, OutboxState, Planned,
     PolicyConfig, RECIPIENT_SPACING_S, State,
 };
 use crate::calendar::BusinessCalendar;
@@ -285,7 +286,34 @@ fn cap(
             tomorrow,
         ));
     }
+    if config.mode == Mode::Auto
+        && let Some(last) = facts.account_last_sent_at
+    {
+        let next = last
+            .checked_add(account_spacing(config, &facts.candidate, last))
+            .unwrap_or(Timestamp::MAX);
+        if now < next {
+            return Err(held(
+                Gate::Cap,
+                format!(
+                    "the account's emails go out spaced: the last at {last}, this one not before {next}"
+                ),
+                Some(next),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// How long after the account's email of `last` the email to `candidate` may go: between
+/// `send_spacing_s` and that plus `send_jitter_s`, drawn from both so that the policy stays a
+/// function of its inputs.
+fn account_spacing(config: &PolicyConfig, candidate: &str, last: Timestamp) -> SignedDuration {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::hash::DefaultHasher::new();
+    (candidate, last.as_second()).hash(&mut hasher);
+    let jitter = hasher.finish() % (config.send_jitter_s.max(0) as u64 + 1);
+    SignedDuration::from_secs(config.send_spacing_s.max(0) + jitter as i64)
 }
 
 /// Gate 6: a draft still waiting unsent in Drafts blocks the next email of the conversation.

@@ -51,6 +51,7 @@ impl Trace {
             last_digest_at: None,
             recipient_last_automated_at: None,
             account_sent_today: 0,
+            account_last_sent_at: None,
         };
         Trace {
             cal,

@@ -287,10 +287,25 @@ const MIGRATIONS: &[&str] = &[
     // 10: where an outbox row's latest attempt went (`smtp` or `drafts`): recovery after a crash
     //     looks for the email there, even when the account's mode has changed since (a row
     //     interrupted in SMTP and looked for in Drafts alone went back to the queue).
-    r#"
-    ALTER TABLE outbox ADD COLUMN channel TEXT CHECK (channel IN ('smtp','drafts'));
-    "#,
+    //     The column is added in Rust (`rust_step`), only where it is missing.
+    "",
 ];
+
+/// Version 10 (index 9): `outbox.channel`, added only where missing, so that a store whose version
+/// was set back (as the tests of an upgrade under a running daemon do) migrates all the same.
+fn add_outbox_channel(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let present: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('outbox') WHERE name = 'channel')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !present {
+        tx.execute_batch(
+            "ALTER TABLE outbox ADD COLUMN channel TEXT CHECK (channel IN ('smtp','drafts'))",
+        )?;
+    }
+    Ok(())
+}
 
 /// Migrations that rebuild a table other tables reference: they run with foreign keys off, and
 /// the references are checked before they commit (the rebuild procedure of SQLite's manual).
@@ -302,6 +317,7 @@ fn rebuilds_a_parent_table(index: usize) -> bool {
 fn rust_step(index: usize) -> Option<fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>> {
     match index {
         7 => Some(super::keys::migrate),
+        9 => Some(add_outbox_channel),
         _ => None,
     }
 }

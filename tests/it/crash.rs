@@ -100,7 +100,9 @@ impl Scenario {
             .arg(&self.config.path)
             .args(["run", "--once", "--now", &self.at(minutes)])
             .env_remove("RUST_LOG")
-            .env_remove("CANDOR_FAILPOINT");
+            .env_remove("CANDOR_FAILPOINT")
+            // Five candidates at once: not 30 to 90 s apart (SPEC §7.5) in real time.
+            .env("CANDOR_SEND_SPACING_S", "0");
         if let Some(name) = failpoint {
             command.env("CANDOR_FAILPOINT", name);
         }
@@ -482,6 +484,8 @@ async fn daemon_killed_at_random_moments_never_sends_twice_and_loses_nothing() {
             .args(["run", "--now", &s.at(round as i64)])
             .env_remove("RUST_LOG")
             .env_remove("CANDOR_FAILPOINT")
+            // Five candidates at once: not 30 to 90 s apart (SPEC §7.5) in real time.
+            .env("CANDOR_SEND_SPACING_S", "0")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -551,6 +555,8 @@ async fn sigterm_during_a_send_finishes_it_instead_of_leaving_it_unknown() {
         .args(["run", "--now", &s.at(0)])
         .env_remove("RUST_LOG")
         .env_remove("CANDOR_FAILPOINT")
+        // Five candidates at once: not 30 to 90 s apart (SPEC §7.5) in real time.
+        .env("CANDOR_SEND_SPACING_S", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -308,3 +308,47 @@ fn reply_to_deadlines_sla_and_utc_instants() {
     t.now("2026-03-09T10:00");
     assert_eq!(t.decide().next_deadline, Some(t.at("2026-03-11T10:00")));
 }
+
+/// SPEC §7.5: the account's emails are spaced with jitter. Right after one went out, the next
+/// waits 30 to 90 s, and says until when; drafts and dry-run records go nowhere and are not
+/// spaced.
+#[test]
+fn the_accounts_emails_are_spaced_with_jitter() {
+    let mut t = Trace::new();
+    t.config.mode = Mode::Auto;
+    asked(&mut t);
+    t.now("2026-03-09T10:00");
+    t.facts.account_last_sent_at = Some(t.at("2026-03-09T09:59:50"));
+    let held = t.decide().held.expect("held right after another email");
+    assert_eq!(held.gate, Gate::Cap, "{held:?}");
+    let retry = held.retry_at.expect("it says when");
+    let after = retry.duration_since(t.at("2026-03-09T09:59:50")).as_secs();
+    assert!((30..=90).contains(&after), "{after} s after the last");
+    assert_eq!(t.decide().next_deadline, Some(retry));
+
+    t.facts.account_last_sent_at = Some(t.at("2026-03-09T09:58:00"));
+    assert_eq!(t.decide().held, None, "two minutes later it goes");
+
+    t.facts.account_last_sent_at = Some(t.at("2026-03-09T09:59:50"));
+    for mode in [Mode::Drafts, Mode::DryRun] {
+        t.config.mode = mode;
+        assert_eq!(t.decide().held, None, "{mode:?}");
+    }
+
+    // The jitter varies from one email to the next.
+    let spacings: std::collections::BTreeSet<i64> = (0..40)
+        .map(|i| {
+            let mut t = Trace::new();
+            t.config.mode = Mode::Auto;
+            asked(&mut t);
+            t.now("2026-03-09T10:00");
+            let last = t.at("2026-03-09T09:59:59") - jiff::SignedDuration::from_secs(i);
+            t.facts.account_last_sent_at = Some(last);
+            t.decide()
+                .held
+                .and_then(|h| h.retry_at)
+                .map_or(0, |r| r.duration_since(last).as_secs())
+        })
+        .collect();
+    assert!(spacings.len() > 5, "{spacings:?}");
+}

@@ -482,3 +482,65 @@ async fn dry_run_sends_nothing_queued_before_it_and_its_records_count_for_nothin
     assert!(out.contains("0 queued, 0 sent"), "{out}");
     assert_eq!(candor_mail(&s.stack, &s.ann, "INBOX").await.len(), 1);
 }
+
+/// SPEC §7.5: the account's emails are spaced with jitter, 30 to 90 s apart. Two follow-ups
+/// due at once: the first goes, the second waits (reported as a retry), then goes once the
+/// spacing has passed; each once.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_follow_ups_due_at_once_go_out_spaced() {
+    let s = silent_ann("auto", "");
+    let bob = s.stack.add_user("bob@candidates.example").unwrap();
+    jane_writes(
+        &s.stack,
+        &s.jane,
+        "Bob Roe <bob@candidates.example>",
+        "bob1@agency.example",
+        s.t0 + hours(1),
+        "Hi Bob, would you be open to a chat?",
+        &[],
+    );
+    let out = run_once(&s.config, s.t1());
+    assert!(
+        out.contains("1 sent") && out.contains("1 to retry"),
+        "{out}"
+    );
+    let out = run_once(&s.config, s.t1() + SignedDuration::from_secs(20));
+    assert!(
+        out.contains("0 sent") && out.contains("1 to retry"),
+        "{out}"
+    );
+    // The daemon wakes when the spacing has passed, with no mail arriving to wake it.
+    let now = (s.t1() + SignedDuration::from_secs(21)).to_string();
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_candor"))
+        .arg("--config")
+        .arg(&s.config.path)
+        .args(["run", "--now", &now])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (both, waited) = crate::support::wait_until(std::time::Duration::from_secs(150), || {
+        outbox(&s.config)
+            .iter()
+            .filter(|r| r.state == "sent")
+            .count()
+            == 2
+    });
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert!(
+        both,
+        "the second follow-up went out: {:?}",
+        outbox(&s.config)
+    );
+    assert!(
+        waited <= std::time::Duration::from_secs(120),
+        "about when the spacing (at most 90 s, 21 of them before the start) ends: {waited:?}"
+    );
+    let out = run_once(&s.config, s.t1() + SignedDuration::from_secs(600));
+    assert!(out.contains("0 queued, 0 sent"), "{out}");
+    let got = candor_mail(&s.stack, &s.ann, "INBOX").await.len()
+        + candor_mail(&s.stack, &bob, "INBOX").await.len();
+    assert_eq!(got, 2, "one each");
+}
