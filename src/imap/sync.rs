@@ -157,8 +157,25 @@ pub async fn sync_account(
     )
     .await?;
     let now = clock.now();
+    // A folder the server refused to open is the account's error until a pass reads it: shown
+    // by `candor status` and `stats`, listed among the accounts needing attention.
+    let refused: Vec<String> = report
+        .folders
+        .iter()
+        .filter_map(|f| {
+            f.refused
+                .as_ref()
+                .map(|words| format!("the server refused to open folder {}: {words}", f.folder))
+        })
+        .collect();
     store
-        .call(move |tx| ingest::account_synced(tx, account, now))
+        .call(move |tx| {
+            ingest::account_synced(tx, account, now)?;
+            if !refused.is_empty() {
+                ingest::account_error(tx, account, &refused.join("; "))?;
+            }
+            Ok(())
+        })
         .await?;
     Ok(report)
 }

@@ -932,7 +932,14 @@ async fn a_folder_the_server_refuses_to_open_is_reported_and_the_others_are_read
         (&30.into(), &20.into()),
         "{s}"
     );
+    assert!(
+        s["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refused to open folder Candidates")),
+        "the account needs attention: {s}"
+    );
 
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode)).unwrap();
     sync_reports(&config, "jane: 10 fetched, 10 new");
+    assert!(stats(&config, "jane")["last_error"].is_null());
 }
