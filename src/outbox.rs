@@ -169,12 +169,14 @@ pub async fn cycle(
         // nothing once the account sends again, so the email is planned afresh then.
         if account.mode == Mode::DryRun {
             let why = "queued before the switch to dry-run: recorded, not sent".to_owned();
-            tracing::info!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "recorded (dry-run): nothing sent");
             let (id, now_s) = (row.id, now.as_second());
-            store
-                .call(move |tx| rows::set_state(tx, id, "recorded", &why, now_s))
-                .await?;
-            report.recorded += 1;
+            if store
+                .call(move |tx| rows::record_queued(tx, id, &why, now_s))
+                .await?
+            {
+                tracing::info!(account = %account.name, candidate = %row.candidate, kind = %row.kind, "recorded (dry-run): nothing sent");
+                report.recorded += 1;
+            }
             continue;
         }
         let verdict = fresh

@@ -144,16 +144,21 @@ pub fn pause(
         Err(code) => return code,
     };
     let now = clock.now();
-    // A date already past would pause nothing while saying it did (found in review).
-    let today = now.to_zoned_datetime(account.timezone.clone()).date();
-    if let Some(date) = until
-        && date < today
-    {
-        eprintln!(
-            "candor: --until {date} is in the past (today is {today} in the time zone of account {})",
-            account.name
-        );
-        return ExitCode::from(2);
+    // A pause until DATE ends when work starts on DATE (or the next business day): one that
+    // would end already pauses nothing while saying it did (found in review).
+    if let Some(date) = until {
+        let calendar = crate::report::facts::calendar(account);
+        let end = date.yesterday().map_or(jiff::Timestamp::MIN, |eve| {
+            calendar.next_business_day_start(eve)
+        });
+        if end <= now {
+            eprintln!(
+                "candor: --until {date}: that pause would already be over (it ends when work \
+                 starts on that day, {end} in the time zone of account {}): give a later date",
+                account.name
+            );
+            return ExitCode::from(2);
+        }
     }
     let cancelled = match update_state(
         config,

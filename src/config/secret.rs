@@ -74,18 +74,31 @@ impl PasswordSource {
 
 /// How long a `password_command` may run. A command that hangs (a pinentry waiting for a
 /// person, a vault client waiting for its network) would otherwise hold the account, and the
-/// daemon's stop, for ever (found in review).
+/// daemon's stop, for ever (found in review). Longer with a terminal, where it may be asking
+/// the person at it for a passphrase.
 const PASSWORD_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+const PASSWORD_COMMAND_TIMEOUT_AT_A_TERMINAL: Duration = Duration::from_secs(120);
+/// How long its output may take to arrive once the command has exited.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
 fn run_password_command(command: &str) -> anyhow::Result<Secret> {
-    run_password_command_within(command, PASSWORD_COMMAND_TIMEOUT)
+    let terminal = std::fs::File::open("/dev/tty").is_ok();
+    let limit = if terminal {
+        PASSWORD_COMMAND_TIMEOUT_AT_A_TERMINAL
+    } else {
+        PASSWORD_COMMAND_TIMEOUT
+    };
+    run_password_command_within(command, limit, !terminal)
 }
 
-/// Runs `command` with `sh -c`, in a process group of its own so that a timeout kills the
-/// command and whatever it started, and takes its trimmed stdout.
+/// Runs `command` with `sh -c` and takes its trimmed stdout, stopping it after `limit`. With
+/// `own_group` it runs in a process group of its own, so that a timeout kills whatever it
+/// started too; not at a terminal, where that would keep it from reading a passphrase (a
+/// background group is stopped when it reads the terminal).
 pub(super) fn run_password_command_within(
     command: &str,
     limit: Duration,
+    own_group: bool,
 ) -> anyhow::Result<Secret> {
     let deadline = Instant::now() + limit;
     let timed_out = || {
@@ -95,15 +108,29 @@ pub(super) fn run_password_command_within(
         )
     };
     // stderr is inherited: it carries the tool's diagnostics (gpg, pass), never the secret.
-    let mut child = Command::new("sh")
-        .arg("-c")
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
         .arg(command)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .process_group(0)
-        .spawn()
-        .context("password_command: cannot run sh")?;
+        .stderr(Stdio::inherit());
+    if own_group {
+        sh.process_group(0);
+    }
+    let mut child = sh.spawn().context("password_command: cannot run sh")?;
+    let stop = |child: &mut std::process::Child| {
+        match i32::try_from(child.id()) {
+            // SAFETY: kill(2) with a negative pid signals the process group the child leads
+            // (`process_group(0)` above); no memory is involved.
+            Ok(group) if own_group => unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            },
+            _ => {
+                let _ = child.kill();
+            }
+        }
+        let _ = child.wait();
+    };
     let mut stdout = child.stdout.take().context("password_command: no stdout")?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -119,21 +146,21 @@ pub(super) fn run_password_command_within(
             break status;
         }
         if Instant::now() >= deadline {
-            if let Ok(group) = i32::try_from(child.id()) {
-                // SAFETY: kill(2) with a negative pid signals the process group the child
-                // leads (`process_group(0)` above); no memory is involved.
-                unsafe { libc::kill(-group, libc::SIGKILL) };
-            }
-            let _ = child.wait();
+            stop(&mut child);
             return Err(timed_out());
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let left = deadline.saturating_duration_since(Instant::now());
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .max(OUTPUT_GRACE);
     let output = match rx.recv_timeout(left) {
         Ok(read) => read.context("password_command: cannot read its output")?,
         // Something it started still holds its output open.
-        Err(_) => return Err(timed_out()),
+        Err(_) => {
+            stop(&mut child);
+            return Err(timed_out());
+        }
     };
     if !status.success() {
         bail!("password_command failed ({status})");

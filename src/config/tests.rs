@@ -529,6 +529,7 @@ fn a_password_command_that_hangs_is_stopped_at_its_deadline() {
     let error = secret::run_password_command_within(
         "sleep 30 & echo not-the-secret; wait",
         std::time::Duration::from_millis(300),
+        true,
     )
     .expect_err("it hangs");
     let error = format!("{error:#}");
@@ -539,8 +540,21 @@ fn a_password_command_that_hangs_is_stopped_at_its_deadline() {
         "stopped at its deadline, not when it ended: {:?}",
         began.elapsed()
     );
-    let quick =
-        secret::run_password_command_within("echo s3cret", std::time::Duration::from_secs(10))
-            .expect("a quick command");
+    let quick = secret::run_password_command_within(
+        "echo s3cret",
+        std::time::Duration::from_secs(10),
+        true,
+    )
+    .expect("a quick command");
     assert_eq!(quick.expose(), "s3cret");
+    // Something it started keeps its output open after it exits: stopped at the deadline too.
+    let began = std::time::Instant::now();
+    let error = secret::run_password_command_within(
+        "sleep 30 & echo s3cret",
+        std::time::Duration::from_millis(300),
+        true,
+    )
+    .expect_err("its output never ends");
+    assert!(format!("{error:#}").contains("did not finish"), "{error:#}");
+    assert!(began.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -548,7 +548,7 @@ async fn fetch_folders(
             break;
         };
         let index = known.index;
-        let name = folders[index].0;
+        let (name, role) = folders[index];
         let mut report = FolderSyncReport {
             folder: name.to_owned(),
             ..FolderSyncReport::default()
@@ -558,10 +558,14 @@ async fn fetch_folders(
             .map_err(|_| ImapError::timed_out(&format!("EXAMINE {name}")))?;
         let mailbox = match examined {
             Ok(mailbox) => mailbox,
-            // A folder listed but refused (its rights, a damaged index): one folder's problem,
-            // reported, not a reason to stop reading the others (found in review: every pass
-            // failed, and the outbox never ran).
-            Err(async_imap::error::Error::No(words) | async_imap::error::Error::Bad(words)) => {
+            // A scope or outcome folder listed but refused (its rights, a damaged index): one
+            // folder's problem, reported, not a reason to stop reading the others (found in
+            // review: every pass failed, and the outbox never ran). Not reading one of these
+            // only ever sends less. The Inbox, Sent and the hold folder are what the gates read
+            // before a send (SPEC §7): their refusal fails the pass, and nothing is sent.
+            Err(async_imap::error::Error::No(words) | async_imap::error::Error::Bad(words))
+                if may_skip(role) =>
+            {
                 tracing::warn!(
                     folder = name,
                     "the server refused to open this folder: {words}; the other folders are read"
@@ -1084,6 +1088,13 @@ async fn complete_short(
     Ok(())
 }
 
+/// Whether a pass may go on without a folder of this role that the server refused to open:
+/// a scope or outcome folder (fewer candidates or decisions seen, so fewer emails), never the
+/// Inbox, Sent or the hold folder, which the gates read before every send.
+fn may_skip(role: &str) -> bool {
+    role == "scope" || role.starts_with("outcome")
+}
+
 /// The UIDs of `[start, uid_next)` that the server lists but that no FETCH answer came for;
 /// `answered` is sorted.
 fn unanswered(on_server: &BTreeSet<u32>, start: u32, uid_next: u32, answered: &[u32]) -> Vec<u32> {
@@ -1424,6 +1435,16 @@ mod tests {
             Vec::<u32>::new()
         );
         assert_eq!(unanswered(&on_server, 12, 20, &[]), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn only_scope_and_outcome_folders_may_be_skipped_when_refused() {
+        for role in ["scope", "outcome:withdrawn", "outcome:not_selected"] {
+            assert!(may_skip(role), "{role}");
+        }
+        for role in ["inbox", "sent", "hold"] {
+            assert!(!may_skip(role), "{role}");
+        }
     }
 
     /// Found in review: a server whose UIDNEXT fell below the cursor (an expunge, and a server

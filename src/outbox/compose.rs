@@ -101,7 +101,8 @@ impl Templates {
                             "{}: cannot read the template: {err}",
                             path.display()
                         ));
-                        continue;
+                        // The default stands in, so that the rest is still checked.
+                        default.to_owned()
                     }
                 },
                 None => default.to_owned(),

@@ -289,8 +289,14 @@ fn cap(
     if config.mode == Mode::Auto
         && let Some(last) = facts.account_last_sent_at
     {
+        // On a whole second: a daemon waking at it finds the spacing over, not a moment short.
         let next = last
             .checked_add(account_spacing(config, &facts.candidate, last))
+            .ok()
+            .and_then(|t| {
+                let up = i64::from(t.subsec_nanosecond() > 0);
+                Timestamp::from_second(t.as_second().saturating_add(up)).ok()
+            })
             .unwrap_or(Timestamp::MAX);
         if now < next {
             return Err(held(

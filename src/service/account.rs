@@ -142,8 +142,10 @@ pub async fn sync_forever(
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             Ok(()) = reloaded.changed() => {
+                // The count of refusals stays: if the password is still wrong, this one more
+                // refusal pauses again, rather than three more against a server that may lock
+                // the account (a reload may be for another account).
                 tracing::info!(account = %account.name, "the configuration was reloaded: reconnecting now");
-                auth_failures = 0;
                 backoff = BACKOFF_START;
             }
             _ = stopped(&mut shutdown) => return,

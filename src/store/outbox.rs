@@ -196,6 +196,17 @@ pub fn set_state(
     Ok(())
 }
 
+/// Records a row that is still `queued` as `recorded` (dry-run), with the reason; false when it
+/// is no longer queued (the owner cancelled it meanwhile: that stays).
+pub fn record_queued(tx: &Transaction<'_>, id: i64, why: &str, now: i64) -> anyhow::Result<bool> {
+    let n = tx.execute(
+        "UPDATE outbox SET state = 'recorded', last_error = ?2, updated_at = ?3, done_at = ?3
+         WHERE id = ?1 AND state = 'queued'",
+        params![id, why, now],
+    )?;
+    Ok(n == 1)
+}
+
 /// A transient failure known to have happened before the server accepted the message.
 pub fn retry_later(
     tx: &Transaction<'_>,

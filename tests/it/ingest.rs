@@ -942,4 +942,14 @@ async fn a_folder_the_server_refuses_to_open_is_reported_and_the_others_are_read
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode)).unwrap();
     sync_reports(&config, "jane: 10 fetched, 10 new");
     assert!(stats(&config, "jane")["last_error"].is_null());
+
+    // Sent is what the gates read before a send (SPEC §7): its refusal fails the pass.
+    let sent = stack.dir().join("mail/jane@agency.example/Maildir/.Sent");
+    let mode = std::fs::metadata(&sent).unwrap().permissions().mode();
+    std::fs::set_permissions(&sent, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = candor(&config, &["sync"]);
+    std::fs::set_permissions(&sent, std::fs::Permissions::from_mode(mode)).unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("EXAMINE Sent"), "{stderr}");
 }

@@ -156,7 +156,7 @@ async fn a_pause_until_a_past_date_and_a_reversed_stats_window_are_refused() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("is in the past"),
+        text(&out.stderr).contains("would already be over"),
         "{}",
         text(&out.stderr)
     );
