@@ -286,12 +286,16 @@ fn cap(
             tomorrow,
         ));
     }
+    let spacing = facts
+        .account_last_sent_at
+        .map(|last| (last, account_spacing(config, &facts.candidate, last)));
     if config.mode == Mode::Auto
-        && let Some(last) = facts.account_last_sent_at
+        && let Some((last, spacing)) = spacing
+        && spacing.is_positive()
     {
         // On a whole second: a daemon waking at it finds the spacing over, not a moment short.
         let next = last
-            .checked_add(account_spacing(config, &facts.candidate, last))
+            .checked_add(spacing)
             .ok()
             .and_then(|t| {
                 let up = i64::from(t.subsec_nanosecond() > 0);
