@@ -405,7 +405,7 @@ async fn deliver(
     let channel = match account.mode {
         Mode::Drafts => Channel::Drafts,
         Mode::Auto => Channel::Smtp,
-        // The caller cancels such rows: dry-run never sends (SPEC §7.6).
+        // The caller records such rows instead: dry-run never sends (SPEC §7.6).
         Mode::DryRun => anyhow::bail!("an email was about to be delivered in dry-run mode"),
     };
     if !begin_attempt(store, id, now_s, channel).await? {

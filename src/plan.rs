@@ -20,6 +20,10 @@ use crate::store::outbox::{self, CandidateState, OutboxRow};
 
 /// The account's settings as the policy takes them.
 pub fn policy_config(account: &Account) -> PolicyConfig {
+    let (send_spacing_s, send_jitter_s) = match crate::failpoint::send_spacing_s() {
+        Some(spacing) => (spacing, 0),
+        None => (policy::ACCOUNT_SPACING_S, policy::ACCOUNT_SPACING_JITTER_S),
+    };
     PolicyConfig {
         act_on_existing: account.policy.act_on_existing,
         follow_up_after_days: account.policy.follow_up_after_days,
@@ -38,12 +42,8 @@ pub fn policy_config(account: &Account) -> PolicyConfig {
             config::Mode::DryRun => policy::Mode::DryRun,
         },
         digest_on: account.digest.schedule != DigestSchedule::Off,
-        send_spacing_s: crate::failpoint::send_spacing_s().unwrap_or(policy::ACCOUNT_SPACING_S),
-        send_jitter_s: if crate::failpoint::send_spacing_s().is_some() {
-            0
-        } else {
-            policy::ACCOUNT_SPACING_JITTER_S
-        },
+        send_spacing_s,
+        send_jitter_s,
     }
 }
 

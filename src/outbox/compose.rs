@@ -90,9 +90,7 @@ impl Templates {
             ]);
         for (kind, ext, default) in all {
             let name = format!("{kind}.{ext}");
-            let path = config_dir
-                .map(|d| d.join("templates").join(&name))
-                .filter(|path| path.exists());
+            let path = override_path(config_dir, &name);
             let source = match &path {
                 Some(path) => match std::fs::read_to_string(path) {
                     Ok(source) => source,
@@ -146,10 +144,8 @@ impl Templates {
                         .find_map(|e| e.downcast_ref::<minijinja::Error>())
                         .and_then(|e| e.name().map(str::to_owned))
                         .unwrap_or_else(|| kind.to_owned());
-                    let shown = config_dir
-                        .map(|d| d.join("templates").join(&name))
-                        .filter(|path| path.exists())
-                        .map_or(name, |p| p.display().to_string());
+                    let shown =
+                        override_path(config_dir, &name).map_or(name, |p| p.display().to_string());
                     problems.push(format!("{shown}: {err:#}"));
                     break;
                 }
@@ -207,6 +203,14 @@ impl Templates {
         };
         Ok((render("txt")?, render("html")?))
     }
+}
+
+/// The file that overrides the shipped template `name` (`templates/` beside the config), if
+/// there is one.
+fn override_path(config_dir: Option<&Path>, name: &str) -> Option<std::path::PathBuf> {
+    config_dir
+        .map(|d| d.join("templates").join(name))
+        .filter(|path| path.exists())
 }
 
 /// The variables of SPEC §9.

@@ -320,10 +320,7 @@ async fn killed_after_the_data_reply_then_restarted_in_drafts_mode_is_unknown_no
     assert_killed(&out, "after_data_reply");
     assert_eq!(s.rows()[0].state, "sending", "killed mid-try");
 
-    let toml = std::fs::read_to_string(&s.config.path).unwrap();
-    let drafts = toml.replace("mode = \"auto\"", "mode = \"drafts\"");
-    assert_ne!(toml, drafts);
-    std::fs::write(&s.config.path, drafts).unwrap();
+    crate::support::switch_mode(&s.config, "auto", "drafts");
     let stdout = s.run_clean(1);
     assert!(stdout.contains("0 drafted"), "{stdout}");
     s.run_clean(60 * 24);

@@ -150,3 +150,11 @@ pub fn message(
     )
     .into_bytes()
 }
+
+/// Rewrites the account's mode in its configuration file (`from` must be there).
+pub fn switch_mode(config: &TestConfig, from: &str, to: &str) {
+    let toml = std::fs::read_to_string(&config.path).unwrap();
+    let switched = toml.replace(&format!("mode = \"{from}\""), &format!("mode = \"{to}\""));
+    assert_ne!(toml, switched, "the config has mode = {from:?}");
+    std::fs::write(&config.path, switched).unwrap();
+}

@@ -428,14 +428,6 @@ async fn the_daily_cap_sends_the_rest_the_next_day() {
     assert_eq!(outbox(&s.config).len(), 2, "{:?}", outbox(&s.config));
 }
 
-/// Rewrites the account's mode in its configuration file.
-fn switch_mode(config: &TestConfig, from: &str, to: &str) {
-    let toml = std::fs::read_to_string(&config.path).unwrap();
-    let switched = toml.replace(&format!("mode = \"{from}\""), &format!("mode = \"{to}\""));
-    assert_ne!(toml, switched, "the config has mode = {from:?}");
-    std::fs::write(&config.path, switched).unwrap();
-}
-
 /// Found in review: a follow-up queued in auto (held here by a 451) went out by SMTP after the
 /// owner switched the account to dry-run, and once back in auto, what dry-run had recorded made
 /// the candidate's first real email "following up once more". Dry-run records the queued row
@@ -450,7 +442,7 @@ async fn dry_run_sends_nothing_queued_before_it_and_its_records_count_for_nothin
     assert!(out.contains("1 to retry"), "{out}");
     s.stack.clear_refusals().unwrap();
 
-    switch_mode(&s.config, "auto", "dry-run");
+    crate::support::switch_mode(&s.config, "auto", "dry-run");
     let out = run_once(&s.config, s.t1() + hours(1));
     assert!(
         out.contains("0 sent") && out.contains("1 recorded"),
@@ -474,7 +466,7 @@ async fn dry_run_sends_nothing_queued_before_it_and_its_records_count_for_nothin
     );
     assert!(candor_mail(&s.stack, &s.ann, "INBOX").await.is_empty());
 
-    switch_mode(&s.config, "dry-run", "auto");
+    crate::support::switch_mode(&s.config, "dry-run", "auto");
     let out = run_once(&s.config, s.t1() + days(8));
     assert!(out.contains("1 sent"), "{out}");
     expect_one_follow_up(&s.stack, &s.ann, "ann1@agency.example", "follow_up_1").await;
