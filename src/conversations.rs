@@ -177,6 +177,11 @@ impl Conversation {
 }
 
 /// Builds every candidate's conversation from the account's messages.
+/// A copy of candor's digest (`X-Candor: kind=digest`): mail to the owner, not to a candidate.
+fn is_digest(m: &StoredMessage) -> bool {
+    m.class == Class::Own && m.own_kind.as_deref() == Some("digest")
+}
+
 pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Conversation> {
     // Addresses that can never be candidates: lists, bounces, role senders.
     let mut automated: BTreeSet<String> = BTreeSet::new();
@@ -199,7 +204,10 @@ pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Con
     let mut fallback_names: BTreeMap<String, String> = BTreeMap::new();
     for (index, m) in messages.iter().enumerate() {
         if identity.is_owner(&m.from) {
-            if matches!(m.class, Class::Human | Class::Own) {
+            // The digest comes back through Sent like any email of the owner's: its recipient
+            // (`[account.digest] to`, perhaps an outside address) is not a candidate (SPEC §10:
+            // never counted as candidate mail; found in review).
+            if matches!(m.class, Class::Human | Class::Own) && !is_digest(m) {
                 for address in m.to.iter().chain(&m.cc).filter(|a| is_candidate_address(a)) {
                     let canonical = identity.canonical_of(address);
                     // The owner's address book: a name for candidates who never wrote.

@@ -289,3 +289,30 @@ fn headerless_reply_to_a_follow_up_is_measured_from_the_follow_up() {
     assert_eq!(wait_of("ann@c.example").closed_by, Some(3));
     assert_eq!(wait_of("bob@c.example").latency_s, Some(86_400));
 }
+
+#[test]
+fn the_digest_read_back_from_sent_makes_nobody_a_candidate() {
+    // `[account.digest] to` may be the owner's outside address; the server saves the digest in
+    // Sent, and it is read back as the owner's own mail (found in review).
+    let mut digest = msg(
+        1,
+        1,
+        "2026-03-02T07:00:00Z",
+        "jane@agency.example",
+        &["jane.doe@home.example"],
+        Class::Own,
+    );
+    digest.own_kind = Some("digest".to_owned());
+    let mut follow_up = msg(
+        2,
+        2,
+        "2026-03-02T08:00:00Z",
+        "jane@agency.example",
+        &["ann@a.example"],
+        Class::Own,
+    );
+    follow_up.own_kind = Some("follow_up_1".to_owned());
+    let found = conversations(&[digest, follow_up], &identity());
+    let who: Vec<&str> = found.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(who, ["ann@a.example"], "candor's follow-up counts, its digest does not");
+}
