@@ -59,6 +59,18 @@ pub fn kinds() -> impl Iterator<Item = &'static str> {
     DEFAULTS.iter().map(|(kind, _, _)| *kind)
 }
 
+/// A template that failed to render, named by the file it came from (the override's path, else
+/// the template's name).
+fn template_problem(config_dir: Option<&Path>, kind: &str, err: &anyhow::Error) -> String {
+    let name = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<minijinja::Error>())
+        .and_then(|e| e.name().map(str::to_owned))
+        .unwrap_or_else(|| kind.to_owned());
+    let shown = override_path(config_dir, &name).map_or(name, |p| p.display().to_string());
+    format!("{shown}: {err:#}")
+}
+
 /// The templates of every kind: the shipped defaults, each replaced by `<kind>.txt` /
 /// `<kind>.html` from `templates/` beside the config file when present.
 pub struct Templates {
@@ -139,16 +151,17 @@ impl Templates {
         for kind in kinds() {
             for vars in &samples {
                 if let Err(err) = templates.render(kind, vars) {
-                    let name = err
-                        .chain()
-                        .find_map(|e| e.downcast_ref::<minijinja::Error>())
-                        .and_then(|e| e.name().map(str::to_owned))
-                        .unwrap_or_else(|| kind.to_owned());
-                    let shown =
-                        override_path(config_dir, &name).map_or(name, |p| p.display().to_string());
-                    problems.push(format!("{shown}: {err:#}"));
+                    problems.push(template_problem(config_dir, kind, &err));
                     break;
                 }
+            }
+        }
+        // The digest's templates too: one that does not render would fail every digest, and
+        // with it every closure that waits for a digest to list it (found in review).
+        for digest in crate::report::digest::Digest::samples() {
+            if let Err(err) = templates.render_digest(&digest) {
+                problems.push(template_problem(config_dir, "digest", &err));
+                break;
             }
         }
         problems
@@ -458,6 +471,38 @@ mod tests {
         assert!(
             templates.render("follow_up_2", &vars).is_err(),
             "a typo fails loudly"
+        );
+    }
+
+    #[test]
+    fn check_renders_the_digest_templates_with_full_and_empty_samples() {
+        assert_eq!(Templates::check(None), Vec::<String>::new(), "the shipped ones render");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("templates")).unwrap();
+        // Parses, but names a variable no digest has: every digest would fail (found in review).
+        std::fs::write(
+            dir.path().join("templates/digest.txt"),
+            "{{ owner_nmae }}, your summary\n",
+        )
+        .unwrap();
+        // Fails only where a list has an entry: the full sample finds it.
+        std::fs::write(
+            dir.path().join("templates/digest.html"),
+            "{% for a in awaiting_you %}{{ a.nmae }}{% endfor %}",
+        )
+        .unwrap();
+        assert!(Templates::load(Some(dir.path())).is_ok(), "both parse");
+        let problems = Templates::check(Some(dir.path()));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("templates/digest.txt") && problems[0].contains("owner_nmae"),
+            "{problems:?}"
+        );
+        std::fs::remove_file(dir.path().join("templates/digest.txt")).unwrap();
+        let problems = Templates::check(Some(dir.path()));
+        assert!(
+            problems.len() == 1 && problems[0].contains("templates/digest.html"),
+            "{problems:?}"
         );
     }
 }

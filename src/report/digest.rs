@@ -341,6 +341,95 @@ pub fn build(
     }
 }
 
+impl Digest {
+    /// A digest with one entry in every list and the same with none, for `candor check-config`:
+    /// an override of the digest's templates that does not render with them (a misspelt
+    /// variable) would otherwise fail only at the next digest, and every one after.
+    pub fn samples() -> [Digest; 2] {
+        let coming = Coming {
+            name: "Ann Lee".to_owned(),
+            address: "ann@candidates.example".to_owned(),
+            what: "first follow-up".to_owned(),
+            kind: "follow_up_1".to_owned(),
+            when: "Tue 3 Mar 09:00".to_owned(),
+            stop: "candor candidate pause ann@candidates.example".to_owned(),
+        };
+        let full = Digest {
+            account: "jane".to_owned(),
+            owner_name: "Jane Doe".to_owned(),
+            period_start: "Mon 2 Mar 08:00".to_owned(),
+            period_end: "Tue 3 Mar 08:00".to_owned(),
+            period_start_utc: "2026-03-02T07:00:00Z".to_owned(),
+            period_end_utc: "2026-03-03T07:00:00Z".to_owned(),
+            awaiting_you: vec![Awaiting {
+                name: "Bob Roe".to_owned(),
+                address: "bob@candidates.example".to_owned(),
+                since: "Thu 26 Feb 10:00".to_owned(),
+                waited: "4 days".to_owned(),
+                overdue: true,
+                first_line: "Could you send the salary range?".to_owned(),
+            }],
+            coming: vec![coming.clone()],
+            closures_pending: vec![Coming {
+                what: "closure: not selected".to_owned(),
+                kind: "closure_not_selected".to_owned(),
+                ..coming
+            }],
+            done: vec![Done {
+                name: "Cat Poe".to_owned(),
+                address: "cat@candidates.example".to_owned(),
+                what: "second follow-up".to_owned(),
+                state: "sent".to_owned(),
+                when: "Mon 2 Mar 11:00".to_owned(),
+            }],
+            attention: vec!["dan@candidates.example: bounced (hard)".to_owned()],
+            latency: vec![LatencyRow {
+                label: "You, to candidates".to_owned(),
+                n: 3,
+                median: "5 h".to_owned(),
+                p90: "1 day".to_owned(),
+                business_median: "3 h".to_owned(),
+                business_p90: "9 h".to_owned(),
+                median_s: Some(18_000),
+                p90_s: Some(86_400),
+                previous_n: 2,
+                previous_median: "7 h".to_owned(),
+                previous_p90: "2 days".to_owned(),
+                bar: 71,
+                previous_bar: 100,
+            }],
+            activity: Activity {
+                follow_ups_sent: 1,
+                ..Activity::default()
+            },
+            totals: Totals {
+                candidates: 4,
+                in_scope: 4,
+                awaiting_you: 1,
+                overdue: 1,
+                awaiting_candidates: 1,
+                messages_in_period: 5,
+            },
+            hold_folder: Some("candor/hold".to_owned()),
+            mode: "auto".to_owned(),
+        };
+        let empty = Digest {
+            awaiting_you: Vec::new(),
+            coming: Vec::new(),
+            closures_pending: Vec::new(),
+            done: Vec::new(),
+            attention: Vec::new(),
+            latency: Vec::new(),
+            activity: Activity::default(),
+            totals: Totals::default(),
+            hold_folder: None,
+            mode: "dry-run".to_owned(),
+            ..full.clone()
+        };
+        [full, empty]
+    }
+}
+
 /// The first line worth showing of a candidate's message: its new text, past the greeting
 /// ("Hello Jane,") and any quoted or attribution lines, cut to 120 characters.
 pub fn first_line(body: &str) -> String {
