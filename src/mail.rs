@@ -305,7 +305,7 @@ fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
     };
     let verdict = classify::classify(&facts);
     let ooo_until = match (verdict.class, date) {
-        (Class::AutoReply, Some(date)) => {
+        (Class::AutoReply, Some(date)) if !verdict.read_receipt => {
             let sent = date.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
             ooo_return_date(subject.as_deref().unwrap_or(""), &text, sent)
         }

@@ -24,6 +24,9 @@ pub struct Verdict {
     pub class: Class,
     pub bounce: Option<Bounce>,
     pub candor: Option<CandorMark>,
+    /// An automatic reply that is a read receipt: the date in it is when the message was read,
+    /// never a return date.
+    pub read_receipt: bool,
 }
 
 pub fn classify(facts: &Facts<'_>) -> Verdict {
@@ -31,12 +34,19 @@ pub fn classify(facts: &Facts<'_>) -> Verdict {
         class,
         bounce,
         candor,
+        read_receipt: false,
     };
     if let Some(value) = headers::first(facts.headers, "X-Candor") {
         return verdict(Class::Own, None, Some(parse_candor_mark(value)));
     }
     if is_dsn(facts) || is_non_dsn_bounce(facts) {
         return verdict(Class::Bounce, Some(super::bounce::details(facts)), None);
+    }
+    if is_read_receipt(facts) {
+        return Verdict {
+            read_receipt: true,
+            ..verdict(Class::AutoReply, None, None)
+        };
     }
     if is_auto_reply(facts) {
         return verdict(Class::AutoReply, None, None);
@@ -255,6 +265,31 @@ fn is_auto_reply(facts: &Facts<'_>) -> bool {
         || precedence_auto
         || vendor
         || subject_reads_as_auto_reply(facts.subject)
+}
+
+/// A read receipt (RFC 8098 message disposition notification, RFC 6533 for the global variant):
+/// a `multipart/report; report-type=disposition-notification` or any disposition-notification
+/// part. A mail client sends it, often without any auto-reply header; it says the message was
+/// seen, not what the candidate answers, so it must not close a wait or count as a reply (found
+/// in review: it was `human`).
+fn is_read_receipt(facts: &Facts<'_>) -> bool {
+    let is_mdn_type = |subtype: &str| {
+        subtype.eq_ignore_ascii_case("disposition-notification")
+            || subtype.eq_ignore_ascii_case("global-disposition-notification")
+    };
+    let top_is_report = facts.parsed.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct.attribute("report-type").is_some_and(is_mdn_type)
+    });
+    top_is_report
+        || facts.parsed.parts.iter().any(|part| {
+            part.content_type().is_some_and(|ct| {
+                ct.ctype().eq_ignore_ascii_case("message") && ct.subtype().is_some_and(is_mdn_type)
+            })
+        })
 }
 
 /// Distinctive auto-reply subjects: matched anywhere.

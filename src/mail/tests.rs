@@ -605,3 +605,26 @@ fn case_mapping_traps_never_panic() {
         assert!(whole.is_ok(), "panic on {body:?}");
     }
 }
+
+#[test]
+fn a_read_receipt_is_an_automatic_reply_not_a_human_answer() {
+    // Thunderbird's "return receipt": no auto-reply header, only the report (found in review).
+    let receipt = msg(
+        "From: Ann Lee <ann@c.example>\nTo: jane@agency.example\nDate: Tue, 3 Mar 2026 10:05:00 +0100\nMessage-ID: <mdn1@c.example>\nIn-Reply-To: <q1@agency.example>\nSubject: Read: Backend role\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=disposition-notification; boundary=\"b1\"",
+        "--b1\r\nContent-Type: text/plain\r\n\r\nYour message was displayed on Tue, 3 Mar 2026 10:05.\r\n--b1\r\nContent-Type: message/disposition-notification\r\n\r\nReporting-UA: c.example; Thunderbird\r\nFinal-Recipient: rfc822;ann@c.example\r\nOriginal-Message-ID: <q1@agency.example>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n--b1--\r\n",
+    );
+    assert_eq!(receipt.class, Class::AutoReply);
+    assert_eq!(receipt.ooo_until, None, "the date it was read is no return date");
+    // The global variant (RFC 6533), as a part of a mixed message.
+    let global = msg(
+        "From: ann@c.example\nTo: jane@agency.example\nDate: Tue, 3 Mar 2026 10:05:00 +0100\nMessage-ID: <mdn2@c.example>\nSubject: Gelesen: Backend role\nContent-Type: multipart/mixed; boundary=\"b2\"",
+        "--b2\r\nContent-Type: text/plain\r\n\r\nGelesen.\r\n--b2\r\nContent-Type: message/global-disposition-notification\r\n\r\nFinal-Recipient: rfc822;ann@c.example\r\nDisposition: automatic-action/MDN-sent-automatically; displayed\r\n--b2--\r\n",
+    );
+    assert_eq!(global.class, Class::AutoReply);
+    // A person who writes about receipts is still a person.
+    let human = msg(
+        "From: ann@c.example\nTo: jane@agency.example\nDate: Tue, 3 Mar 2026 10:05:00 +0100\nMessage-ID: <h1@c.example>\nSubject: Re: Backend role",
+        "Did you get my read receipt (message/disposition-notification)? Happy to talk.\r\n",
+    );
+    assert_eq!(human.class, Class::Human);
+}
