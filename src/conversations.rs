@@ -177,6 +177,73 @@ impl Conversation {
 }
 
 /// Builds every candidate's conversation from the account's messages.
+/// Puts every reply after the message it answers (its `in_reply_to`, when the account has that
+/// message): a reply dated earlier, by a sender's slow clock or wrong zone (SPEC §2 accepts a
+/// Date within 24 h of INTERNALDATE), is given the answered message's time plus one second, and
+/// `messages` is sorted again by time. Without it the reply was read as coming first: the owner's
+/// message then opened a wait on a candidate who had already answered, and a follow-up was
+/// planned to them (found in review). Chains are followed; a cycle of replies is left as dated.
+pub fn order_replies_after_parents(messages: &mut [StoredMessage]) {
+    let by_id: HashMap<&str, usize> = messages
+        .iter()
+        .enumerate()
+        .filter_map(|(index, m)| m.message_id.as_deref().map(|id| (id, index)))
+        .collect();
+    let parents: Vec<Option<usize>> = messages
+        .iter()
+        .enumerate()
+        .map(|(index, m)| {
+            m.in_reply_to
+                .as_deref()
+                .and_then(|id| by_id.get(id).copied())
+                .filter(|&parent| parent != index)
+        })
+        .collect();
+    // Each message's time once its ancestors' are settled, walking each chain up from the
+    // message; a chain that comes back to a message being settled is a cycle and stops there.
+    let mut settled: Vec<Option<Timestamp>> = vec![None; messages.len()];
+    let mut changed = false;
+    for start in 0..messages.len() {
+        let mut chain: Vec<usize> = Vec::new();
+        let mut at = Some(start);
+        while let Some(index) = at {
+            if settled[index].is_some() {
+                break;
+            }
+            if let Some(cut) = chain.iter().position(|&seen| seen == index) {
+                // A cycle: its messages keep their dates.
+                for &member in &chain[cut..] {
+                    settled[member] = Some(messages[member].time);
+                }
+                chain.truncate(cut);
+                break;
+            }
+            chain.push(index);
+            at = parents[index];
+        }
+        for &index in chain.iter().rev() {
+            let own = messages[index].time;
+            let time = match parents[index].and_then(|parent| settled[parent]) {
+                Some(parent_time) if own <= parent_time => {
+                    changed = true;
+                    parent_time
+                        .checked_add(jiff::SignedDuration::from_secs(1))
+                        .unwrap_or(parent_time)
+                }
+                _ => own,
+            };
+            settled[index] = Some(time);
+        }
+    }
+    if !changed {
+        return;
+    }
+    for (m, time) in messages.iter_mut().zip(settled) {
+        m.time = time.unwrap_or(m.time);
+    }
+    messages.sort_by_key(|m| (m.time, m.key));
+}
+
 /// A copy of candor's digest (`X-Candor: kind=digest`): mail to the owner, not to a candidate.
 fn is_digest(m: &StoredMessage) -> bool {
     m.class == Class::Own && m.own_kind.as_deref() == Some("digest")

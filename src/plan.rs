@@ -312,6 +312,7 @@ pub fn conversation_facts(
 mod tests {
     use super::*;
     use crate::conversations::{self, Identity, StoredMessage};
+    use crate::latency::Direction;
     use crate::policy::{Kind, Outcome, State};
 
     fn config(mode: &str) -> config::Config {
@@ -375,7 +376,9 @@ schedule = "off"
         }
     }
 
-    fn facts(account: &Account, messages: Vec<StoredMessage>) -> AccountFacts {
+    fn facts(account: &Account, mut messages: Vec<StoredMessage>) -> AccountFacts {
+        // As `report::facts::load` does with the stored messages.
+        conversations::order_replies_after_parents(&mut messages);
         let identity = Identity::for_account(account);
         let conversations = conversations::conversations(&messages, &identity);
         AccountFacts {
@@ -528,5 +531,54 @@ schedule = "off"
             assert_eq!(conversation.recipient_last_automated_at, None, "{mode}");
             assert_eq!(conversation.account_sent_today, 0, "{mode}");
         }
+    }
+
+    /// Found in review: Ann's phone clock was slow, and her answer to the owner's question is
+    /// dated 15 minutes before it. Read in date order, the owner's message opened a wait on Ann,
+    /// and she was due a follow-up although she had answered.
+    #[test]
+    fn a_reply_dated_before_the_question_gets_no_follow_up() {
+        let config = config("auto");
+        let account = &config.accounts[0];
+        let facts = facts(
+            account,
+            vec![
+                message(
+                    1,
+                    "2026-03-02T10:00:00Z",
+                    "jane@agency.example",
+                    &["ann@a.example"],
+                    &[],
+                    "Hi Ann, would you be open to a call about the backend role?",
+                ),
+                message(
+                    2,
+                    "2026-03-02T09:45:00Z",
+                    "ann@a.example",
+                    &["jane@agency.example"],
+                    &[],
+                    "Yes, happy to talk. Thursday works.",
+                ),
+            ],
+        );
+        let extra = Extra {
+            first_sync_at: Some(0),
+            ..Extra::default()
+        };
+        let now: Timestamp = "2026-03-16T10:00:00Z".parse().unwrap();
+        let ann = decide(account, &facts, &extra, "ann@a.example", now);
+        assert_eq!(ann.state, State::AwaitingRecruiter, "{:?}", ann.notes);
+        assert!(
+            ann.planned
+                .as_ref()
+                .is_none_or(|p| !matches!(p.kind, Kind::FollowUp1 | Kind::FollowUp2)),
+            "a follow-up to a candidate who answered: {:?}",
+            ann.planned
+        );
+        let waits = &facts.conversations[0].waits;
+        assert_eq!(waits.len(), 2, "{waits:?}");
+        assert_eq!(waits[0].direction, Direction::CandidateReply);
+        assert_eq!(waits[0].latency_s, Some(1), "taken as a second after the question");
+        assert_eq!(waits[1].direction, Direction::RecruiterReply);
     }
 }

@@ -316,3 +316,38 @@ fn the_digest_read_back_from_sent_makes_nobody_a_candidate() {
     let who: Vec<&str> = found.iter().map(|c| c.address.as_str()).collect();
     assert_eq!(who, ["ann@a.example"], "candor's follow-up counts, its digest does not");
 }
+
+#[test]
+fn replies_are_put_after_the_messages_they_answer() {
+    let reply = |key: i64, at: &str, parent: Option<i64>| {
+        let mut m = msg(key, 1, at, "ann@c.example", &["jane@agency.example"], Class::Human);
+        m.in_reply_to = parent.map(|p| format!("m{p}@x"));
+        m
+    };
+    // 2 answers 1 but is dated 10 minutes before it; 3 answers 2, dated between them; 4 is
+    // later than its parent and stays; 5 and 6 answer each other (a cycle) and stay as dated.
+    let mut messages = vec![
+        reply(2, "2026-03-02T09:50:00Z", Some(1)),
+        reply(3, "2026-03-02T09:55:00Z", Some(2)),
+        reply(1, "2026-03-02T10:00:00Z", None),
+        reply(4, "2026-03-02T12:00:00Z", Some(1)),
+        reply(5, "2026-03-01T08:00:00Z", Some(6)),
+        reply(6, "2026-03-01T09:00:00Z", Some(5)),
+    ];
+    order_replies_after_parents(&mut messages);
+    let order: Vec<(i64, String)> = messages
+        .iter()
+        .map(|m| (m.key, m.time.to_string()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (5, "2026-03-01T08:00:00Z".to_owned()),
+            (6, "2026-03-01T09:00:00Z".to_owned()),
+            (1, "2026-03-02T10:00:00Z".to_owned()),
+            (2, "2026-03-02T10:00:01Z".to_owned()),
+            (3, "2026-03-02T10:00:02Z".to_owned()),
+            (4, "2026-03-02T12:00:00Z".to_owned()),
+        ]
+    );
+}

@@ -79,7 +79,8 @@ pub fn load(store: &Store, account: &Account) -> anyhow::Result<AccountFacts> {
         let threads = mailbox::thread_count(tx, id)?;
         Ok(Some((messages, merges, marks, scope_keys, threads)))
     })?;
-    let (messages, merges, marks, scope_keys, threads) = loaded.unwrap_or_default();
+    let (mut messages, merges, marks, scope_keys, threads) = loaded.unwrap_or_default();
+    conversations::order_replies_after_parents(&mut messages);
     let mut identity = Identity::for_account(account);
     for (into, address) in &merges {
         identity.add_merge(into, address);
