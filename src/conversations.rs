@@ -250,10 +250,36 @@ fn is_digest(m: &StoredMessage) -> bool {
 }
 
 pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Conversation> {
-    // Addresses that can never be candidates: lists, bounces, role senders.
+    // Addresses that can never be candidates: bounce and role senders, and list senders,
+    // unless the owner and they wrote to each other directly. A person who once posted to a
+    // list the owner reads is a candidate all the same once they exchange mail (found in
+    // review: one list post hid them for good); a newsletter's sender, whose other mail may lack
+    // list headers, and a list's address the owner posts to stay out.
+    let wrote_as_a_person: BTreeSet<&str> = messages
+        .iter()
+        .filter(|m| m.class == Class::Human)
+        .map(|m| m.from.as_str())
+        .collect();
+    let owner_wrote_to: BTreeSet<&str> = messages
+        .iter()
+        .filter(|m| {
+            identity.is_owner(&m.from)
+                && matches!(m.class, Class::Human | Class::Own)
+                && !is_digest(m)
+        })
+        .flat_map(|m| m.to.iter().chain(&m.cc).map(String::as_str))
+        .collect();
     let mut automated: BTreeSet<String> = BTreeSet::new();
     for m in messages {
-        if matches!(m.class, Class::List | Class::Bounce | Class::Role) && !m.from.is_empty() {
+        let automated_sender = match m.class {
+            Class::Bounce | Class::Role => true,
+            Class::List => {
+                let from = m.from.as_str();
+                !(owner_wrote_to.contains(from) && wrote_as_a_person.contains(from))
+            }
+            _ => false,
+        };
+        if automated_sender && !m.from.is_empty() {
             automated.insert(m.from.clone());
         }
     }

@@ -351,3 +351,57 @@ fn replies_are_put_after_the_messages_they_answer() {
         ]
     );
 }
+
+#[test]
+fn a_list_post_does_not_hide_a_person_the_owner_writes_to() {
+    let mut reply = msg(
+        3,
+        2,
+        "2026-03-03T09:00:00Z",
+        "ann@c.example",
+        &["jane@agency.example"],
+        Class::Human,
+    );
+    reply.in_reply_to = Some("m2@x".to_owned());
+    let messages = vec![
+        // Ann once posted to a list the owner reads (found in review: she was never tracked).
+        msg(
+            1,
+            1,
+            "2026-03-01T09:00:00Z",
+            "ann@c.example",
+            &["rust-users@lists.example"],
+            Class::List,
+        ),
+        msg(
+            2,
+            2,
+            "2026-03-02T09:00:00Z",
+            "jane@agency.example",
+            &["ann@c.example"],
+            Class::Human,
+        ),
+        reply,
+        // A newsletter's sender, one of whose mails lacks list headers, is no candidate.
+        msg(
+            4,
+            3,
+            "2026-03-01T10:00:00Z",
+            "news@shop.example",
+            &["jane@agency.example"],
+            Class::List,
+        ),
+        msg(
+            5,
+            4,
+            "2026-03-02T10:00:00Z",
+            "news@shop.example",
+            &["jane@agency.example"],
+            Class::Human,
+        ),
+    ];
+    let found = conversations(&messages, &identity());
+    let who: Vec<&str> = found.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(who, ["ann@c.example"]);
+    assert_eq!(found[0].waits[0].latency_s, Some(86_400));
+}
