@@ -578,7 +578,11 @@ schedule = "off"
         let waits = &facts.conversations[0].waits;
         assert_eq!(waits.len(), 2, "{waits:?}");
         assert_eq!(waits[0].direction, Direction::CandidateReply);
-        assert_eq!(waits[0].latency_s, Some(1), "taken as a second after the question");
+        assert_eq!(
+            waits[0].latency_s,
+            Some(1),
+            "taken as a second after the question"
+        );
         assert_eq!(waits[1].direction, Direction::RecruiterReply);
     }
 }

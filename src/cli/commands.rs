@@ -154,13 +154,17 @@ pub fn stats(config: &Config, args: &StatsArgs, clock: Clock) -> ExitCode {
         Err(code) => return code,
     };
     let now = clock.now();
+    let end = until
+        .and_then(|u| jiff::Timestamp::from_second(u).ok())
+        .unwrap_or(now);
+    // The default start is counted back from the end: from --until alone it was counted from
+    // now, which left the window empty and every figure null for an --until in the past (found
+    // in review).
     let window = (
         since
             .and_then(|s| jiff::Timestamp::from_second(s).ok())
-            .unwrap_or_else(|| candidates::default_since(now)),
-        until
-            .and_then(|u| jiff::Timestamp::from_second(u).ok())
-            .unwrap_or(now),
+            .unwrap_or_else(|| candidates::default_since(end)),
+        end,
     );
     // The window is [since, until): given both ways round, it is a mistake to say, not an empty
     // answer to give (found in review). A --since still to come is only empty so far.

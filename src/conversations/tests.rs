@@ -314,13 +314,24 @@ fn the_digest_read_back_from_sent_makes_nobody_a_candidate() {
     follow_up.own_kind = Some("follow_up_1".to_owned());
     let found = conversations(&[digest, follow_up], &identity());
     let who: Vec<&str> = found.iter().map(|c| c.address.as_str()).collect();
-    assert_eq!(who, ["ann@a.example"], "candor's follow-up counts, its digest does not");
+    assert_eq!(
+        who,
+        ["ann@a.example"],
+        "candor's follow-up counts, its digest does not"
+    );
 }
 
 #[test]
 fn replies_are_put_after_the_messages_they_answer() {
     let reply = |key: i64, at: &str, parent: Option<i64>| {
-        let mut m = msg(key, 1, at, "ann@c.example", &["jane@agency.example"], Class::Human);
+        let mut m = msg(
+            key,
+            1,
+            at,
+            "ann@c.example",
+            &["jane@agency.example"],
+            Class::Human,
+        );
         m.in_reply_to = parent.map(|p| format!("m{p}@x"));
         m
     };

@@ -614,7 +614,10 @@ fn a_read_receipt_is_an_automatic_reply_not_a_human_answer() {
         "--b1\r\nContent-Type: text/plain\r\n\r\nYour message was displayed on Tue, 3 Mar 2026 10:05.\r\n--b1\r\nContent-Type: message/disposition-notification\r\n\r\nReporting-UA: c.example; Thunderbird\r\nFinal-Recipient: rfc822;ann@c.example\r\nOriginal-Message-ID: <q1@agency.example>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n--b1--\r\n",
     );
     assert_eq!(receipt.class, Class::AutoReply);
-    assert_eq!(receipt.ooo_until, None, "the date it was read is no return date");
+    assert_eq!(
+        receipt.ooo_until, None,
+        "the date it was read is no return date"
+    );
     // The global variant (RFC 6533), as a part of a mixed message.
     let global = msg(
         "From: ann@c.example\nTo: jane@agency.example\nDate: Tue, 3 Mar 2026 10:05:00 +0100\nMessage-ID: <mdn2@c.example>\nSubject: Gelesen: Backend role\nContent-Type: multipart/mixed; boundary=\"b2\"",

@@ -476,7 +476,11 @@ mod tests {
 
     #[test]
     fn check_renders_the_digest_templates_with_full_and_empty_samples() {
-        assert_eq!(Templates::check(None), Vec::<String>::new(), "the shipped ones render");
+        assert_eq!(
+            Templates::check(None),
+            Vec::<String>::new(),
+            "the shipped ones render"
+        );
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("templates")).unwrap();
         // Parses, but names a variable no digest has: every digest would fail (found in review).

@@ -232,6 +232,21 @@ fn candidates_show_merge_and_stats_on_the_demo_mailbox() {
     let everything = window(&["--since", "2000-01-01"]);
     assert_eq!(n(&everything, "recruiter_reply"), n(&s, "recruiter_reply"));
     assert_eq!(n(&everything, "candidate_reply"), n(&s, "candidate_reply"));
+    // --until alone: the 90 days before it, however far now is (found in review: the start
+    // was counted back from now, and a year later the same --until gave an empty window).
+    let a_year_on =
+        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 365)).to_string();
+    let until_only = window(&["--now", &a_year_on, "--until", &tomorrow]);
+    assert_eq!(
+        n(&until_only, "recruiter_reply"),
+        n(&s, "recruiter_reply"),
+        "{until_only}"
+    );
+    assert_eq!(
+        n(&until_only, "candidate_reply"),
+        n(&s, "candidate_reply"),
+        "{until_only}"
+    );
 }
 
 #[test]
