@@ -125,6 +125,16 @@ pub fn plan_account(
 ) -> anyhow::Result<AccountPlan> {
     let facts = account_facts::load(store, account)?;
     let extra = load_extra(store, account)?;
+    Ok(plan_facts(account, facts, extra, now))
+}
+
+/// Plans every conversation of `facts` at `now`: [`plan_account`] without the store.
+pub fn plan_facts(
+    account: &Account,
+    facts: AccountFacts,
+    extra: Extra,
+    now: Timestamp,
+) -> AccountPlan {
     let config = policy_config(account);
     let verdicts = (0..facts.conversations.len())
         .map(|index| {
@@ -137,13 +147,13 @@ pub fn plan_account(
             }
         })
         .collect();
-    Ok(AccountPlan {
+    AccountPlan {
         account: facts,
         mode_name: account.mode.as_str(),
         last_error: extra.last_error.clone(),
         extra,
         verdicts,
-    })
+    }
 }
 
 /// The policy's facts about one conversation.
@@ -584,5 +594,66 @@ schedule = "off"
             "taken as a second after the question"
         );
         assert_eq!(waits[1].direction, Direction::RecruiterReply);
+    }
+
+    /// Found in review: the owner paused Ann's automated mail, then Ann asked a question and
+    /// waited a week; the digest listed her nowhere, neither as awaiting the owner nor overdue.
+    #[test]
+    fn a_paused_candidate_who_waits_on_the_owner_is_in_the_digest_and_overdue() {
+        let config = config("auto");
+        let account = &config.accounts[0];
+        let facts = facts(
+            account,
+            vec![
+                message(
+                    1,
+                    "2026-03-02T09:00:00Z",
+                    "jane@agency.example",
+                    &["ann@a.example"],
+                    &[],
+                    "Hi Ann, would you be open to a call about the backend role?",
+                ),
+                message(
+                    2,
+                    "2026-03-02T12:00:00Z",
+                    "ann@a.example",
+                    &["jane@agency.example"],
+                    &[],
+                    "Yes! When would suit you?",
+                ),
+            ],
+        );
+        let paused_at = "2026-03-02T10:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_second();
+        let extra = Extra {
+            first_sync_at: Some(0),
+            states: BTreeMap::from([(
+                "ann@a.example".to_owned(),
+                CandidateState {
+                    paused: true,
+                    paused_at: Some(paused_at),
+                    ..CandidateState::default()
+                },
+            )]),
+            ..Extra::default()
+        };
+        let now: Timestamp = "2026-03-09T07:00:00Z".parse().unwrap();
+        let plan = plan_facts(account, facts, extra, now);
+        assert_eq!(plan.verdicts[0].decision.state, State::Paused);
+        let start: Timestamp = "2026-03-08T07:00:00Z".parse().unwrap();
+        let digest = crate::report::digest::build(&plan, account, &[], start, now, now);
+        let ann: Vec<_> = digest
+            .awaiting_you
+            .iter()
+            .filter(|a| a.address == "ann@a.example")
+            .collect();
+        assert!(
+            ann.len() == 1 && ann[0].overdue,
+            "Ann has waited a week: {:?}",
+            digest.awaiting_you
+        );
+        assert_eq!((digest.totals.awaiting_you, digest.totals.overdue), (1, 1));
     }
 }

@@ -130,6 +130,18 @@ pub(super) fn assess(
         candidate_wait_opened: None,
     };
 
+    // Recruiter accountability (SPEC §6) holds whatever else the conversation is: a pause or a
+    // hold stops candor's mail, not the owner's debt (found in review: a paused candidate who
+    // had asked a question vanished from the digest's "awaiting your reply").
+    if let Some(wait) = open.filter(|w| w.direction == Direction::RecruiterReply) {
+        let sla = cal.add_business_days(wait.opened_at, business_days(config.recruiter_sla_days));
+        // Second precision: reaching the limit is already more than the allowed days.
+        a.overdue = now >= sla;
+        if !a.overdue {
+            a.deadlines.push(sla);
+        }
+    }
+
     if final_states(facts, config, &messages, &mut a) {
         return a;
     }
@@ -158,13 +170,6 @@ pub(super) fn assess(
         None => a.notes.push("no human message yet".to_string()),
         Some(wait) if wait.direction == Direction::RecruiterReply => {
             a.state = State::AwaitingRecruiter;
-            let sla =
-                cal.add_business_days(wait.opened_at, business_days(config.recruiter_sla_days));
-            // Second precision: reaching the limit is already more than the allowed days.
-            a.overdue = now >= sla;
-            if !a.overdue {
-                a.deadlines.push(sla);
-            }
         }
         Some(wait) => {
             a.candidate_wait_opened = Some(wait.opened_at);

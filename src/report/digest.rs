@@ -145,7 +145,16 @@ pub fn build(
     for v in &plan.verdicts {
         let c = &facts.conversations[v.conversation];
         let d = &v.decision;
-        if d.state == State::AwaitingRecruiter {
+        // Paused or held, the candidate may still wait on the owner: candor's mail stops, not
+        // the owner's debt (found in review: such a candidate was listed nowhere).
+        let owes_reply = match d.state {
+            State::AwaitingRecruiter => true,
+            State::Paused | State::Held => c
+                .open_wait()
+                .is_some_and(|w| w.direction == Direction::RecruiterReply),
+            _ => false,
+        };
+        if owes_reply {
             let since = d.waiting_since.unwrap_or(now);
             let last = c
                 .messages
