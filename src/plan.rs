@@ -656,4 +656,77 @@ schedule = "off"
         );
         assert_eq!((digest.totals.awaiting_you, digest.totals.overdue), (1, 1));
     }
+
+    /// Found in review: a decided closure held for three days by the per-recipient spacing
+    /// (follow-up 1 went out an hour before the decision) read "at the next cycle" in the
+    /// digest.
+    #[test]
+    fn the_digest_says_when_a_held_email_really_goes() {
+        let config = config("auto");
+        let account = &config.accounts[0];
+        let facts = facts(
+            account,
+            vec![
+                message(
+                    1,
+                    "2026-03-02T09:00:00Z",
+                    "jane@agency.example",
+                    &["ann@a.example"],
+                    &[],
+                    "Hi Ann, would you be open to a call about the backend role?",
+                ),
+                message(
+                    2,
+                    "2026-03-02T12:00:00Z",
+                    "ann@a.example",
+                    &["jane@agency.example"],
+                    &[],
+                    "Yes, happy to talk.",
+                ),
+                message(
+                    3,
+                    "2026-03-03T09:00:00Z",
+                    "jane@agency.example",
+                    &["ann@a.example"],
+                    &[],
+                    "Great. Could you send me your CV?",
+                ),
+            ],
+        );
+        let mut sent = recorded("ann@a.example", "follow_up_1", "2026-03-16T10:00:00Z");
+        sent.state = "sent".to_owned();
+        sent.reply_to = Some(3);
+        let decided = "2026-03-16T11:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_second();
+        let extra = Extra {
+            first_sync_at: Some(0),
+            rows: vec![sent],
+            states: BTreeMap::from([(
+                "ann@a.example".to_owned(),
+                CandidateState {
+                    decided: Some("not_selected".to_owned()),
+                    decided_at: Some(decided),
+                    ..CandidateState::default()
+                },
+            )]),
+            ..Extra::default()
+        };
+        let now: Timestamp = "2026-03-18T07:00:00Z".parse().unwrap(); // Wed 08:00 in Berlin
+        let plan = plan_facts(account, facts, extra, now);
+        let decision = &plan.verdicts[0].decision;
+        let retry = decision.held.as_ref().and_then(|h| h.retry_at);
+        assert!(
+            retry.is_some_and(|r| r > now),
+            "held by the spacing: {decision:?}"
+        );
+        let start: Timestamp = "2026-03-17T07:00:00Z".parse().unwrap();
+        let digest = crate::report::digest::build(&plan, account, &[], start, now, now);
+        let item = digest
+            .closures_pending
+            .first()
+            .expect("the closure is listed");
+        assert_eq!(item.when, "Thu 19 Mar 11:00", "held until {retry:?}");
+    }
 }

@@ -187,7 +187,15 @@ pub fn build(
             && v.facts.in_scope
         {
             let decided = p.kind.is_decided_closure();
-            if decided || p.due <= horizon {
+            // A hold that lifts by itself (spacing, the daily cap, the send window) moves the
+            // email to when it lifts (found in review: a closure held for three days by the
+            // per-recipient spacing read "at the next cycle").
+            let due = d
+                .held
+                .as_ref()
+                .and_then(|h| h.retry_at)
+                .map_or(p.due, |retry| retry.max(p.due));
+            if decided || due <= horizon {
                 let item = Coming {
                     name: name_of(v.conversation),
                     address: c.address.clone(),
@@ -195,10 +203,10 @@ pub fn build(
                     kind: p.kind.as_str().to_owned(),
                     when: if waits_for_this_digest(p) {
                         "after this summary".to_owned()
-                    } else if p.due <= now {
+                    } else if due <= now {
                         "at the next cycle".to_owned()
                     } else {
-                        local(p.due)
+                        local(due)
                     },
                     stop: if decided {
                         format!("candor candidate resume {}", c.address)
