@@ -84,6 +84,26 @@ pub fn next_slot(
     find_slot(schedule, at, day, tz, now, false, |t| t > now)
 }
 
+/// How close the next slot may be for the latest one still to be sent: 3 hours.
+const CATCH_UP_MARGIN: SignedDuration = SignedDuration::from_hours(3);
+
+/// The slot a digest is due for at `now`, if any: the latest slot, unless the next one comes
+/// within [`CATCH_UP_MARGIN`]. A machine woken at 07:55 after a weekend off would otherwise send
+/// Sunday's stale digest five minutes before Monday's (found in review); Monday's covers the
+/// time since the previous digest, so nothing is lost by waiting for it.
+pub fn due_slot(
+    schedule: DigestSchedule,
+    at: Time,
+    day: Weekday,
+    tz: &TimeZone,
+    now: Timestamp,
+) -> Option<Slot> {
+    let latest = latest_slot(schedule, at, day, tz, now)?;
+    let next_is_near = next_slot(schedule, at, day, tz, now)
+        .is_some_and(|next| next.at.duration_since(now) < CATCH_UP_MARGIN);
+    (!next_is_near).then_some(latest)
+}
+
 /// The period a digest covers: since the previous digest, else one day or one week.
 pub fn period_start(
     schedule: DigestSchedule,
@@ -216,5 +236,41 @@ mod tests {
             period_start(DigestSchedule::Daily, Some(ts("2026-11-24T07:00:00Z")), end),
             ts("2026-11-24T07:00:00Z")
         );
+    }
+
+    #[test]
+    fn a_missed_digest_is_not_sent_just_before_the_next_one() {
+        let at = Time::constant(8, 0, 0, 0);
+        let due = |schedule, now: &str| {
+            due_slot(schedule, at, Weekday::Monday, &berlin(), ts(now)).map(|slot| slot.name)
+        };
+        // Daily at 08:00 (07:00Z in March): the machine was off from Friday night.
+        assert_eq!(
+            due(DigestSchedule::Daily, "2026-03-09T06:55:00Z"),
+            None,
+            "Mon 07:55"
+        );
+        assert_eq!(
+            due(DigestSchedule::Daily, "2026-03-09T03:59:00Z"),
+            Some("2026-03-08".to_owned()),
+            "Mon 04:59"
+        );
+        assert_eq!(
+            due(DigestSchedule::Daily, "2026-03-09T07:00:00Z"),
+            Some("2026-03-09".to_owned()),
+            "on time"
+        );
+        assert_eq!(
+            due(DigestSchedule::Daily, "2026-03-09T12:00:00Z"),
+            Some("2026-03-09".to_owned()),
+            "late"
+        );
+        // Weekly on Mondays: last week's, missed, is not sent an hour before this week's.
+        assert_eq!(due(DigestSchedule::Weekly, "2026-03-09T06:00:00Z"), None);
+        assert_eq!(
+            due(DigestSchedule::Weekly, "2026-03-08T06:00:00Z"),
+            Some("2026-03-02".to_owned())
+        );
+        assert_eq!(due(DigestSchedule::Off, "2026-03-09T07:00:00Z"), None);
     }
 }

@@ -1,5 +1,6 @@
 //! One account's digest task: at the configured local time (daily or weekly), send the digest of
-//! the period since the last one; after downtime, the latest missed slot is sent once.
+//! the period since the last one; after downtime, the latest missed slot is sent once, unless the
+//! next slot is near (`schedule::due_slot`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +38,7 @@ pub async fn digest_forever(
             tracing::warn!(account = %account.name, "digest retry: {err:#}");
         }
         let now = clock.now();
-        if let Some(slot) = schedule::latest_slot(account.digest.schedule, at, day, &tz, now)
+        if let Some(slot) = schedule::due_slot(account.digest.schedule, at, day, &tz, now)
             && tracked_at(&store, &account, slot.at).await
         {
             // The templates of the latest (re)loaded configuration.
