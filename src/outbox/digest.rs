@@ -144,6 +144,9 @@ pub async fn send(
             if digests::exists(tx, id, &slot_name)? {
                 return Ok(None);
             }
+            // Its period began where the last digest handed over ended: the queued ones it
+            // covers are not sent as well.
+            digests::supersede_queued(tx, id, &slot_name, now.as_second())?;
             let row = rows::insert(
                 tx,
                 id,
@@ -226,7 +229,14 @@ pub async fn deliver(
 }
 
 /// Digest rows waiting for a retry, and rows a crash left `sending` (then `unknown`: never twice).
-pub async fn retry_pending(store: &Store, account: &Account, clock: Clock) -> anyhow::Result<()> {
+/// With `retry` false, a queued row is left for the next digest to supersede (the next slot is
+/// near: sending it now would make two digests minutes apart).
+pub async fn retry_pending(
+    store: &Store,
+    account: &Account,
+    clock: Clock,
+    retry: bool,
+) -> anyhow::Result<()> {
     let name = account.name.clone();
     let now_s = clock.now().as_second();
     let pending: Vec<OutboxRow> = store
@@ -245,7 +255,7 @@ pub async fn retry_pending(store: &Store, account: &Account, clock: Clock) -> an
             store
                 .call(move |tx| rows::set_state(tx, id, "unknown", why, now_s))
                 .await?;
-        } else if row.next_try_at.unwrap_or(0) <= now_s {
+        } else if retry && row.next_try_at.unwrap_or(0) <= now_s {
             deliver(store, account, id, clock).await?;
         }
     }

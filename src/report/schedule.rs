@@ -99,9 +99,20 @@ pub fn due_slot(
     now: Timestamp,
 ) -> Option<Slot> {
     let latest = latest_slot(schedule, at, day, tz, now)?;
-    let next_is_near = next_slot(schedule, at, day, tz, now)
-        .is_some_and(|next| next.at.duration_since(now) < CATCH_UP_MARGIN);
-    (!next_is_near).then_some(latest)
+    (!next_is_near(schedule, at, day, tz, now)).then_some(latest)
+}
+
+/// Whether the next slot comes within [`CATCH_UP_MARGIN`] of `now`: a digest still waiting for
+/// a retry is then left for that slot's digest, which covers its period.
+pub fn next_is_near(
+    schedule: DigestSchedule,
+    at: Time,
+    day: Weekday,
+    tz: &TimeZone,
+    now: Timestamp,
+) -> bool {
+    next_slot(schedule, at, day, tz, now)
+        .is_some_and(|next| next.at.duration_since(now) < CATCH_UP_MARGIN)
 }
 
 /// The period a digest covers: since the previous digest, else one day or one week.

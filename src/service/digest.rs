@@ -34,10 +34,9 @@ pub async fn digest_forever(
         account.timezone.clone(),
     );
     loop {
-        if let Err(err) = digest::retry_pending(&store, &account, clock).await {
-            tracing::warn!(account = %account.name, "digest retry: {err:#}");
-        }
         let now = clock.now();
+        // The slot's digest first: it supersedes the digests still queued for a retry and
+        // covers their periods, so that an SMTP outage ends with one digest, not one per slot.
         if let Some(slot) = schedule::due_slot(account.digest.schedule, at, day, &tz, now)
             && tracked_at(&store, &account, slot.at).await
         {
@@ -52,6 +51,10 @@ pub async fn digest_forever(
                     tracing::warn!(account = %account.name, "the digest could not be made: {err:#}")
                 }
             }
+        }
+        let retry = !schedule::next_is_near(account.digest.schedule, at, day, &tz, clock.now());
+        if let Err(err) = digest::retry_pending(&store, &account, clock, retry).await {
+            tracing::warn!(account = %account.name, "digest retry: {err:#}");
         }
         let wait = schedule::next_slot(account.digest.schedule, at, day, &tz, clock.now())
             .map(|next| {

@@ -17,13 +17,16 @@ pub struct DigestRow {
     pub state: Option<String>,
 }
 
-/// The latest digest of the account.
+/// The latest digest of the account that was handed over: one still queued (a temporary SMTP
+/// error) or cancelled is not, and its period goes to the next digest, which supersedes it.
 pub fn last(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Option<DigestRow>> {
     Ok(tx
         .query_row(
             "SELECT d.slot, d.period_start, d.period_end, d.outbox_id, d.created_at, o.state
              FROM digests d LEFT JOIN outbox o ON o.id = d.outbox_id
-             WHERE d.account_id = ?1 ORDER BY d.period_end DESC, d.created_at DESC LIMIT 1",
+             WHERE d.account_id = ?1
+               AND (o.state IS NULL OR o.state NOT IN ('queued', 'cancelled'))
+             ORDER BY d.period_end DESC, d.created_at DESC LIMIT 1",
             [account.0],
             |r| {
                 Ok(DigestRow {
@@ -49,6 +52,26 @@ pub fn last_sent_at(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<
          WHERE d.account_id = ?1 AND o.state = 'sent'",
         [account.0],
         |r| r.get(0),
+    )?)
+}
+
+/// Cancels the account's digests still queued for a retry: a newer digest covers their period
+/// (see [`last`]). After an SMTP outage of three days the owner got three digests at once, two
+/// of them stale (found in review). Returns how many were cancelled.
+pub fn supersede_queued(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    by_slot: &str,
+    now: i64,
+) -> anyhow::Result<usize> {
+    Ok(tx.execute(
+        "UPDATE outbox SET state = 'cancelled', last_error = ?2, updated_at = ?3, done_at = ?3
+         WHERE account_id = ?1 AND kind = 'digest' AND state = 'queued'",
+        params![
+            account.0,
+            format!("superseded by the digest of {by_slot}, which covers its period"),
+            now
+        ],
     )?)
 }
 
@@ -118,5 +141,50 @@ mod tests {
             })
             .unwrap();
         assert_eq!(got, Some(100));
+    }
+
+    /// Found in review: after an SMTP outage the digests of every slot missed went out together.
+    /// A new digest cancels the queued ones and covers their periods.
+    #[test]
+    fn a_new_digest_supersedes_the_queued_ones_and_covers_their_periods() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .call_blocking(|tx| {
+                let account = ensure_account(tx, "jane", jiff::Timestamp::UNIX_EPOCH)?;
+                let digest = |tx: &Transaction<'_>, slot: &str, period: (i64, i64)| {
+                    let row = outbox::insert(
+                        tx,
+                        account,
+                        &NewOutboxRow {
+                            candidate: "jane@agency.example",
+                            recipient: "jane@agency.example",
+                            kind: "digest",
+                            state: "queued",
+                            message_id: &format!("candor.digest.{slot}@agency.example"),
+                            reply_to: None,
+                            due: period.1,
+                            raw: b"",
+                        },
+                        period.1,
+                    )?;
+                    insert(tx, account, slot, period, row, period.1)?;
+                    anyhow::Ok(row)
+                };
+                let monday = digest(tx, "2026-03-02", (0, 100))?;
+                outbox::set_state(tx, monday, "sent", "", 100)?;
+                let tuesday = digest(tx, "2026-03-03", (100, 200))?;
+                // Tuesday's is queued for a retry: Wednesday's starts where Monday's ended.
+                assert_eq!(last(tx, account)?.map(|d| d.period_end), Some(100));
+                assert_eq!(supersede_queued(tx, account, "2026-03-04", 300)?, 1);
+                let wednesday = digest(tx, "2026-03-04", (100, 300))?;
+                let state = |id| outbox::get(tx, id).map(|r| r.map(|r| r.state));
+                assert_eq!(state(tuesday)?.as_deref(), Some("cancelled"));
+                assert_eq!(state(wednesday)?.as_deref(), Some("queued"));
+                assert_eq!(last(tx, account)?.map(|d| d.period_end), Some(100));
+                outbox::set_state(tx, wednesday, "sent", "", 310)?;
+                assert_eq!(last(tx, account)?.map(|d| d.period_end), Some(300));
+                Ok(())
+            })
+            .unwrap();
     }
 }
