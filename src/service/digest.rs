@@ -34,28 +34,9 @@ pub async fn digest_forever(
         account.timezone.clone(),
     );
     loop {
-        let now = clock.now();
-        // The slot's digest first: it supersedes the digests still queued for a retry and
-        // covers their periods, so that an SMTP outage ends with one digest, not one per slot.
-        if let Some(slot) = schedule::due_slot(account.digest.schedule, at, day, &tz, now)
-            && tracked_at(&store, &account, slot.at).await
-        {
-            // The templates of the latest (re)loaded configuration.
-            let current = templates.borrow().clone();
-            match digest::send(&store, &account, &current, Some(slot.clone()), clock).await {
-                Ok(Sent::AlreadyDone) => {}
-                Ok(Sent::Done { state, .. }) => {
-                    tracing::info!(account = %account.name, slot = %slot.name, state = %state, "digest for the slot handed over")
-                }
-                Err(err) => {
-                    tracing::warn!(account = %account.name, "the digest could not be made: {err:#}")
-                }
-            }
-        }
-        let retry = !schedule::next_is_near(account.digest.schedule, at, day, &tz, clock.now());
-        if let Err(err) = digest::retry_pending(&store, &account, clock, retry).await {
-            tracing::warn!(account = %account.name, "digest retry: {err:#}");
-        }
+        // The templates of the latest (re)loaded configuration.
+        let current = templates.borrow().clone();
+        digest_once(&store, &account, &current, clock).await;
         let wait = schedule::next_slot(account.digest.schedule, at, day, &tz, clock.now())
             .map(|next| {
                 Duration::from_secs((next.at.as_second() - clock.now().as_second()).max(1) as u64)
@@ -66,6 +47,37 @@ pub async fn digest_forever(
             _ = tokio::time::sleep(wait) => {}
             _ = stopped(&mut shutdown) => return,
         }
+    }
+}
+
+/// What the digest task does at each wake-up, and `run --once` after its cycle: the due slot's
+/// digest, if candor was following the account then, and the retries of digests that met a
+/// temporary SMTP error. Problems are logged; the next wake-up tries again.
+pub async fn digest_once(store: &Store, account: &Account, templates: &Templates, clock: Clock) {
+    let (schedule, at, day, tz) = (
+        account.digest.schedule,
+        account.digest.at,
+        account.digest.day,
+        &account.timezone,
+    );
+    // The slot's digest first: it supersedes the digests still queued for a retry and covers
+    // their periods, so that an SMTP outage ends with one digest, not one per slot.
+    if let Some(slot) = schedule::due_slot(schedule, at, day, tz, clock.now())
+        && tracked_at(store, account, slot.at).await
+    {
+        match digest::send(store, account, templates, Some(slot.clone()), clock).await {
+            Ok(Sent::AlreadyDone) => {}
+            Ok(Sent::Done { state, .. }) => {
+                tracing::info!(account = %account.name, slot = %slot.name, state = %state, "digest for the slot handed over")
+            }
+            Err(err) => {
+                tracing::warn!(account = %account.name, "the digest could not be made: {err:#}")
+            }
+        }
+    }
+    let retry = !schedule::next_is_near(schedule, at, day, tz, clock.now());
+    if let Err(err) = digest::retry_pending(store, account, clock, retry).await {
+        tracing::warn!(account = %account.name, "digest retry: {err:#}");
     }
 }
 

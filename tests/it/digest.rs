@@ -492,6 +492,50 @@ fn the_daemon_sends_one_digest_per_slot_across_dst_restarts_and_downtime() {
     assert_eq!(digests_in_inbox(&stack, &jane).len(), 3);
 }
 
+/// `run --once` is one full cycle: it sends a due slot's digest, once (found in review: it never
+/// did, and an owner who runs candor from a timer never got one, nor the decided closures that
+/// wait for a digest to list them).
+#[test]
+fn run_once_sends_the_digest_of_a_due_slot_once() {
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user(demo::RECRUITER).unwrap();
+    let at = ts("2026-03-26T10:00:00Z");
+    let raw = message(
+        "Olga Berg <olga@candidates.example>",
+        "Jane Doe <jane@agency.example>",
+        "Backend role",
+        "olga.1@candidates.example",
+        at,
+        "",
+        "Hello Jane,\n\nIs the backend role still open?\n",
+    );
+    stack.seed(&jane, "INBOX", &[seed(raw, at)]).unwrap();
+    let config = write_config(&[&|dir| {
+        account_toml(
+            &stack,
+            "jane",
+            &jane,
+            dir,
+            "\n[account.digest]\nschedule = \"daily\"\nat = \"08:00\"\n",
+        )
+    }]);
+    // Friday 07:00 in Berlin: candor follows the account from before the 08:00 slot.
+    run_ok(&config, &["--now", "2026-03-27T06:00:00Z", "sync"]);
+    run_ok(&config, &["--now", "2026-03-27T06:30:00Z", "run", "--once"]);
+    assert_eq!(digest_rows(&config), 0, "no slot is due at 07:30");
+    run_ok(&config, &["--now", "2026-03-27T07:10:00Z", "run", "--once"]);
+    let found = wait_for_digests(&stack, &jane, 1);
+    assert_eq!(
+        period(&parse_digest(&found[0]).text),
+        (
+            "2026-03-26T07:00:00Z".to_owned(),
+            "2026-03-27T07:00:00Z".to_owned()
+        )
+    );
+    run_ok(&config, &["--now", "2026-03-27T07:20:00Z", "run", "--once"]);
+    assert_eq!(digest_rows(&config), 1, "once per slot");
+}
+
 #[test]
 fn a_closure_the_owner_decided_waits_for_a_digest_that_lists_it() {
     let stack = MailStack::start().unwrap();
@@ -532,11 +576,14 @@ mode = \"all\"
 act_on_existing = true
 
 [account.digest]
-schedule = \"daily\"
+schedule = \"weekly\"
+day = \"sun\"
 ",
         );
         toml.replace("mode = \"dry-run\"", "mode = \"auto\"")
     }]);
+    // Digests on, weekly on Sundays: no slot passes between the first sync and the end of the
+    // test (`run --once` sends a due slot's digest), so the only digest is the one sent by hand.
     // Wednesday 10:00 Berlin: Jane decides; the window ends Thursday 10:00.
     let decided = "2026-11-18T09:00:00Z";
     run_ok(&config, &["--now", decided, "sync"]);
