@@ -135,6 +135,11 @@ impl Store {
         &self.path
     }
 
+    /// Whether the process `pid` holds this store's daemon lock (`None`: cannot be told).
+    pub fn locked_by(&self, pid: u32) -> Option<bool> {
+        lock::held_by(&self.path, pid)
+    }
+
     /// Takes the one-daemon-per-store lock (SPEC §8) for `run`, `run --once` and `sync`.
     pub fn lock_daemon(&self, what: &str) -> Result<DaemonLock, LockError> {
         DaemonLock::acquire(&self.path, what)

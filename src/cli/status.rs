@@ -33,6 +33,15 @@ fn alive(pid: i64) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Whether the daemon recorded with `pid` still runs: it holds the store's lock, or, where the
+/// kernel's lock table cannot be read, a process with that pid exists.
+fn running(store: &crate::store::Store, pid: i64) -> bool {
+    match u32::try_from(pid).ok().and_then(|pid| store.locked_by(pid)) {
+        Some(held) => held,
+        None => alive(pid),
+    }
+}
+
 fn time(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds)
         .map(|t| t.to_string())
@@ -170,15 +179,18 @@ pub fn status(config: &Config, as_json: bool, _clock: Clock) -> ExitCode {
         Err(code) => return code,
     };
     let names: Vec<String> = config.accounts.iter().map(|a| a.name.clone()).collect();
+    let lock_store = store.clone();
     let views = store.call_blocking(move |tx| {
         names
             .into_iter()
             .map(|name| {
                 let daemon = status::get(tx, &name)?;
                 let record = status::account_record(tx, &name)?.unwrap_or_default();
+                // The recorded daemon runs if it still holds the store's lock: a pid alone may
+                // be another process's after a kill -9 and a reboot (found in review).
                 let running = daemon
                     .as_ref()
-                    .is_some_and(|d| d.state != "stopped" && alive(d.pid));
+                    .is_some_and(|d| d.state != "stopped" && running(&lock_store, d.pid));
                 Ok(AccountView {
                     name,
                     daemon,
@@ -272,5 +284,19 @@ mod tests {
         assert!(to_text(&v).contains("the daemon is not running"));
         assert!(alive(i64::from(std::process::id())));
         assert!(!alive(0) && !alive(-1));
+    }
+
+    /// Found in review: after a kill -9 and a reboot, the recorded pid may be another live
+    /// process's; only the holder of the store's lock is the daemon.
+    #[test]
+    fn a_recorded_pid_runs_only_while_it_holds_the_store_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("candor.db")).unwrap();
+        let me = i64::from(std::process::id());
+        assert!(!running(&store, me), "alive, but never held the lock");
+        let lock = store.lock_daemon("candor run").unwrap();
+        assert!(running(&store, me));
+        drop(lock);
+        assert!(!running(&store, me), "alive, but let go of the lock");
     }
 }

@@ -114,6 +114,36 @@ impl DaemonLock {
     }
 }
 
+/// Whether the process `pid` holds the lock of `store` now, from the kernel's table of locks
+/// (`/proc/locks`); `None` when that cannot be told (no such table). A pid alone is no proof:
+/// after a `kill -9` and a reboot, another process may have it.
+pub fn held_by(store: &Path, pid: u32) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt as _;
+    let table = std::fs::read_to_string("/proc/locks").ok()?;
+    // No lock file: nobody ever held it.
+    let Ok(file) = std::fs::metadata(lock_path(store)) else {
+        return Some(false);
+    };
+    Some(table.lines().any(|line| holds(line, pid, file.ino())))
+}
+
+/// One line of `/proc/locks`: `1: FLOCK  ADVISORY  WRITE 26069 fe:00:6086662 0 EOF`.
+fn holds(line: &str, pid: u32, inode: u64) -> bool {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    // A lock someone waits for is listed with "->" after its number: not held.
+    match fields.as_slice() {
+        [_, "FLOCK", _, _, holder, device, ..] => {
+            holder.parse() == Ok(pid)
+                && device
+                    .rsplit(':')
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    == Some(inode)
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +161,33 @@ mod tests {
         }
         drop(first);
         DaemonLock::acquire(&store, "candor sync").expect("free again after drop");
+    }
+
+    #[test]
+    fn the_kernel_says_who_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("candor.db");
+        assert_eq!(
+            held_by(&store, std::process::id()),
+            Some(false),
+            "no lock file yet"
+        );
+        let lock = DaemonLock::acquire(&store, "candor run").unwrap();
+        assert_eq!(held_by(&store, std::process::id()), Some(true));
+        assert_eq!(held_by(&store, 1), Some(false), "another pid");
+        drop(lock);
+        assert_eq!(held_by(&store, std::process::id()), Some(false), "released");
+        assert!(holds("1: FLOCK  ADVISORY  WRITE 42 fe:00:77 0 EOF", 42, 77));
+        assert!(!holds(
+            "1: -> FLOCK  ADVISORY  WRITE 42 fe:00:77 0 EOF",
+            42,
+            77
+        ));
+        assert!(!holds(
+            "2: POSIX  ADVISORY  WRITE 42 fe:00:77 0 EOF",
+            42,
+            77
+        ));
+        assert!(!holds("garbage", 42, 77));
     }
 }
