@@ -729,4 +729,31 @@ schedule = "off"
             .expect("the closure is listed");
         assert_eq!(item.when, "Thu 19 Mar 11:00", "held until {retry:?}");
     }
+
+    /// Found in review: a digest the server refused for good was never mentioned again.
+    #[test]
+    fn the_next_digest_says_the_last_one_did_not_arrive() {
+        let config = config("auto");
+        let account = &config.accounts[0];
+        let facts = facts(account, Vec::new());
+        let now: Timestamp = "2026-03-18T07:00:00Z".parse().unwrap();
+        let plan = plan_facts(account, facts, Extra::default(), now);
+        let mut failed = recorded("jane@agency.example", "digest", "2026-03-17T07:00:05Z");
+        failed.state = "failed".to_owned();
+        failed.last_error = "550 mailbox full".to_owned();
+        let start: Timestamp = "2026-03-17T07:00:00Z".parse().unwrap();
+        let digest = crate::report::digest::build(&plan, account, &[failed], start, now, now);
+        assert!(
+            digest
+                .attention
+                .iter()
+                .any(|a| a.contains("digest of Tue 17 Mar 08:00") && a.contains("550 mailbox full")),
+            "{:?}",
+            digest.attention
+        );
+        assert!(
+            digest.done.is_empty(),
+            "a digest is not candor's email to a candidate"
+        );
+    }
 }
