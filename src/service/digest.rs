@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use super::stopped;
 use crate::clock::Clock;
-use crate::config::{Account, DigestSchedule};
+use crate::config::Account;
 use crate::outbox::compose::Templates;
 use crate::outbox::digest::{self, Sent};
 use crate::report::schedule;
@@ -25,9 +25,8 @@ pub async fn digest_forever(
     clock: Clock,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    if account.digest.schedule == DigestSchedule::Off {
-        return;
-    }
+    // With digests off there is no slot, but a digest sent by hand (`digest --send`) that met a
+    // temporary error is still retried here (found in review: it stayed queued for good).
     let (at, day, tz) = (
         account.digest.at,
         account.digest.day,
