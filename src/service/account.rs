@@ -24,6 +24,15 @@ const AUTH_FAILURES_BEFORE_PAUSE: u32 = 3;
 const AUTH_PAUSE: Duration = Duration::from_secs(60 * 60);
 const BACKOFF_START: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// How long a session must have stayed up, after a whole pass (every folder synced, an outbox
+/// cycle, the Inbox synced again), for its failure to count as a new fault: only then does the
+/// backoff start again from [`BACKOFF_START`]. A fault that comes back in every session (the
+/// server drops the connection at the first command after LOGIN, refuses the Inbox, sends a
+/// FETCH answer that cannot be parsed, an outbox cycle that fails, an IDLE that fails at once)
+/// keeps doubling the wait as a refused connection does; a session that did its work and then
+/// lost the network after a while reconnects quickly. Found in review: a login reset the
+/// backoff, and such a fault made the daemon reconnect about once a second for ever.
+const HEALTHY_SESSION: Duration = Duration::from_secs(60);
 /// How often an idle daemon looks for changes made by commands beside it.
 const STORE_POLL: Duration = Duration::from_secs(2);
 /// Time allowed for DONE and LOGOUT on the way out.
@@ -44,7 +53,8 @@ enum CycleEnd<T> {
 /// Why a connected session ended.
 enum SessionEnd {
     Shutdown,
-    Failed(anyhow::Error),
+    /// The error, and whether the session completed a whole pass before it.
+    Failed(anyhow::Error, bool),
 }
 
 pub async fn sync_forever(
@@ -81,8 +91,10 @@ pub async fn sync_forever(
         };
         let wait = match connected {
             Ok(session) => {
+                // A login that works ends the run of refusals (SPEC §3), not the backoff: see
+                // HEALTHY_SESSION.
                 auth_failures = 0;
-                backoff = BACKOFF_START;
+                let connected_at = Instant::now();
                 tracing::info!(account = %account.name, "connected");
                 match serve(
                     &store,
@@ -97,9 +109,13 @@ pub async fn sync_forever(
                 .await
                 {
                     SessionEnd::Shutdown => return,
-                    SessionEnd::Failed(err) => {
+                    SessionEnd::Failed(err, completed_a_pass) => {
+                        if completed_a_pass && connected_at.elapsed() >= HEALTHY_SESSION {
+                            backoff = BACKOFF_START;
+                        }
                         record_error(&store, account_id, &account.name, &err).await;
-                        let wait = jittered(BACKOFF_START);
+                        let wait = jittered(backoff);
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
                         reconnecting(&status, AccountState::Reconnecting, &err, wait, clock).await;
                         wait
                     }
@@ -107,7 +123,8 @@ pub async fn sync_forever(
             }
             Err(err) => {
                 let is_auth = err.kind == ImapErrorKind::Auth;
-                // Every failed connection doubles the backoff, refused logins included.
+                // Every failed connection doubles the backoff, refused logins included, as does
+                // every session that failed before it was healthy (HEALTHY_SESSION).
                 let mut wait = jittered(backoff);
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 let mut err = anyhow::Error::new(err);
@@ -197,6 +214,7 @@ async fn serve(
     shutdown: &mut watch::Receiver<bool>,
     status: &AccountStatus,
 ) -> SessionEnd {
+    let mut completed_a_pass = false;
     let result = async {
         let has_idle = session
             .capabilities()
@@ -268,6 +286,7 @@ async fn serve(
             } else {
                 "re-check every folder"
             };
+            completed_a_pass = true;
             let state = if has_idle { AccountState::Idle } else { AccountState::Polling };
             status.set(state, "", Some((next, clock.now() + wait.min(if has_idle { wait } else { POLL_EVERY })))).await;
             if has_idle {
@@ -290,7 +309,7 @@ async fn serve(
             SessionEnd::Shutdown
         }
         Ok(None) => SessionEnd::Shutdown,
-        Err(err) => SessionEnd::Failed(err),
+        Err(err) => SessionEnd::Failed(err, completed_a_pass),
     }
 }
 
@@ -399,5 +418,120 @@ fn log_report(account: &Account, report: &imap::AccountSyncReport) {
         if folder.skipped > 0 {
             tracing::warn!(account = %account.name, folder = %folder.folder, skipped = folder.skipped, "messages could not be read and were skipped (see candor stats)");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::notify::StatusBoard;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+    fn config_for(dir: &std::path::Path, port: u16) -> Account {
+        let path = dir.join("candor.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[[account]]\nname = \"jane\"\nowner_name = \"J\"\nowner_addresses = [\"jane@a.example\"]\n\
+                 timezone = \"UTC\"\nmode = \"dry-run\"\n[account.imap]\nhost = \"127.0.0.1\"\nport = {port}\n\
+                 tls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n[account.smtp]\n\
+                 host = \"127.0.0.1\"\nport = 25\ntls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n"
+            ),
+        )
+        .unwrap();
+        crate::config::load(&path).unwrap().accounts.remove(0)
+    }
+
+    /// What the fake server does after it accepted LOGIN.
+    #[derive(Clone, Copy)]
+    enum AfterLogin {
+        /// Drops the connection at the next command.
+        Drop,
+    }
+
+    /// A fake IMAP server on loopback: greets, accepts LOGIN, then behaves as `after` says.
+    /// Returns its port and a count of the connections it accepted.
+    async fn fake_imap(after: AfterLogin) -> (u16, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            loop {
+                let (socket, _) = listener.accept().await.unwrap();
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let greeting = b"* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n";
+                    write.write_all(greeting).await.unwrap();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let mut words = line.split(' ');
+                        let (tag, command) = (words.next().unwrap(), words.next().unwrap_or(""));
+                        if command.eq_ignore_ascii_case("LOGIN") {
+                            let ok = format!("{tag} OK logged in\r\n");
+                            let _ = write.write_all(ok.as_bytes()).await;
+                            continue;
+                        }
+                        match after {
+                            AfterLogin::Drop => break,
+                        }
+                    }
+                });
+            }
+        });
+        (port, connections)
+    }
+
+    struct Started {
+        stop: watch::Sender<bool>,
+        task: tokio::task::JoinHandle<()>,
+        _reloads: watch::Sender<u64>,
+    }
+
+    fn start(account: Account) -> Started {
+        let store = Store::open_in_memory().unwrap();
+        let board = StatusBoard::new(store.clone(), Clock::system());
+        let templates = watch::channel(Arc::new(Templates::load(None).unwrap())).1;
+        let (stop, shutdown) = watch::channel(false);
+        let (reloads, reloaded) = watch::channel(0u64);
+        let task = tokio::spawn(sync_forever(
+            store,
+            account,
+            templates,
+            Clock::system(),
+            shutdown,
+            reloaded,
+            board.account("jane"),
+        ));
+        Started {
+            stop,
+            task,
+            _reloads: reloads,
+        }
+    }
+
+    /// Regression (review): a login reset the backoff, so a server that dropped every session
+    /// right after LOGIN was reconnected to about once a second for ever (29 times in 20 s).
+    /// With the backoff doubling from 1 s (each wait jittered over its upper half) the
+    /// connections of 8 s are at most 5; fewer on a slow machine, never more.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_session_that_fails_after_login_backs_off_exponentially() {
+        let (port, connections) = fake_imap(AfterLogin::Drop).await;
+        let dir = tempfile::tempdir().unwrap();
+        let started = start(config_for(dir.path(), port));
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        started.stop.send(true).unwrap();
+        let _ = timeout(Duration::from_secs(10), started.task).await;
+        let n = connections.load(Ordering::SeqCst);
+        assert!(
+            n >= 2,
+            "{n} connection(s): the account did not reconnect at all"
+        );
+        assert!(
+            n <= 5,
+            "{n} connections in 8 s: no backoff after a failed session"
+        );
     }
 }
