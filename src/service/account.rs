@@ -35,6 +35,15 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 const HEALTHY_SESSION: Duration = Duration::from_secs(60);
 /// How often an idle daemon looks for changes made by commands beside it.
 const STORE_POLL: Duration = Duration::from_secs(2);
+/// Timeout for a command of the session itself (CAPABILITY), as for the sync's commands; the
+/// tests shorten it to see it expire.
+const SESSION_COMMAND_TIMEOUT: Duration = if cfg!(test) {
+    Duration::from_secs(2)
+} else {
+    imap::COMMAND_TIMEOUT
+};
+/// Timeout for the server's answer to IDLE (its continuation) and to DONE.
+const IDLE_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time allowed for DONE and LOGOUT on the way out.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time an outbox cycle under way gets to finish after a stop is asked for, so that an SMTP
@@ -216,9 +225,16 @@ async fn serve(
 ) -> SessionEnd {
     let mut completed_a_pass = false;
     let result = async {
-        let has_idle = session
-            .capabilities()
-            .await
+        // Every command is timed and every wait on the server gives way to a stop. Cut in the
+        // middle of a command, the session is in an unknown state: no LOGOUT (`Ok(None)`).
+        // Found in review: a server that never answered CAPABILITY held the account, and
+        // SIGTERM, for ever.
+        let capabilities = tokio::select! {
+            r = timeout(SESSION_COMMAND_TIMEOUT, session.capabilities()) => r,
+            _ = stopped(shutdown) => return Ok(None),
+        };
+        let has_idle = capabilities
+            .map_err(|_| ImapError::timed_out("CAPABILITY"))?
             .map_err(|e| ImapError::from_imap("CAPABILITY", e))?
             .has_str("IDLE");
         let mut last_full: Option<Instant> = None;
@@ -227,7 +243,11 @@ async fn serve(
         loop {
             status.set(AccountState::Syncing, "", None).await;
             if last_full.is_none_or(|t| t.elapsed() >= FULL_SYNC_EVERY) {
-                folders = imap::discover_folders(&mut session, account).await?;
+                // LIST has its own timeout (imap::folders).
+                folders = tokio::select! {
+                    r = imap::discover_folders(&mut session, account) => r?,
+                    _ = stopped(shutdown) => return Ok(None),
+                };
                 super::report_plan_problems(account, &folders);
                 let report = tokio::select! {
                     r = imap::sync_account(store, account_id, &mut session, &account.imap, &folders, &threads, clock) => r?,
@@ -291,8 +311,8 @@ async fn serve(
             status.set(state, "", Some((next, clock.now() + wait.min(if has_idle { wait } else { POLL_EVERY })))).await;
             if has_idle {
                 match idle(session, wait, store, shutdown).await? {
-                    (s, false) => session = s,
-                    (s, true) => return Ok(Some(s)),
+                    IdleEnd::Again(s) => session = s,
+                    IdleEnd::Stop(s) => return Ok(s),
                 }
             } else {
                 tokio::select! {
@@ -313,16 +333,27 @@ async fn serve(
     }
 }
 
-/// One IDLE on the selected folder; returns the session and whether a shutdown ended it.
+/// How an IDLE ended.
+enum IdleEnd {
+    /// Time to look again: the session goes on.
+    Again(Session),
+    /// A stop was asked for: the session to log out of, `None` if a command was cut.
+    Stop(Option<Session>),
+}
+
+/// One IDLE on the selected folder.
 async fn idle(
     session: Session,
     wait: Duration,
     store: &Store,
     shutdown: &mut watch::Receiver<bool>,
-) -> anyhow::Result<(Session, bool)> {
+) -> anyhow::Result<IdleEnd> {
     let mut handle = session.idle();
-    timeout(Duration::from_secs(30), handle.init())
-        .await
+    let started = tokio::select! {
+        r = timeout(SESSION_COMMAND_TIMEOUT.min(IDLE_COMMAND_TIMEOUT), handle.init()) => r,
+        _ = stopped(shutdown) => return Ok(IdleEnd::Stop(None)),
+    };
+    started
         .map_err(|_| ImapError::timed_out("IDLE"))?
         .map_err(|e| ImapError::from_imap("IDLE", e))?;
     let (outcome, stopping) = {
@@ -357,17 +388,24 @@ async fn idle(
             IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => {}
         }
     }
-    // On the way out DONE gets the short goodbye budget: the stop must end within 10 s.
-    let done_within = if stopping {
-        GOODBYE_TIMEOUT
+    // On the way out DONE gets the short goodbye budget: the stop must end within 10 s. A stop
+    // asked for while an ordinary DONE waits is obeyed at once.
+    let done = if stopping {
+        timeout(GOODBYE_TIMEOUT, handle.done()).await
     } else {
-        Duration::from_secs(30)
+        tokio::select! {
+            r = timeout(SESSION_COMMAND_TIMEOUT.min(IDLE_COMMAND_TIMEOUT), handle.done()) => r,
+            _ = stopped(shutdown) => return Ok(IdleEnd::Stop(None)),
+        }
     };
-    let session = timeout(done_within, handle.done())
-        .await
+    let session = done
         .map_err(|_| ImapError::timed_out("DONE"))?
         .map_err(|e| ImapError::from_imap("DONE", e))?;
-    Ok((session, stopping))
+    Ok(if stopping {
+        IdleEnd::Stop(Some(session))
+    } else {
+        IdleEnd::Again(session)
+    })
 }
 
 /// Resolves when another process commits to the store (`PRAGMA data_version` moves).
@@ -448,6 +486,10 @@ mod tests {
     enum AfterLogin {
         /// Drops the connection at the next command.
         Drop,
+        /// Never answers again.
+        Silent,
+        /// Answers CAPABILITY, then never answers again.
+        SilentAfterCapability,
     }
 
     /// A fake IMAP server on loopback: greets, accepts LOGIN, then behaves as `after` says.
@@ -476,6 +518,14 @@ mod tests {
                         }
                         match after {
                             AfterLogin::Drop => break,
+                            AfterLogin::SilentAfterCapability
+                                if command.eq_ignore_ascii_case("CAPABILITY") =>
+                            {
+                                let answer =
+                                    format!("* CAPABILITY IMAP4rev1 IDLE\r\n{tag} OK done\r\n");
+                                let _ = write.write_all(answer.as_bytes()).await;
+                            }
+                            AfterLogin::Silent | AfterLogin::SilentAfterCapability => {}
                         }
                     }
                 });
@@ -487,6 +537,7 @@ mod tests {
     struct Started {
         stop: watch::Sender<bool>,
         task: tokio::task::JoinHandle<()>,
+        store: Store,
         _reloads: watch::Sender<u64>,
     }
 
@@ -497,7 +548,7 @@ mod tests {
         let (stop, shutdown) = watch::channel(false);
         let (reloads, reloaded) = watch::channel(0u64);
         let task = tokio::spawn(sync_forever(
-            store,
+            store.clone(),
             account,
             templates,
             Clock::system(),
@@ -508,6 +559,7 @@ mod tests {
         Started {
             stop,
             task,
+            store,
             _reloads: reloads,
         }
     }
@@ -532,6 +584,85 @@ mod tests {
         assert!(
             n <= 5,
             "{n} connections in 8 s: no backoff after a failed session"
+        );
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `within` has passed.
+    async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if condition() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        condition()
+    }
+
+    /// The account's last recorded error, as `candor status` shows it.
+    async fn last_error(store: &Store) -> String {
+        store
+            .call(|tx| crate::store::status::account_record(tx, "jane"))
+            .await
+            .unwrap()
+            .map(|r| r.last_error)
+            .unwrap_or_default()
+    }
+
+    /// Regression (review): `serve` awaited CAPABILITY with no timeout and outside any select
+    /// on the stop flag; a server silent after LOGIN held the account, and SIGTERM, for ever.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_server_silent_after_login_does_not_hang_the_account_or_its_stop() {
+        let (port, connections) = fake_imap(AfterLogin::Silent).await;
+        let dir = tempfile::tempdir().unwrap();
+        let started = start(config_for(dir.path(), port));
+        // The command times out (shortened in tests) and the account reconnects.
+        let mut error = String::new();
+        for _ in 0..300 {
+            error = last_error(&started.store).await;
+            if !error.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            error.contains("CAPABILITY: timed out"),
+            "the silent server's session did not time out: {error:?}"
+        );
+        assert!(
+            eventually(Duration::from_secs(15), || connections
+                .load(Ordering::SeqCst)
+                >= 2)
+            .await,
+            "the account did not reconnect after the timeout"
+        );
+        // A stop while CAPABILITY waits is obeyed at once, whatever the command's timeout.
+        started.stop.send(true).unwrap();
+        assert!(
+            timeout(Duration::from_secs(3), started.task).await.is_ok(),
+            "the account task ignores the stop while its first command after LOGIN waits"
+        );
+    }
+
+    /// The same for LIST (folder discovery): a stop while it waits ends the task at once.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_stop_while_folder_discovery_waits_ends_the_task() {
+        let (port, connections) = fake_imap(AfterLogin::SilentAfterCapability).await;
+        let dir = tempfile::tempdir().unwrap();
+        let started = start(config_for(dir.path(), port));
+        assert!(
+            eventually(Duration::from_secs(10), || connections
+                .load(Ordering::SeqCst)
+                >= 1)
+            .await,
+            "the account never connected"
+        );
+        // Past LOGIN and CAPABILITY, well within LIST's minute.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        started.stop.send(true).unwrap();
+        assert!(
+            timeout(Duration::from_secs(3), started.task).await.is_ok(),
+            "the account task ignores the stop while LIST waits"
         );
     }
 }
