@@ -74,7 +74,14 @@ pub async fn pass_account_once(
                     folders: &plan,
                     threads: &threads,
                 };
-                Some(outbox::cycle(store, account, account_id, mailbox, templates, clock).await?)
+                // A one-shot pass is not stopped from within: a signal ends the process.
+                let never = watch::channel(false).1;
+                Some(
+                    outbox::cycle(
+                        store, account, account_id, mailbox, templates, clock, &never,
+                    )
+                    .await?,
+                )
             }
             None => None,
         };

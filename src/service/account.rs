@@ -265,7 +265,10 @@ async fn serve(
                     folders: &folders,
                     threads: &threads,
                 };
-                let cycle = outbox::cycle(store, account, account_id, mailbox, &templates, clock);
+                // The cycle sees the stop too: once it is asked for, no new attempt begins, and
+                // the grace below only lets an attempt under way finish and be recorded.
+                let stop = shutdown.clone();
+                let cycle = outbox::cycle(store, account, account_id, mailbox, &templates, clock, &stop);
                 tokio::pin!(cycle);
                 tokio::select! {
                     r = &mut cycle => CycleEnd::Done(r),
