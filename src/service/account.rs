@@ -205,7 +205,7 @@ async fn reconnecting(
 }
 
 /// Full jitter over the upper half: never zero, never a thundering herd.
-fn jittered(base: Duration) -> Duration {
+pub(super) fn jittered(base: Duration) -> Duration {
     let ms = base.as_millis().max(2) as u64;
     Duration::from_millis(rand::rng().random_range(ms / 2..=ms))
 }
