@@ -183,6 +183,9 @@ pub async fn run(config: Config, store: Store, clock: Clock) -> anyhow::Result<(
     }
     notify::stopping();
     tracing::info!("stopping");
+    // A password lookup under way is abandoned: it runs on a blocking thread, which the
+    // runtime's exit would wait for (up to the command's 30 s).
+    crate::config::stop_password_commands();
     accounts.stop_all(reload::STOP_WITHIN).await;
     board.all_stopped().await;
     chores.abort();
