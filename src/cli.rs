@@ -11,6 +11,7 @@ mod status;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -279,21 +280,40 @@ fn dispatch(command: Command, config: Config, clock: Clock) -> ExitCode {
 /// storing mail) is on blocking threads already; a pool of workers only added wake-ups between
 /// them (issue 4: 11% of the CPU of a first sync of 100k messages).
 fn with_runtime(future: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    run_on(tokio::runtime::Builder::new_current_thread(), future)
+    run_on(tokio::runtime::Builder::new_current_thread(), future, None)
 }
 
 /// The daemon gets a pool of workers: its accounts sync side by side, and one busy account
 /// never delays another one's IDLE or the outbox.
 fn with_daemon_runtime(future: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    run_on(tokio::runtime::Builder::new_multi_thread(), future)
+    run_on(
+        tokio::runtime::Builder::new_multi_thread(),
+        future,
+        Some(DAEMON_BLOCKING_THREADS_AT_EXIT),
+    )
 }
+
+/// How long the daemon's exit waits for blocking threads still at work once it has stopped.
+/// The stop already ended its accounts and killed any password command; what may remain is a
+/// thread the stop cut loose (a host name lookup, a store call of a task that did not stop in
+/// time), which must not keep the process past the 10 s a stop may take (systemd's
+/// TimeoutStopSec is 20 s). Leaving one unfinished is as safe as a crash: every commit is
+/// atomic. One-shot commands wait for theirs, as before.
+const DAEMON_BLOCKING_THREADS_AT_EXIT: Duration = Duration::from_secs(1);
 
 fn run_on(
     mut builder: tokio::runtime::Builder,
     future: impl std::future::Future<Output = ExitCode>,
+    blocking_threads_at_exit: Option<Duration>,
 ) -> ExitCode {
     match builder.enable_all().build() {
-        Ok(runtime) => runtime.block_on(future),
+        Ok(runtime) => {
+            let code = runtime.block_on(future);
+            if let Some(within) = blocking_threads_at_exit {
+                runtime.shutdown_timeout(within);
+            }
+            code
+        }
         Err(err) => {
             eprintln!("candor: cannot start the async runtime: {err}");
             ExitCode::from(1)

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-pub use secret::{PasswordSource, Secret};
+pub use secret::{PasswordSource, Secret, stop_password_commands};
 
 /// One thing wrong with the configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]

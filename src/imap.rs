@@ -13,7 +13,9 @@ pub mod wire;
 
 pub use connect::{ImapError, ImapErrorKind, Io, Session, connect};
 pub use folders::{FolderPlan, discover_folders};
-pub use sync::{AccountSyncReport, FolderSyncReport, fetch_items, sync_account, sync_folder};
+pub use sync::{
+    AccountSyncReport, COMMAND_TIMEOUT, FolderSyncReport, fetch_items, sync_account, sync_folder,
+};
 pub use threads::{Preparer, SharedThreads, Threads};
 
 mod append;

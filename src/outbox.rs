@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use jiff::Timestamp;
 use rand::Rng as _;
+use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::config::{Account, Mode};
@@ -65,8 +66,20 @@ async fn plan_now(store: &Store, account: &Account, now: Timestamp) -> anyhow::R
         .context("the planning task failed")?
 }
 
+/// Whether a stop was asked for (the flag as last set).
+fn stop_asked(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow()
+}
+
 /// One cycle for one account: recover interrupted sends, queue what is due, re-check and
 /// deliver. The session must be connected; it is left with some folder examined.
+///
+/// Once `stop` turns true no new attempt begins: the cycle returns before its fresh sync and
+/// before each send or draft, and the rows not tried stay `queued` for the next start. Only an
+/// attempt already under way goes on, within the grace the caller gives it. Found in review: a
+/// stop during the planning or the fresh sync still began a send, which the grace then cut,
+/// leaving the row `sending` (then `unknown`, and the conversation held).
+#[allow(clippy::too_many_arguments)]
 pub async fn cycle(
     store: &Store,
     account: &Account,
@@ -74,6 +87,7 @@ pub async fn cycle(
     mailbox: Mailbox<'_>,
     templates: &Templates,
     clock: Clock,
+    stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<CycleReport> {
     let mut report = CycleReport::default();
     recover(store, account, mailbox.session, mailbox.folders, clock).await?;
@@ -130,7 +144,7 @@ pub async fn cycle(
     if let Some(at) = retry_at.and_then(|s| Timestamp::from_second(s).ok()) {
         report.next_deadline = Some(report.next_deadline.map_or(at, |d| d.min(at)));
     }
-    if ready.is_empty() {
+    if ready.is_empty() || stop_asked(stop) {
         return Ok(report);
     }
 
@@ -235,6 +249,9 @@ pub async fn cycle(
                 .await?;
             report.cancelled += 1;
             continue;
+        }
+        if stop_asked(stop) {
+            break;
         }
         let went = report.sent + report.unknown;
         deliver(
@@ -734,5 +751,108 @@ mod tests {
         ];
         assert_eq!(earliest_retry(&all, 100), Some(300));
         assert_eq!(earliest_retry(&all, 600), None);
+    }
+
+    /// A fake IMAP server on loopback that accepts LOGIN and never answers anything else: a
+    /// cycle that used the session would wait on it.
+    async fn silent_imap() -> u16 {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write
+                        .write_all(b"* OK [CAPABILITY IMAP4rev1] ready\r\n")
+                        .await;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let mut words = line.split(' ');
+                        let (tag, command) = (words.next().unwrap_or(""), words.next());
+                        if command.is_some_and(|c| c.eq_ignore_ascii_case("LOGIN")) {
+                            let ok = format!("{tag} OK logged in\r\n");
+                            let _ = write.write_all(ok.as_bytes()).await;
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    /// Regression (review): the cycle had no stop flag. A stop asked for during its planning or
+    /// its fresh sync still let it begin a send, which the daemon's grace then cut, leaving the
+    /// row `sending` (then `unknown`, the conversation held). Now a cycle that sees the stop
+    /// begins no attempt: the queued row stays `queued`, its attempt count untouched, and the
+    /// session is not even used for the fresh sync.
+    #[tokio::test]
+    async fn a_cycle_asked_to_stop_begins_no_attempt() {
+        let port = silent_imap().await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("candor.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[[account]]\nname = \"jane\"\nowner_name = \"J\"\nowner_addresses = [\"jane@a.example\"]\n\
+                 timezone = \"UTC\"\nmode = \"auto\"\n[account.imap]\nhost = \"127.0.0.1\"\nport = {port}\n\
+                 tls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n[account.smtp]\n\
+                 host = \"127.0.0.1\"\nport = 9\ntls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n\
+                 [account.scope]\nmode = \"all\"\n"
+            ),
+        )
+        .unwrap();
+        let account = crate::config::load(&path).unwrap().accounts.remove(0);
+        let store = Store::open_in_memory().unwrap();
+        let clock = Clock::system();
+        let now = clock.now();
+        let account_id = store
+            .call(move |tx| {
+                let id = crate::store::ingest::ensure_account(tx, "jane", now)?;
+                let row = NewOutboxRow {
+                    candidate: "tom@b.example",
+                    recipient: "tom@b.example",
+                    kind: "follow_up_1",
+                    state: "queued",
+                    message_id: "candor.1@a.example",
+                    reply_to: None,
+                    due: now.as_second() - 60,
+                    raw: b"Subject: hello\r\n\r\nhello\r\n",
+                };
+                rows::insert(tx, id, &row, now.as_second() - 60)?;
+                Ok(id)
+            })
+            .await
+            .unwrap();
+        let mut session = imap::connect(&account.imap).await.unwrap();
+        let folders = FolderPlan::default();
+        let threads = imap::Threads::load(
+            &store,
+            account_id,
+            crate::conversations::Identity::for_account(&account),
+        )
+        .await
+        .unwrap();
+        let templates = Templates::load(None).unwrap();
+        let (_stop, stopping) = watch::channel(true);
+        let mailbox = Mailbox {
+            session: &mut session,
+            folders: &folders,
+            threads: &threads,
+        };
+        let cycle = cycle(
+            &store, &account, account_id, mailbox, &templates, clock, &stopping,
+        );
+        let report = tokio::time::timeout(Duration::from_secs(20), cycle)
+            .await
+            .expect("the cycle went on to use the session after the stop")
+            .unwrap();
+        assert_eq!((report.sent, report.unknown, report.failed), (0, 0, 0));
+        let all = store
+            .call(move |tx| rows::rows(tx, Some(account_id)))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!((all[0].state.as_str(), all[0].attempts), ("queued", 0));
     }
 }

@@ -74,8 +74,12 @@ pub async fn pass_account_once(
                     folders: &plan,
                     threads: &threads,
                 };
-                let cycle =
-                    outbox::cycle(store, account, account_id, mailbox, templates, clock).await?;
+                // A one-shot pass is not stopped from within: a signal ends the process.
+                let never = watch::channel(false).1;
+                let cycle = outbox::cycle(
+                    store, account, account_id, mailbox, templates, clock, &never,
+                )
+                .await?;
                 // A full cycle includes the digest of a slot that is due: a decided closure may
                 // wait for a digest to list it (SPEC §6), and `run --once` from a timer is the
                 // only runner some owners have (found in review: it never sent one).
@@ -182,6 +186,9 @@ pub async fn run(config: Config, store: Store, clock: Clock) -> anyhow::Result<(
     }
     notify::stopping();
     tracing::info!("stopping");
+    // A password lookup under way is abandoned: it runs on a blocking thread, which the
+    // runtime's exit would wait for (up to the command's 30 s).
+    crate::config::stop_password_commands();
     accounts.stop_all(reload::STOP_WITHIN).await;
     board.all_stopped().await;
     chores.abort();

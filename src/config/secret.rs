@@ -6,6 +6,8 @@ use std::io::Read as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
@@ -81,6 +83,18 @@ const PASSWORD_COMMAND_TIMEOUT_AT_A_TERMINAL: Duration = Duration::from_secs(120
 /// How long its output may take to arrive once the command has exited.
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
+/// Set once the daemon is stopping: a password command running then is killed at once.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// The daemon is stopping: every password command running now or later is killed (with what it
+/// started) and its lookup fails. Only a password lookup is abandoned; its connection or send
+/// fails before anything reached a server. Found in review: the runtime's exit waited for a
+/// slow command's blocking thread (SIGTERM 2 s into `sleep 25; echo pw` took 23 s, past
+/// systemd's TimeoutStopSec).
+pub fn stop_password_commands() {
+    STOPPING.store(true, Ordering::SeqCst);
+}
+
 fn run_password_command(command: &str) -> anyhow::Result<Secret> {
     let terminal = std::fs::File::open("/dev/tty").is_ok();
     let limit = if terminal {
@@ -88,24 +102,29 @@ fn run_password_command(command: &str) -> anyhow::Result<Secret> {
     } else {
         PASSWORD_COMMAND_TIMEOUT
     };
-    run_password_command_within(command, limit, !terminal)
+    run_password_command_within(command, limit, !terminal, &STOPPING)
 }
 
-/// Runs `command` with `sh -c` and takes its trimmed stdout, stopping it after `limit`. With
-/// `own_group` it runs in a process group of its own, so that a timeout kills whatever it
-/// started too; not at a terminal, where that would keep it from reading a passphrase (a
-/// background group is stopped when it reads the terminal).
+/// Runs `command` with `sh -c` and takes its trimmed stdout, stopping it after `limit`, or as
+/// soon as `stopping` is set. With `own_group` it runs in a process group of its own, so that a
+/// timeout kills whatever it started too; not at a terminal, where that would keep it from
+/// reading a passphrase (a background group is stopped when it reads the terminal).
 pub(super) fn run_password_command_within(
     command: &str,
     limit: Duration,
     own_group: bool,
+    stopping: &AtomicBool,
 ) -> anyhow::Result<Secret> {
     let deadline = Instant::now() + limit;
     let timed_out = || {
-        anyhow!(
-            "password_command did not finish within {} s: stopped",
-            limit.as_secs()
-        )
+        if stopping.load(Ordering::SeqCst) {
+            anyhow!("password_command stopped: candor is stopping")
+        } else {
+            anyhow!(
+                "password_command did not finish within {} s: stopped",
+                limit.as_secs()
+            )
+        }
     };
     // stderr is inherited: it carries the tool's diagnostics (gpg, pass), never the secret.
     let mut sh = Command::new("sh");
@@ -145,21 +164,23 @@ pub(super) fn run_password_command_within(
         {
             break status;
         }
-        if Instant::now() >= deadline {
+        if Instant::now() >= deadline || stopping.load(Ordering::SeqCst) {
             stop(&mut child);
             return Err(timed_out());
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .max(OUTPUT_GRACE);
-    let output = match rx.recv_timeout(left) {
-        Ok(read) => read.context("password_command: cannot read its output")?,
-        // Something it started still holds its output open.
-        Err(_) => {
-            stop(&mut child);
-            return Err(timed_out());
+    let output_deadline = deadline.max(Instant::now() + OUTPUT_GRACE);
+    let output = loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(read) => break read.context("password_command: cannot read its output")?,
+            Err(RecvTimeoutError::Timeout)
+                if Instant::now() < output_deadline && !stopping.load(Ordering::SeqCst) => {}
+            // Something it started still holds its output open.
+            Err(_) => {
+                stop(&mut child);
+                return Err(timed_out());
+            }
         }
     };
     if !status.success() {

@@ -2,6 +2,7 @@
 //! secrets, the example file and the one-pass report of several problems.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use jiff::civil::{Weekday, date, time};
 use toml::de::{DeTable, DeValue};
@@ -530,6 +531,7 @@ fn a_password_command_that_hangs_is_stopped_at_its_deadline() {
         "sleep 30 & echo not-the-secret; wait",
         std::time::Duration::from_millis(300),
         true,
+        &AtomicBool::new(false),
     )
     .expect_err("it hangs");
     let error = format!("{error:#}");
@@ -544,6 +546,7 @@ fn a_password_command_that_hangs_is_stopped_at_its_deadline() {
         "echo s3cret",
         std::time::Duration::from_secs(10),
         true,
+        &AtomicBool::new(false),
     )
     .expect("a quick command");
     assert_eq!(quick.expose(), "s3cret");
@@ -553,8 +556,39 @@ fn a_password_command_that_hangs_is_stopped_at_its_deadline() {
         "sleep 30 & echo s3cret",
         std::time::Duration::from_millis(300),
         true,
+        &AtomicBool::new(false),
     )
     .expect_err("its output never ends");
     assert!(format!("{error:#}").contains("did not finish"), "{error:#}");
     assert!(began.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// Found in review: SIGTERM 2 s into `sleep 25; echo pw` took 23 s to stop the daemon, whose
+/// exit waited for the command. A stop kills it (with what it started) at once.
+#[test]
+fn a_password_command_is_killed_when_the_daemon_stops() {
+    let stopping = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = stopping.clone();
+    let raise = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let began = std::time::Instant::now();
+    let error = secret::run_password_command_within(
+        "sleep 25; echo pw",
+        std::time::Duration::from_secs(30),
+        true,
+        &stopping,
+    )
+    .expect_err("stopped");
+    raise.join().unwrap();
+    assert!(
+        format!("{error:#}").contains("candor is stopping"),
+        "{error:#}"
+    );
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(5),
+        "the command ran on after the stop: {:?}",
+        began.elapsed()
+    );
 }

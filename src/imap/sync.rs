@@ -64,7 +64,7 @@ const SECOND_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the second connection's LOGOUT may take.
 const LOGOUT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Timeout for EXAMINE, SEARCH and similar commands.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest silence tolerated inside a FETCH response stream.
 const FETCH_ITEM_TIMEOUT: Duration = Duration::from_secs(120);
 

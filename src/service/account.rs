@@ -24,8 +24,26 @@ const AUTH_FAILURES_BEFORE_PAUSE: u32 = 3;
 const AUTH_PAUSE: Duration = Duration::from_secs(60 * 60);
 const BACKOFF_START: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// How long a session must have stayed up, after a whole pass (every folder synced, an outbox
+/// cycle, the Inbox synced again), for its failure to count as a new fault: only then does the
+/// backoff start again from [`BACKOFF_START`]. A fault that comes back in every session (the
+/// server drops the connection at the first command after LOGIN, refuses the Inbox, sends a
+/// FETCH answer that cannot be parsed, an outbox cycle that fails, an IDLE that fails at once)
+/// keeps doubling the wait as a refused connection does; a session that did its work and then
+/// lost the network after a while reconnects quickly. Found in review: a login reset the
+/// backoff, and such a fault made the daemon reconnect about once a second for ever.
+const HEALTHY_SESSION: Duration = Duration::from_secs(60);
 /// How often an idle daemon looks for changes made by commands beside it.
 const STORE_POLL: Duration = Duration::from_secs(2);
+/// Timeout for a command of the session itself (CAPABILITY), as for the sync's commands; the
+/// tests shorten it to see it expire.
+const SESSION_COMMAND_TIMEOUT: Duration = if cfg!(test) {
+    Duration::from_secs(2)
+} else {
+    imap::COMMAND_TIMEOUT
+};
+/// Timeout for the server's answer to IDLE (its continuation) and to DONE.
+const IDLE_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time allowed for DONE and LOGOUT on the way out.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time an outbox cycle under way gets to finish after a stop is asked for, so that an SMTP
@@ -44,7 +62,8 @@ enum CycleEnd<T> {
 /// Why a connected session ended.
 enum SessionEnd {
     Shutdown,
-    Failed(anyhow::Error),
+    /// The error, and whether the session completed a whole pass before it.
+    Failed(anyhow::Error, bool),
 }
 
 pub async fn sync_forever(
@@ -81,8 +100,10 @@ pub async fn sync_forever(
         };
         let wait = match connected {
             Ok(session) => {
+                // A login that works ends the run of refusals (SPEC §3), not the backoff: see
+                // HEALTHY_SESSION.
                 auth_failures = 0;
-                backoff = BACKOFF_START;
+                let connected_at = Instant::now();
                 tracing::info!(account = %account.name, "connected");
                 match serve(
                     &store,
@@ -97,9 +118,13 @@ pub async fn sync_forever(
                 .await
                 {
                     SessionEnd::Shutdown => return,
-                    SessionEnd::Failed(err) => {
+                    SessionEnd::Failed(err, completed_a_pass) => {
+                        if completed_a_pass && connected_at.elapsed() >= HEALTHY_SESSION {
+                            backoff = BACKOFF_START;
+                        }
                         record_error(&store, account_id, &account.name, &err).await;
-                        let wait = jittered(BACKOFF_START);
+                        let wait = jittered(backoff);
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
                         reconnecting(&status, AccountState::Reconnecting, &err, wait, clock).await;
                         wait
                     }
@@ -107,7 +132,8 @@ pub async fn sync_forever(
             }
             Err(err) => {
                 let is_auth = err.kind == ImapErrorKind::Auth;
-                // Every failed connection doubles the backoff, refused logins included.
+                // Every failed connection doubles the backoff, refused logins included, as does
+                // every session that failed before it was healthy (HEALTHY_SESSION).
                 let mut wait = jittered(backoff);
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 let mut err = anyhow::Error::new(err);
@@ -179,7 +205,7 @@ async fn reconnecting(
 }
 
 /// Full jitter over the upper half: never zero, never a thundering herd.
-fn jittered(base: Duration) -> Duration {
+pub(super) fn jittered(base: Duration) -> Duration {
     let ms = base.as_millis().max(2) as u64;
     Duration::from_millis(rand::rng().random_range(ms / 2..=ms))
 }
@@ -197,10 +223,18 @@ async fn serve(
     shutdown: &mut watch::Receiver<bool>,
     status: &AccountStatus,
 ) -> SessionEnd {
+    let mut completed_a_pass = false;
     let result = async {
-        let has_idle = session
-            .capabilities()
-            .await
+        // Every command is timed and every wait on the server gives way to a stop. Cut in the
+        // middle of a command, the session is in an unknown state: no LOGOUT (`Ok(None)`).
+        // Found in review: a server that never answered CAPABILITY held the account, and
+        // SIGTERM, for ever.
+        let capabilities = tokio::select! {
+            r = timeout(SESSION_COMMAND_TIMEOUT, session.capabilities()) => r,
+            _ = stopped(shutdown) => return Ok(None),
+        };
+        let has_idle = capabilities
+            .map_err(|_| ImapError::timed_out("CAPABILITY"))?
             .map_err(|e| ImapError::from_imap("CAPABILITY", e))?
             .has_str("IDLE");
         let mut last_full: Option<Instant> = None;
@@ -209,7 +243,11 @@ async fn serve(
         loop {
             status.set(AccountState::Syncing, "", None).await;
             if last_full.is_none_or(|t| t.elapsed() >= FULL_SYNC_EVERY) {
-                folders = imap::discover_folders(&mut session, account).await?;
+                // LIST has its own timeout (imap::folders).
+                folders = tokio::select! {
+                    r = imap::discover_folders(&mut session, account) => r?,
+                    _ = stopped(shutdown) => return Ok(None),
+                };
                 super::report_plan_problems(account, &folders);
                 let report = tokio::select! {
                     r = imap::sync_account(store, account_id, &mut session, &account.imap, &folders, &threads, clock) => r?,
@@ -227,7 +265,10 @@ async fn serve(
                     folders: &folders,
                     threads: &threads,
                 };
-                let cycle = outbox::cycle(store, account, account_id, mailbox, &templates, clock);
+                // The cycle sees the stop too: once it is asked for, no new attempt begins, and
+                // the grace below only lets an attempt under way finish and be recorded.
+                let stop = shutdown.clone();
+                let cycle = outbox::cycle(store, account, account_id, mailbox, &templates, clock, &stop);
                 tokio::pin!(cycle);
                 tokio::select! {
                     r = &mut cycle => CycleEnd::Done(r),
@@ -268,12 +309,13 @@ async fn serve(
             } else {
                 "re-check every folder"
             };
+            completed_a_pass = true;
             let state = if has_idle { AccountState::Idle } else { AccountState::Polling };
             status.set(state, "", Some((next, clock.now() + wait.min(if has_idle { wait } else { POLL_EVERY })))).await;
             if has_idle {
                 match idle(session, wait, store, shutdown).await? {
-                    (s, false) => session = s,
-                    (s, true) => return Ok(Some(s)),
+                    IdleEnd::Again(s) => session = s,
+                    IdleEnd::Stop(s) => return Ok(s),
                 }
             } else {
                 tokio::select! {
@@ -290,20 +332,31 @@ async fn serve(
             SessionEnd::Shutdown
         }
         Ok(None) => SessionEnd::Shutdown,
-        Err(err) => SessionEnd::Failed(err),
+        Err(err) => SessionEnd::Failed(err, completed_a_pass),
     }
 }
 
-/// One IDLE on the selected folder; returns the session and whether a shutdown ended it.
+/// How an IDLE ended.
+enum IdleEnd {
+    /// Time to look again: the session goes on.
+    Again(Session),
+    /// A stop was asked for: the session to log out of, `None` if a command was cut.
+    Stop(Option<Session>),
+}
+
+/// One IDLE on the selected folder.
 async fn idle(
     session: Session,
     wait: Duration,
     store: &Store,
     shutdown: &mut watch::Receiver<bool>,
-) -> anyhow::Result<(Session, bool)> {
+) -> anyhow::Result<IdleEnd> {
     let mut handle = session.idle();
-    timeout(Duration::from_secs(30), handle.init())
-        .await
+    let started = tokio::select! {
+        r = timeout(SESSION_COMMAND_TIMEOUT.min(IDLE_COMMAND_TIMEOUT), handle.init()) => r,
+        _ = stopped(shutdown) => return Ok(IdleEnd::Stop(None)),
+    };
+    started
         .map_err(|_| ImapError::timed_out("IDLE"))?
         .map_err(|e| ImapError::from_imap("IDLE", e))?;
     let (outcome, stopping) = {
@@ -338,17 +391,24 @@ async fn idle(
             IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => {}
         }
     }
-    // On the way out DONE gets the short goodbye budget: the stop must end within 10 s.
-    let done_within = if stopping {
-        GOODBYE_TIMEOUT
+    // On the way out DONE gets the short goodbye budget: the stop must end within 10 s. A stop
+    // asked for while an ordinary DONE waits is obeyed at once.
+    let done = if stopping {
+        timeout(GOODBYE_TIMEOUT, handle.done()).await
     } else {
-        Duration::from_secs(30)
+        tokio::select! {
+            r = timeout(SESSION_COMMAND_TIMEOUT.min(IDLE_COMMAND_TIMEOUT), handle.done()) => r,
+            _ = stopped(shutdown) => return Ok(IdleEnd::Stop(None)),
+        }
     };
-    let session = timeout(done_within, handle.done())
-        .await
+    let session = done
         .map_err(|_| ImapError::timed_out("DONE"))?
         .map_err(|e| ImapError::from_imap("DONE", e))?;
-    Ok((session, stopping))
+    Ok(if stopping {
+        IdleEnd::Stop(Some(session))
+    } else {
+        IdleEnd::Again(session)
+    })
 }
 
 /// Resolves when another process commits to the store (`PRAGMA data_version` moves).
@@ -399,5 +459,213 @@ fn log_report(account: &Account, report: &imap::AccountSyncReport) {
         if folder.skipped > 0 {
             tracing::warn!(account = %account.name, folder = %folder.folder, skipped = folder.skipped, "messages could not be read and were skipped (see candor stats)");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::notify::StatusBoard;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+    fn config_for(dir: &std::path::Path, port: u16) -> Account {
+        let path = dir.join("candor.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[[account]]\nname = \"jane\"\nowner_name = \"J\"\nowner_addresses = [\"jane@a.example\"]\n\
+                 timezone = \"UTC\"\nmode = \"dry-run\"\n[account.imap]\nhost = \"127.0.0.1\"\nport = {port}\n\
+                 tls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n[account.smtp]\n\
+                 host = \"127.0.0.1\"\nport = 25\ntls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n"
+            ),
+        )
+        .unwrap();
+        crate::config::load(&path).unwrap().accounts.remove(0)
+    }
+
+    /// What the fake server does after it accepted LOGIN.
+    #[derive(Clone, Copy)]
+    enum AfterLogin {
+        /// Drops the connection at the next command.
+        Drop,
+        /// Never answers again.
+        Silent,
+        /// Answers CAPABILITY, then never answers again.
+        SilentAfterCapability,
+    }
+
+    /// A fake IMAP server on loopback: greets, accepts LOGIN, then behaves as `after` says.
+    /// Returns its port and a count of the connections it accepted.
+    async fn fake_imap(after: AfterLogin) -> (u16, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            loop {
+                let (socket, _) = listener.accept().await.unwrap();
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let greeting = b"* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n";
+                    write.write_all(greeting).await.unwrap();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let mut words = line.split(' ');
+                        let (tag, command) = (words.next().unwrap(), words.next().unwrap_or(""));
+                        if command.eq_ignore_ascii_case("LOGIN") {
+                            let ok = format!("{tag} OK logged in\r\n");
+                            let _ = write.write_all(ok.as_bytes()).await;
+                            continue;
+                        }
+                        match after {
+                            AfterLogin::Drop => break,
+                            AfterLogin::SilentAfterCapability
+                                if command.eq_ignore_ascii_case("CAPABILITY") =>
+                            {
+                                let answer =
+                                    format!("* CAPABILITY IMAP4rev1 IDLE\r\n{tag} OK done\r\n");
+                                let _ = write.write_all(answer.as_bytes()).await;
+                            }
+                            AfterLogin::Silent | AfterLogin::SilentAfterCapability => {}
+                        }
+                    }
+                });
+            }
+        });
+        (port, connections)
+    }
+
+    struct Started {
+        stop: watch::Sender<bool>,
+        task: tokio::task::JoinHandle<()>,
+        store: Store,
+        _reloads: watch::Sender<u64>,
+    }
+
+    fn start(account: Account) -> Started {
+        let store = Store::open_in_memory().unwrap();
+        let board = StatusBoard::new(store.clone(), Clock::system());
+        let templates = watch::channel(Arc::new(Templates::load(None).unwrap())).1;
+        let (stop, shutdown) = watch::channel(false);
+        let (reloads, reloaded) = watch::channel(0u64);
+        let task = tokio::spawn(sync_forever(
+            store.clone(),
+            account,
+            templates,
+            Clock::system(),
+            shutdown,
+            reloaded,
+            board.account("jane"),
+        ));
+        Started {
+            stop,
+            task,
+            store,
+            _reloads: reloads,
+        }
+    }
+
+    /// Regression (review): a login reset the backoff, so a server that dropped every session
+    /// right after LOGIN was reconnected to about once a second for ever (29 times in 20 s).
+    /// With the backoff doubling from 1 s (each wait jittered over its upper half) the
+    /// connections of 8 s are at most 5; fewer on a slow machine, never more.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_session_that_fails_after_login_backs_off_exponentially() {
+        let (port, connections) = fake_imap(AfterLogin::Drop).await;
+        let dir = tempfile::tempdir().unwrap();
+        let started = start(config_for(dir.path(), port));
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        started.stop.send(true).unwrap();
+        let _ = timeout(Duration::from_secs(10), started.task).await;
+        let n = connections.load(Ordering::SeqCst);
+        assert!(
+            n >= 2,
+            "{n} connection(s): the account did not reconnect at all"
+        );
+        assert!(
+            n <= 5,
+            "{n} connections in 8 s: no backoff after a failed session"
+        );
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `within` has passed.
+    async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if condition() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        condition()
+    }
+
+    /// The account's last recorded error, as `candor status` shows it.
+    async fn last_error(store: &Store) -> String {
+        store
+            .call(|tx| crate::store::status::account_record(tx, "jane"))
+            .await
+            .unwrap()
+            .map(|r| r.last_error)
+            .unwrap_or_default()
+    }
+
+    /// Regression (review): `serve` awaited CAPABILITY with no timeout and outside any select
+    /// on the stop flag; a server silent after LOGIN held the account, and SIGTERM, for ever.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_server_silent_after_login_does_not_hang_the_account_or_its_stop() {
+        let (port, connections) = fake_imap(AfterLogin::Silent).await;
+        let dir = tempfile::tempdir().unwrap();
+        let started = start(config_for(dir.path(), port));
+        // The command times out (shortened in tests) and the account reconnects.
+        let mut error = String::new();
+        for _ in 0..300 {
+            error = last_error(&started.store).await;
+            if !error.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            error.contains("CAPABILITY: timed out"),
+            "the silent server's session did not time out: {error:?}"
+        );
+        assert!(
+            eventually(Duration::from_secs(15), || connections
+                .load(Ordering::SeqCst)
+                >= 2)
+            .await,
+            "the account did not reconnect after the timeout"
+        );
+        // A stop while CAPABILITY waits is obeyed at once, whatever the command's timeout.
+        started.stop.send(true).unwrap();
+        assert!(
+            timeout(Duration::from_secs(3), started.task).await.is_ok(),
+            "the account task ignores the stop while its first command after LOGIN waits"
+        );
+    }
+
+    /// The same for LIST (folder discovery): a stop while it waits ends the task at once.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_stop_while_folder_discovery_waits_ends_the_task() {
+        let (port, connections) = fake_imap(AfterLogin::SilentAfterCapability).await;
+        let dir = tempfile::tempdir().unwrap();
+        let started = start(config_for(dir.path(), port));
+        assert!(
+            eventually(Duration::from_secs(10), || connections
+                .load(Ordering::SeqCst)
+                >= 1)
+            .await,
+            "the account never connected"
+        );
+        // Past LOGIN and CAPABILITY, well within LIST's minute.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        started.stop.send(true).unwrap();
+        assert!(
+            timeout(Duration::from_secs(3), started.task).await.is_ok(),
+            "the account task ignores the stop while LIST waits"
+        );
     }
 }

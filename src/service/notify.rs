@@ -77,6 +77,9 @@ pub enum AccountState {
     Polling,
     Reconnecting,
     AuthPaused,
+    /// The account's task ended or panicked without being asked to; it is restarted after a
+    /// backoff (`service::reload`).
+    Failed,
     Stopped,
 }
 
@@ -89,6 +92,7 @@ impl AccountState {
             AccountState::Polling => "polling",
             AccountState::Reconnecting => "reconnecting",
             AccountState::AuthPaused => "auth_paused",
+            AccountState::Failed => "failed",
             AccountState::Stopped => "stopped",
         }
     }

@@ -116,7 +116,7 @@ impl Accounts {
         changes
     }
 
-    /// Starts the tasks of one account.
+    /// Starts the tasks of one account, each under [`supervise`].
     fn spawn(&mut self, account: Account) {
         let (stop, receiver) = watch::channel(false);
         // The daemon's stop reaches the account's own flag.
@@ -128,23 +128,56 @@ impl Accounts {
                 _ = forward.closed() => {}
             }
         });
-        let mut tasks = vec![tokio::spawn(account::sync_forever(
-            self.store.clone(),
-            account.clone(),
-            self.templates.subscribe(),
-            self.clock,
+        let status = self.board.account(&account.name);
+        let sync = {
+            let (store, account, clock) = (self.store.clone(), account.clone(), self.clock);
+            let (templates, reloaded) = (self.templates.subscribe(), self.reloaded.subscribe());
+            let (stop, status) = (receiver.clone(), status.clone());
+            move || {
+                account::sync_forever(
+                    store.clone(),
+                    account.clone(),
+                    templates.clone(),
+                    clock,
+                    stop.clone(),
+                    reloaded.clone(),
+                    status.clone(),
+                )
+            }
+        };
+        let mut tasks = vec![tokio::spawn(supervise(
+            account.name.clone(),
+            "sync",
             receiver.clone(),
-            self.reloaded.subscribe(),
-            self.board.account(&account.name),
+            Some(status),
+            self.clock,
+            sync,
         ))];
-        // The digest task lives and dies with its account (a reload restarts both).
-        tasks.push(tokio::spawn(super::digest::digest_forever(
-            self.store.clone(),
-            account.clone(),
-            self.templates.subscribe(),
-            self.clock,
-            receiver.clone(),
-        )));
+        // The digest task lives and dies with its account (a reload restarts both). With
+        // digests off it still retries a digest sent by hand that met a temporary error.
+        {
+            let digest = {
+                let (store, account, clock) = (self.store.clone(), account.clone(), self.clock);
+                let (templates, stop) = (self.templates.subscribe(), receiver.clone());
+                move || {
+                    super::digest::digest_forever(
+                        store.clone(),
+                        account.clone(),
+                        templates.clone(),
+                        clock,
+                        stop.clone(),
+                    )
+                }
+            };
+            tasks.push(tokio::spawn(supervise(
+                account.name.clone(),
+                "digest",
+                receiver.clone(),
+                None,
+                self.clock,
+                digest,
+            )));
+        }
         drop(receiver);
         self.running.insert(
             account.name.clone(),
@@ -163,6 +196,91 @@ impl Accounts {
     }
 }
 
+/// First wait before an account task that ended by itself is started again; it doubles at each
+/// end in a row, up to [`RESTART_MAX`].
+const RESTART_START: Duration = Duration::from_secs(1);
+const RESTART_MAX: Duration = Duration::from_secs(5 * 60);
+/// A task that ran at least this long before it ended is restarted after [`RESTART_START`]
+/// again: its end is a new fault, not the same one coming back.
+const RESTART_RESET: Duration = Duration::from_secs(10 * 60);
+
+/// Aborts the task it holds when dropped: a supervisor aborted (a stop that took too long) takes
+/// its account task with it, so that a restarted account never runs beside its old copy.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs one of an account's tasks (`start` makes it) until the account's stop flag is set. A
+/// task that ends or panics without a stop is a fault: it is logged at error, shown in `candor
+/// status` (`failed`, for the sync task) and the task is started again after a backoff with
+/// jitter. One copy at a time: the next starts only after the last has ended. Found in review:
+/// a store error in `ensure_account` (a busy store, a full disk) or a panic in the sync, the
+/// outbox or the digest ended the account for good, while the watchdog kept pinging and
+/// `candor status` showed its last state as live.
+pub(super) async fn supervise<F, T>(
+    name: String,
+    what: &'static str,
+    mut stop: watch::Receiver<bool>,
+    status: Option<notify::AccountStatus>,
+    clock: Clock,
+    mut start: F,
+) where
+    F: FnMut() -> T,
+    T: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut backoff = RESTART_START;
+    loop {
+        let started = Instant::now();
+        let mut task = AbortOnDrop(tokio::spawn(start()));
+        let outcome = (&mut task.0).await;
+        // A closed flag counts as a stop (see `stopped`).
+        if *stop.borrow() || stop.has_changed().is_err() {
+            return;
+        }
+        let why = match outcome {
+            Ok(()) => "ended".to_owned(),
+            Err(err) if err.is_panic() => format!("panicked: {}", panic_text(err.into_panic())),
+            Err(err) => format!("was cancelled: {err}"),
+        };
+        if started.elapsed() >= RESTART_RESET {
+            backoff = RESTART_START;
+        }
+        let wait = account::jittered(backoff);
+        backoff = (backoff * 2).min(RESTART_MAX);
+        tracing::error!(
+            account = %name,
+            wait_ms = wait.as_millis() as u64,
+            "the account's {what} task {why}: restarting it"
+        );
+        if let Some(status) = &status {
+            let detail = format!("the account's {what} task {why}");
+            let at = clock.now() + wait;
+            status
+                .set(notify::AccountState::Failed, &detail, Some(("restart", at)))
+                .await;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped(&mut stop) => return,
+        }
+    }
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(text) => *text,
+        Err(payload) => match payload.downcast::<&'static str>() {
+            Ok(text) => (*text).to_owned(),
+            Err(_) => "(no message)".to_owned(),
+        },
+    }
+}
+
 /// Longest wait for an account's tasks to end after their stop flag is set. Their own budget is
 /// shorter: an in-flight send gets 4 s, then DONE and LOGOUT 3 s each at most.
 pub const STOP_WITHIN: Duration = Duration::from_millis(8_500);
@@ -172,14 +290,17 @@ async fn stop(going: Vec<Running>, deadline: Instant) {
         let _ = running.stop.send(true);
     }
     for running in going {
-        for task in running.tasks {
-            match tokio::time::timeout_at(deadline, task).await {
+        for mut task in running.tasks {
+            match tokio::time::timeout_at(deadline, &mut task).await {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => {
                     tracing::error!(account = %running.account.name, "an account task failed: {err}")
                 }
                 Err(_) => {
-                    tracing::warn!(account = %running.account.name, "an account task did not stop in time")
+                    // Aborted, with the task it supervises: a restarted account must not run
+                    // beside its old copy (a send cut here is `unknown` later, never resent).
+                    task.abort();
+                    tracing::warn!(account = %running.account.name, "an account task did not stop in time: aborted")
                 }
             }
         }
@@ -286,5 +407,149 @@ mod tests {
         assert_eq!(changes.changed, ["c"]);
         assert_eq!(changes.unchanged, ["a"]);
         assert_eq!(diff(&after, &after).unchanged.len(), 3);
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `within` has passed.
+    async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if condition() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        condition()
+    }
+
+    /// Regression (review): `sync_forever` returned for good when `ensure_account` failed once
+    /// (a full disk, simulated by a trigger), and nothing noticed: the account stayed dead until
+    /// a restart. Now the end shows as `failed` and the task is started again.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_account_task_that_ends_is_restarted() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                held.push(socket);
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("candor.toml");
+        let text = account("jane", port).replace(
+            "password_command = \"true\"",
+            "password_command = \"echo pw\"",
+        );
+        std::fs::write(
+            &path,
+            format!("{text}[account.digest]\nschedule = \"off\"\n"),
+        )
+        .unwrap();
+        let config = config::load(&path).unwrap();
+        let store = Store::open_in_memory().unwrap();
+        store
+            .call(|tx| {
+                tx.execute_batch(
+                    "CREATE TRIGGER full BEFORE INSERT ON accounts \
+                     BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let (stop, shutdown) = watch::channel(false);
+        let board = StatusBoard::new(store.clone(), Clock::system());
+        let mut accounts = Accounts::new(
+            store.clone(),
+            Clock::system(),
+            board.clone(),
+            Arc::new(Templates::load(None).unwrap()),
+            shutdown,
+        );
+        accounts.apply(&config.accounts).await;
+        assert!(
+            eventually(Duration::from_secs(10), || board
+                .line()
+                .contains("jane failed"))
+            .await,
+            "the account's end was not noticed: {}",
+            board.line()
+        );
+        assert_eq!(connections.load(Ordering::SeqCst), 0);
+        store
+            .call(|tx| {
+                tx.execute_batch("DROP TRIGGER full;")?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let connected = eventually(Duration::from_secs(20), || {
+            connections.load(Ordering::SeqCst) > 0
+        })
+        .await;
+        let _ = stop.send(true);
+        accounts.stop_all(STOP_WITHIN).await;
+        assert!(
+            connected,
+            "the account never connected: its task ended and nothing restarted it"
+        );
+    }
+
+    /// A panic in an account task is logged, shown as `failed` with its message, and the task
+    /// runs again; a stop then ends the supervisor.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_panicking_account_task_is_shown_and_restarted() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let store = Store::open_in_memory().unwrap();
+        let board = StatusBoard::new(store.clone(), Clock::system());
+        let (stop, receiver) = watch::channel(false);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let start = {
+            let (runs, receiver) = (runs.clone(), receiver.clone());
+            move || {
+                let (runs, mut receiver) = (runs.clone(), receiver.clone());
+                async move {
+                    if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                        panic!("a bug in the sync");
+                    }
+                    stopped(&mut receiver).await;
+                }
+            }
+        };
+        let supervisor = tokio::spawn(supervise(
+            "jane".to_owned(),
+            "sync",
+            receiver,
+            Some(board.account("jane")),
+            Clock::system(),
+            start,
+        ));
+        assert!(
+            eventually(Duration::from_secs(10), || runs.load(Ordering::SeqCst) >= 2).await,
+            "the task was not started again after its panic"
+        );
+        let row = store
+            .call(|tx| crate::store::status::get(tx, "jane"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.state, "failed");
+        assert!(
+            row.detail.contains("panicked: a bug in the sync"),
+            "{}",
+            row.detail
+        );
+        stop.send(true).unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_secs(5), supervisor)
+                .await
+                .is_ok(),
+            "the supervisor did not end at the stop"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 }

@@ -515,3 +515,54 @@ fn store_path(config: &TestConfig) -> PathBuf {
 
 mod privacy;
 mod sending;
+
+/// Regression (review): the runtime's exit waited for a slow `password_command` on its blocking
+/// thread: SIGTERM 2 s into `sleep 25; echo pw` took 23 s, past systemd's TimeoutStopSec. The
+/// stop now kills the command (only a password lookup is abandoned) and the daemon exits
+/// within 10 s.
+#[test]
+fn sigterm_while_a_password_command_runs_still_stops_within_10_s() {
+    use std::io::Write as _;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.write_all(b"* OK [CAPABILITY IMAP4rev1] ready\r\n");
+            held.push(stream);
+        }
+    });
+    let asked_marker = std::cell::RefCell::new(PathBuf::new());
+    let config = write_config(&[&|dir| {
+        let marker = dir.join("password-asked");
+        *asked_marker.borrow_mut() = marker.clone();
+        offline_account("jane", port).replacen(
+            "password_command = \"echo never-sent\"",
+            &format!(
+                "password_command = \"touch '{}'; sleep 25; echo pw\"",
+                marker.display()
+            ),
+            1,
+        )
+    }]);
+    let marker = asked_marker.into_inner();
+    let mut daemon = Daemon::start(&config, Start::default());
+    let (asked, _) = wait_until(Duration::from_secs(20), || marker.exists());
+    assert!(
+        asked,
+        "the password command never ran:\n{}",
+        daemon.stderr()
+    );
+    // Well inside the command's 25 s, and past the moment it started.
+    std::thread::sleep(Duration::from_secs(1));
+    let asked = Instant::now();
+    daemon.signal(libc::SIGTERM);
+    let exit = daemon.exit_within(Duration::from_secs(10));
+    println!("stopped after {:?}", asked.elapsed());
+    assert!(
+        exit.is_some(),
+        "still running 10 s after SIGTERM:\n{}",
+        daemon.stderr()
+    );
+}
