@@ -198,6 +198,7 @@ pub fn conversation_facts(
                 list_thread: list_threads.contains(&m.thread),
                 own_kind: m.own_kind.as_deref().and_then(Kind::parse),
                 thread: m.thread,
+                cc_only: side == Side::Owner && !m.to.iter().any(is_candidate),
             }
         })
         .collect();
@@ -754,6 +755,46 @@ schedule = "off"
         assert!(
             digest.done.is_empty(),
             "a digest is not candor's email to a candidate"
+        );
+    }
+
+    /// Found in review: the owner wrote to Ann with Bob, who referred her, in Cc. Nobody
+    /// answered, and Bob was due a follow-up as if the owner had written to him.
+    #[test]
+    fn someone_only_copied_gets_no_follow_up() {
+        let config = config("auto");
+        let account = &config.accounts[0];
+        let facts = facts(
+            account,
+            vec![message(
+                1,
+                "2026-03-02T09:00:00Z",
+                "jane@agency.example",
+                &["ann@a.example"],
+                &["bob@b.example"],
+                "Hi Ann, Bob tells me you might like the backend role. Would you be open to a call?",
+            )],
+        );
+        let extra = Extra {
+            first_sync_at: Some(0),
+            ..Extra::default()
+        };
+        let now: Timestamp = "2026-03-16T10:00:00Z".parse().unwrap();
+        let ann = decide(account, &facts, &extra, "ann@a.example", now);
+        assert!(
+            ann.planned
+                .as_ref()
+                .is_some_and(|p| p.kind == Kind::FollowUp1),
+            "{:?} {:?}",
+            ann.planned,
+            ann.notes
+        );
+        let bob = decide(account, &facts, &extra, "bob@b.example", now);
+        assert_eq!(bob.planned, None, "{:?}", bob.notes);
+        assert_eq!(
+            bob.state,
+            State::AwaitingCandidate,
+            "still a candidate, for latency"
         );
     }
 }

@@ -156,6 +156,8 @@ pub struct FactMessage {
     pub own_kind: Option<Kind>,
     /// The store's thread id.
     pub thread: i64,
+    /// For the owner's message: the candidate is only in its Cc, not in its To.
+    pub cc_only: bool,
 }
 
 /// The states of an outbox row (SPEC §8).

@@ -425,6 +425,18 @@ fn awaiting_candidate(
             .push("the owner's latest message reads as a closing".to_string());
         return;
     }
+    // Someone the owner only copied is not asked for an answer (found in review: a referrer in
+    // Cc, a candidate's colleague, would have been followed up as if written to).
+    if messages
+        .iter()
+        .filter(|m| is_human(m) && m.side == Side::Owner && m.time >= opened_at)
+        .all(|m| m.cc_only)
+    {
+        a.notes.push(
+            "the candidate was only copied on the owner's message: no automated email".to_string(),
+        );
+        return;
+    }
     let first_contact = !messages
         .iter()
         .any(|m| is_human(m) && m.side != Side::Other && (m.time, m.key) < (opened_at, opener.key));

@@ -95,6 +95,7 @@ impl Trace {
             list_thread: false,
             own_kind: None,
             thread: 1,
+            cc_only: false,
         });
         key
     }

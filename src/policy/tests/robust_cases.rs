@@ -90,6 +90,7 @@ fn random_trace(rng: &mut Rng) -> Trace {
             list_thread: rng.chance(10),
             own_kind: rng.chance(30).then(|| *rng.pick(&Kind::ALL)),
             thread: 1,
+            cc_only: rng.chance(10),
         });
     }
     for _ in 0..rng.below(2) {
