@@ -381,9 +381,13 @@ pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Con
         let events = events(messages, &indices, &addresses, identity);
         let replied = events.iter().any(|e| e.side == Side::Candidate && e.human);
         out.push(Conversation {
+            // The name they write under, else the one the owner addressed them by (a
+            // cold-outreach candidate was greeted "Hi there," though the owner had named them:
+            // found in review).
             name: names
                 .get(&address)
                 .map(|(_, n)| n.clone())
+                .or_else(|| fallback_names.get(&address).cloned())
                 .unwrap_or_default(),
             waits: latency::waits(&events),
             address,

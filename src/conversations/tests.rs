@@ -416,3 +416,32 @@ fn a_list_post_does_not_hide_a_person_the_owner_writes_to() {
     assert_eq!(who, ["ann@c.example"]);
     assert_eq!(found[0].waits[0].latency_s, Some(86_400));
 }
+
+#[test]
+fn a_cold_outreach_candidate_is_named_as_the_owner_addressed_them() {
+    // The owner wrote `To: "Ann Lee" <ann@c.example>`; Ann never answered (found in review:
+    // her follow-ups said "Hi there,").
+    let mut outreach = msg(
+        1,
+        1,
+        "2026-03-02T09:00:00Z",
+        "jane@agency.example",
+        &["ann@c.example"],
+        Class::Human,
+    );
+    outreach.recipient_names = vec![("ann@c.example".to_owned(), "Ann Lee".to_owned())];
+    let found = conversations(&[outreach.clone()], &identity());
+    assert_eq!(found[0].name, "Ann Lee");
+    // Once she writes, the name she gives wins.
+    let mut reply = msg(
+        2,
+        1,
+        "2026-03-03T09:00:00Z",
+        "ann@c.example",
+        &["jane@agency.example"],
+        Class::Human,
+    );
+    reply.from_name = "Ann B. Lee".to_owned();
+    let found = conversations(&[outreach, reply], &identity());
+    assert_eq!(found[0].name, "Ann B. Lee");
+}
