@@ -185,13 +185,7 @@ impl Templates {
 
     /// Renders the text and HTML parts of `kind`. HTML templates escape every variable.
     pub fn render(&self, kind: &str, vars: &Vars) -> anyhow::Result<(String, String)> {
-        let first_name = vars
-            .candidate_name
-            .split_whitespace()
-            .next()
-            .filter(|n| !n.contains('@'))
-            .unwrap_or("there")
-            .to_owned();
+        let first_name = first_name(&vars.candidate_name).unwrap_or_else(|| "there".to_owned());
         let ctx = context! {
             candidate => context! {
                 name => vars.candidate_name.clone(),
@@ -237,6 +231,70 @@ pub struct Vars {
     pub days_since: i64,
 }
 
+/// Titles that come before a first name.
+const TITLES: &[&str] = &[
+    "dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "dame", "herr", "frau", "mme", "mlle",
+    "m", "dott", "ing", "dipl", "mag", "sr", "sra", "srta",
+];
+
+/// Words that make a display name an organisation's, not a person's.
+const ORGANISATION_WORDS: &[&str] = &[
+    "team",
+    "recruiting",
+    "recruitment",
+    "talent",
+    "careers",
+    "jobs",
+    "hr",
+    "hiring",
+    "support",
+    "info",
+    "office",
+    "inc",
+    "ltd",
+    "llc",
+    "gmbh",
+    "ag",
+    "sa",
+    "bv",
+];
+
+/// The first name in a display name, for "Hi Anna,": titles skipped, "Last, First" read as
+/// First, quotes dropped; `None` for an address, an organisation or no word with a letter
+/// (found in review: "Dr. Anna Müller" was greeted "Hi Dr.,", "MÜLLER, Anna" "Hi MÜLLER,,",
+/// "Acme Recruiting Team" "Hi Acme,").
+pub fn first_name(display_name: &str) -> Option<String> {
+    let quotes: &[char] = &[
+        '"', '\'', '`', '\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}',
+    ];
+    let name = display_name.trim().trim_matches(quotes).trim();
+    if name.contains('@') {
+        return None;
+    }
+    let bare = |word: &str| {
+        word.trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+    };
+    if name
+        .split_whitespace()
+        .any(|word| ORGANISATION_WORDS.contains(&bare(word).as_str()))
+    {
+        return None;
+    }
+    // "Müller, Anna": the given name follows the comma.
+    let given = match name.split_once(',') {
+        Some((_, after)) if !after.trim().is_empty() => after,
+        _ => name,
+    };
+    given
+        .split_whitespace()
+        .map(|word| word.trim_matches(|c: char| !c.is_alphanumeric() && c != '-'))
+        .filter(|word| !word.is_empty())
+        .find(|word| !TITLES.contains(&bare(word).as_str()))
+        .filter(|word| word.chars().any(char::is_alphabetic))
+        .map(str::to_owned)
+}
+
 /// Removes what could break out of a header: CR, LF and every other control character.
 pub fn header_safe(value: &str) -> String {
     let cleaned: String = value
@@ -263,13 +321,12 @@ pub fn display_subject(subject: &str) -> String {
     }
 }
 
-/// `Re: <subject>` unless it already is a reply.
+/// The subject of candor's reply: "Re: " and the subject without its reply and forward prefixes.
+/// A forward prefix would tell the candidate their message went round inside (found in review:
+/// a closure answering the hiring manager's "Re: Fwd: Application" kept it).
 pub fn reply_subject(subject: &str) -> String {
-    let subject = header_safe(subject);
-    let lower = subject.to_lowercase();
-    if lower.starts_with("re:") || lower.starts_with("aw:") || lower.starts_with("sv:") {
-        subject
-    } else if subject.is_empty() {
+    let subject = display_subject(subject);
+    if subject.is_empty() {
         "Re: our conversation".to_owned()
     } else {
         format!("Re: {subject}")
@@ -508,5 +565,72 @@ mod tests {
             problems.len() == 1 && problems[0].contains("templates/digest.html"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn the_first_name_is_the_one_a_person_is_greeted_by() {
+        let cases = [
+            ("Ann Lee", Some("Ann")),
+            ("Dr. Anna Müller", Some("Anna")),
+            ("Prof. Dr. Anna Müller", Some("Anna")),
+            ("MÜLLER, Anna", Some("Anna")),
+            ("'Anna Müller'", Some("Anna")),
+            ("\"Jean-Luc Picard\"", Some("Jean-Luc")),
+            ("😀 Ann", Some("Ann")),
+            ("Acme Recruiting Team", None),
+            ("ann@c.example", None),
+            ("", None),
+            ("  ", None),
+            ("Müller,", Some("Müller")),
+            ("1234", None),
+        ];
+        for (name, want) in cases {
+            assert_eq!(first_name(name).as_deref(), want, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_subject_and_one_day_read_naturally() {
+        let templates = Templates::load(None).unwrap();
+        let vars = |subject: &str, days_since| Vars {
+            candidate_name: "Dr. Anna Müller".to_owned(),
+            candidate_address: "anna@c.example".to_owned(),
+            subject: display_subject(subject),
+            owner_name: "Jane Doe".to_owned(),
+            owner_signature: "Jane Doe".to_owned(),
+            days_since,
+        };
+        for kind in kinds() {
+            for subject in ["", "Re:", "RE: "] {
+                let (text, html) = templates.render(kind, &vars(subject, 7)).unwrap();
+                assert!(text.starts_with("Hi Anna,"), "{kind}: {text}");
+                assert!(
+                    !text.contains("\"\""),
+                    "{kind}, subject {subject:?}: {text}"
+                );
+                assert!(
+                    !html.contains("&ldquo;&rdquo;"),
+                    "{kind}, subject {subject:?}: {html}"
+                );
+            }
+            let (text, _) = templates.render(kind, &vars("Backend role", 1)).unwrap();
+            assert!(!text.contains("1 days"), "{kind}: {text}");
+            assert!(text.contains("\"Backend role\""), "{kind}: {text}");
+        }
+        let (text, _) = templates
+            .render("follow_up_1", &vars("Backend role", 1))
+            .unwrap();
+        assert!(
+            text.contains("from 1 day ago about \"Backend role\""),
+            "{text}"
+        );
+        let (text, _) = templates
+            .render("follow_up_1", &vars("Backend role", 7))
+            .unwrap();
+        assert!(text.contains("from 7 days ago"), "{text}");
+        assert_eq!(reply_subject("Re: Fwd: Application"), "Re: Application");
+        assert_eq!(reply_subject("AW: Bewerbung"), "Re: Bewerbung");
+        assert_eq!(reply_subject("Backend role"), "Re: Backend role");
+        assert_eq!(reply_subject(""), "Re: our conversation");
     }
 }
