@@ -362,6 +362,7 @@ pub(super) fn follow_ups(
         .automated
         .iter()
         .filter(|r| r.kind.is_follow_up() && r.created_at >= opened_at && count_state(r.state))
+        .filter(|r| !discarded_draft(facts, messages, r))
     {
         rows += 1;
         let went = if row.state == OutboxState::Drafted {
@@ -379,6 +380,18 @@ pub(super) fn follow_ups(
         last = last.max(Some(m.time));
     }
     (rows.max(own), last)
+}
+
+/// A draft the owner never sent and moved on from with `candor candidate resume`: no copy of
+/// it in Sent, no mail of the owner's after it. It never reached the candidate, so it takes no
+/// follow-up's place (found in review: the next email said "following up once more").
+fn discarded_draft(facts: &Facts, messages: &[&FactMessage], row: &super::SentRecord) -> bool {
+    row.state == OutboxState::Drafted
+        && lifted(facts, row.created_at)
+        && owner_wrote_after(messages, row.created_at).is_none()
+        && !messages.iter().any(|m| {
+            m.class == Class::Own && m.time >= row.created_at && m.own_kind == Some(row.kind)
+        })
 }
 
 /// The owner's first human message after `t`.

@@ -352,3 +352,33 @@ fn the_accounts_emails_are_spaced_with_jitter() {
         .collect();
     assert!(spacings.len() > 5, "{spacings:?}");
 }
+
+/// Found in review: in drafts mode, follow-up 1 was drafted; the owner deleted the draft unsent
+/// and ran `candor candidate resume`. The next email said "following up once more" to a
+/// candidate who never got the first: a discarded draft takes no follow-up's place.
+#[test]
+fn a_discarded_draft_then_resume_makes_the_next_email_the_first_follow_up() {
+    let mut t = Trace::new();
+    asked(&mut t);
+    t.row(FollowUp1, OutboxState::Drafted, "2026-03-09T10:00");
+    t.now("2026-03-16T10:00");
+    let d = t.decide();
+    assert_eq!(
+        d.held.map(|h| h.gate),
+        Some(Gate::Mode),
+        "the draft waits for the owner"
+    );
+    t.facts.owner.resumed_at = Some(t.at("2026-03-12T09:00"));
+    let d = t.decide();
+    assert_eq!(d.planned.map(|p| p.kind), Some(FollowUp1), "{:?}", d.notes);
+    // A draft the owner sent (its copy is in Sent) counts as follow-up 1, resume or not.
+    t.push(
+        Side::Owner,
+        Class::Own,
+        "2026-03-10T08:00",
+        "Just following up",
+    );
+    t.last_message().own_kind = Some(FollowUp1);
+    let d = t.decide();
+    assert_eq!(d.planned.map(|p| p.kind), Some(FollowUp2), "{:?}", d.notes);
+}
