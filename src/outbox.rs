@@ -235,6 +235,16 @@ pub async fn cycle(
             {
                 report.retrying += 1;
                 report.next_deadline = Some(report.next_deadline.map_or(at, |d| d.min(at)));
+                // Held for long (the daily cap until tomorrow, the send window until the
+                // morning), a row never attempted is dropped: the plan queues the email afresh
+                // when the hold lifts, with that day's Date and "N days ago" (found in review:
+                // it went out with the Date and the wording of the day it was queued).
+                if row.attempts == 0 && at.duration_since(now) > REQUEUE_AFTER {
+                    let id = row.id;
+                    if store.call(move |tx| rows::drop_unattempted(tx, id)).await? {
+                        tracing::info!(account = %account.name, candidate = %row.candidate, kind = %row.kind, until = %at, "held by gate {}: queued again when it lifts", held.gate.as_str());
+                    }
+                }
                 continue;
             }
             let why = format!(
@@ -271,6 +281,10 @@ pub async fn cycle(
     }
     Ok(report)
 }
+
+/// How long a hold may last before a queued row that was never attempted is dropped, to be
+/// queued afresh (its Date and wording current) when the hold lifts.
+const REQUEUE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
 /// Creates the row for a due email: final Message-ID and bytes, committed before any send.
 #[allow(clippy::too_many_arguments)]

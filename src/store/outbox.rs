@@ -196,6 +196,16 @@ pub fn set_state(
     Ok(())
 }
 
+/// Removes a row that is still `queued` and was never attempted: nothing of it can have left.
+/// False when it was attempted or changed meanwhile (that stays).
+pub fn drop_unattempted(tx: &Transaction<'_>, id: i64) -> anyhow::Result<bool> {
+    let n = tx.execute(
+        "DELETE FROM outbox WHERE id = ?1 AND state = 'queued' AND attempts = 0",
+        [id],
+    )?;
+    Ok(n == 1)
+}
+
 /// Records a row that is still `queued` as `recorded` (dry-run), with the reason; false when it
 /// is no longer queued (the owner cancelled it meanwhile: that stays).
 pub fn record_queued(tx: &Transaction<'_>, id: i64, why: &str, now: i64) -> anyhow::Result<bool> {

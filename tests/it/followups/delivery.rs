@@ -422,10 +422,28 @@ async fn the_daily_cap_sends_the_rest_the_next_day() {
     assert!(out.contains("0 sent"), "the cap holds: {out}");
     let out = run_once(&s.config, local(day.tomorrow().unwrap(), 10));
     assert!(out.contains("1 sent"), "{out}");
-    let got = candor_mail(&s.stack, &s.ann, "INBOX").await.len()
-        + candor_mail(&s.stack, &bob, "INBOX").await.len();
-    assert_eq!(got, 2, "one each");
+    let (to_ann, to_bob) = (
+        candor_mail(&s.stack, &s.ann, "INBOX").await,
+        candor_mail(&s.stack, &bob, "INBOX").await,
+    );
+    assert_eq!((to_ann.len(), to_bob.len()), (1, 1), "one each");
     assert_eq!(outbox(&s.config).len(), 2, "{:?}", outbox(&s.config));
+    // The email held over to the next day is dated and worded that day (found in review: it
+    // carried the Date of the day it was first queued).
+    let [(first, _), (second, _)] = [&to_ann[0], &to_bob[0]].map(|m| {
+        let date = header(&m.raw, "Date").expect("a Date header");
+        (
+            jiff::fmt::rfc2822::parse(date.trim())
+                .expect("an RFC 2822 Date")
+                .timestamp(),
+            date,
+        )
+    });
+    let (early, late) = (first.min(second), first.max(second));
+    assert!(
+        late.duration_since(early) >= jiff::SignedDuration::from_hours(23),
+        "sent a day apart, dated a day apart: {early} {late}"
+    );
 }
 
 /// Found in review: a follow-up queued in auto (held here by a 451) went out by SMTP after the
