@@ -177,12 +177,17 @@ impl Conversation {
 }
 
 /// Builds every candidate's conversation from the account's messages.
+/// How far a reply may be dated before the message it answers and still be taken as its
+/// answer with a wrong clock: the 24 h a Date may differ from INTERNALDATE (SPEC §2).
+const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
 /// Puts every reply after the message it answers (its `in_reply_to`, when the account has that
-/// message): a reply dated earlier, by a sender's slow clock or wrong zone (SPEC §2 accepts a
-/// Date within 24 h of INTERNALDATE), is given the answered message's time plus one second, and
-/// `messages` is sorted again by time. Without it the reply was read as coming first: the owner's
-/// message then opened a wait on a candidate who had already answered, and a follow-up was
-/// planned to them (found in review). Chains are followed; a cycle of replies is left as dated.
+/// message): a reply dated up to 24 h earlier, by a sender's slow clock or wrong zone (SPEC §2
+/// accepts a Date within 24 h of INTERNALDATE), is given the answered message's time plus one
+/// second, and `messages` is sorted again by time. Without it the reply was read as coming
+/// first: the owner's message then opened a wait on a candidate who had already answered, and a
+/// follow-up was planned to them (found in review). Chains are followed; a cycle of replies is
+/// left as dated.
 pub fn order_replies_after_parents(messages: &mut [StoredMessage]) {
     let by_id: HashMap<&str, usize> = messages
         .iter()
@@ -224,7 +229,12 @@ pub fn order_replies_after_parents(messages: &mut [StoredMessage]) {
         for &index in chain.iter().rev() {
             let own = messages[index].time;
             let time = match parents[index].and_then(|parent| settled[parent]) {
-                Some(parent_time) if own <= parent_time => {
+                // Within the skew SPEC §2 lets a Date have; a reply dated further back than
+                // that names a parent it cannot answer (a broken In-Reply-To, seen in the
+                // synthetic mailbox: weeks later, in another conversation) and keeps its date.
+                Some(parent_time)
+                    if own <= parent_time && parent_time.duration_since(own) <= MAX_CLOCK_SKEW =>
+                {
                     changed = true;
                     parent_time
                         .checked_add(jiff::SignedDuration::from_secs(1))

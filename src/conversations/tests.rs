@@ -336,8 +336,10 @@ fn replies_are_put_after_the_messages_they_answer() {
         m
     };
     // 2 answers 1 but is dated 10 minutes before it; 3 answers 2, dated between them; 4 is
-    // later than its parent and stays; 5 and 6 answer each other (a cycle) and stay as dated.
+    // later than its parent and stays; 5 and 6 answer each other (a cycle) and stay as dated;
+    // 7 names 1 as its parent but is dated 5 days before it: a broken header, not a clock.
     let mut messages = vec![
+        reply(7, "2026-02-25T10:00:00Z", Some(1)),
         reply(2, "2026-03-02T09:50:00Z", Some(1)),
         reply(3, "2026-03-02T09:55:00Z", Some(2)),
         reply(1, "2026-03-02T10:00:00Z", None),
@@ -353,6 +355,7 @@ fn replies_are_put_after_the_messages_they_answer() {
     assert_eq!(
         order,
         [
+            (7, "2026-02-25T10:00:00Z".to_owned()),
             (5, "2026-03-01T08:00:00Z".to_owned()),
             (6, "2026-03-01T09:00:00Z".to_owned()),
             (1, "2026-03-02T10:00:00Z".to_owned()),

@@ -324,12 +324,21 @@ pub fn display_subject(subject: &str) -> String {
 /// The subject of candor's reply: "Re: " and the subject without its reply and forward prefixes.
 /// A forward prefix would tell the candidate their message went round inside (found in review:
 /// a closure answering the hiring manager's "Re: Fwd: Application" kept it).
+/// A subject that already is a plain reply ("AW: Bewerbung" in a German thread) is kept as it
+/// is.
 pub fn reply_subject(subject: &str) -> String {
-    let subject = display_subject(subject);
-    if subject.is_empty() {
+    let safe = header_safe(subject);
+    let base = display_subject(&safe);
+    let lower = safe.to_ascii_lowercase();
+    let plain_reply = ["re:", "aw:", "sv:"]
+        .iter()
+        .any(|prefix| lower.starts_with(prefix) && safe[prefix.len()..].trim_start() == base);
+    if base.is_empty() {
         "Re: our conversation".to_owned()
+    } else if plain_reply {
+        safe
     } else {
-        format!("Re: {subject}")
+        format!("Re: {base}")
     }
 }
 
@@ -629,7 +638,9 @@ mod tests {
             .unwrap();
         assert!(text.contains("from 7 days ago"), "{text}");
         assert_eq!(reply_subject("Re: Fwd: Application"), "Re: Application");
-        assert_eq!(reply_subject("AW: Bewerbung"), "Re: Bewerbung");
+        assert_eq!(reply_subject("AW: Bewerbung"), "AW: Bewerbung");
+        assert_eq!(reply_subject("AW: WG: Bewerbung"), "Re: Bewerbung");
+        assert_eq!(reply_subject("Re: Re: Backend"), "Re: Backend");
         assert_eq!(reply_subject("Backend role"), "Re: Backend role");
         assert_eq!(reply_subject(""), "Re: our conversation");
     }
