@@ -387,6 +387,30 @@ schedule = "off"
         }
     }
 
+    /// The owner's first question to Ann.
+    fn jane_asks_ann(key: i64, time: &str) -> StoredMessage {
+        message(
+            key,
+            time,
+            "jane@agency.example",
+            &["ann@a.example"],
+            &[],
+            "Hi Ann, would you be open to a call about the backend role?",
+        )
+    }
+
+    /// Ann's message to the owner.
+    fn ann_writes(key: i64, time: &str, body: &str) -> StoredMessage {
+        message(
+            key,
+            time,
+            "ann@a.example",
+            &["jane@agency.example"],
+            &[],
+            body,
+        )
+    }
+
     fn facts(account: &Account, mut messages: Vec<StoredMessage>) -> AccountFacts {
         // As `report::facts::load` does with the stored messages.
         conversations::order_replies_after_parents(&mut messages);
@@ -496,14 +520,7 @@ schedule = "off"
     /// only while the account stays in dry-run.
     #[test]
     fn what_dry_run_recorded_counts_only_in_dry_run() {
-        let messages = vec![message(
-            1,
-            "2026-03-02T09:00:00Z",
-            "jane@agency.example",
-            &["ann@a.example"],
-            &[],
-            "Hi Ann, would you be open to a call about the backend role?",
-        )];
+        let messages = vec![jane_asks_ann(1, "2026-03-02T09:00:00Z")];
         let extra = Extra {
             first_sync_at: Some(0),
             rows: vec![recorded(
@@ -554,20 +571,10 @@ schedule = "off"
         let facts = facts(
             account,
             vec![
-                message(
-                    1,
-                    "2026-03-02T10:00:00Z",
-                    "jane@agency.example",
-                    &["ann@a.example"],
-                    &[],
-                    "Hi Ann, would you be open to a call about the backend role?",
-                ),
-                message(
+                jane_asks_ann(1, "2026-03-02T10:00:00Z"),
+                ann_writes(
                     2,
                     "2026-03-02T09:45:00Z",
-                    "ann@a.example",
-                    &["jane@agency.example"],
-                    &[],
                     "Yes, happy to talk. Thursday works.",
                 ),
             ],
@@ -606,22 +613,8 @@ schedule = "off"
         let facts = facts(
             account,
             vec![
-                message(
-                    1,
-                    "2026-03-02T09:00:00Z",
-                    "jane@agency.example",
-                    &["ann@a.example"],
-                    &[],
-                    "Hi Ann, would you be open to a call about the backend role?",
-                ),
-                message(
-                    2,
-                    "2026-03-02T12:00:00Z",
-                    "ann@a.example",
-                    &["jane@agency.example"],
-                    &[],
-                    "Yes! When would suit you?",
-                ),
+                jane_asks_ann(1, "2026-03-02T09:00:00Z"),
+                ann_writes(2, "2026-03-02T12:00:00Z", "Yes! When would suit you?"),
             ],
         );
         let paused_at = "2026-03-02T10:00:00Z"
@@ -668,22 +661,8 @@ schedule = "off"
         let facts = facts(
             account,
             vec![
-                message(
-                    1,
-                    "2026-03-02T09:00:00Z",
-                    "jane@agency.example",
-                    &["ann@a.example"],
-                    &[],
-                    "Hi Ann, would you be open to a call about the backend role?",
-                ),
-                message(
-                    2,
-                    "2026-03-02T12:00:00Z",
-                    "ann@a.example",
-                    &["jane@agency.example"],
-                    &[],
-                    "Yes, happy to talk.",
-                ),
+                jane_asks_ann(1, "2026-03-02T09:00:00Z"),
+                ann_writes(2, "2026-03-02T12:00:00Z", "Yes, happy to talk."),
                 message(
                     3,
                     "2026-03-03T09:00:00Z",

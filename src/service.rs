@@ -208,3 +208,16 @@ pub(crate) async fn stopped(watch: &mut watch::Receiver<bool>) {
         }
     }
 }
+
+/// Polls `condition` every 50 ms until it holds or `within` has passed (the service's tests).
+#[cfg(test)]
+async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    condition()
+}

@@ -465,6 +465,7 @@ fn log_report(account: &Account, report: &imap::AccountSyncReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::eventually;
     use crate::service::notify::StatusBoard;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
@@ -588,18 +589,6 @@ mod tests {
             n <= 5,
             "{n} connections in 8 s: no backoff after a failed session"
         );
-    }
-
-    /// Polls `condition` every 50 ms until it holds or `within` has passed.
-    async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if condition() {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        condition()
     }
 
     /// The account's last recorded error, as `candor status` shows it.

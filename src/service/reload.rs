@@ -155,29 +155,27 @@ impl Accounts {
         ))];
         // The digest task lives and dies with its account (a reload restarts both). With
         // digests off it still retries a digest sent by hand that met a temporary error.
-        {
-            let digest = {
-                let (store, account, clock) = (self.store.clone(), account.clone(), self.clock);
-                let (templates, stop) = (self.templates.subscribe(), receiver.clone());
-                move || {
-                    super::digest::digest_forever(
-                        store.clone(),
-                        account.clone(),
-                        templates.clone(),
-                        clock,
-                        stop.clone(),
-                    )
-                }
-            };
-            tasks.push(tokio::spawn(supervise(
-                account.name.clone(),
-                "digest",
-                receiver.clone(),
-                None,
-                self.clock,
-                digest,
-            )));
-        }
+        let digest = {
+            let (store, account, clock) = (self.store.clone(), account.clone(), self.clock);
+            let (templates, stop) = (self.templates.subscribe(), receiver.clone());
+            move || {
+                super::digest::digest_forever(
+                    store.clone(),
+                    account.clone(),
+                    templates.clone(),
+                    clock,
+                    stop.clone(),
+                )
+            }
+        };
+        tasks.push(tokio::spawn(supervise(
+            account.name.clone(),
+            "digest",
+            receiver.clone(),
+            None,
+            self.clock,
+            digest,
+        )));
         drop(receiver);
         self.running.insert(
             account.name.clone(),
@@ -370,6 +368,7 @@ pub async fn reload(current: &mut Config, accounts: &mut Accounts, board: &Statu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::eventually;
 
     fn accounts(text: &str) -> Vec<Account> {
         let dir = tempfile::tempdir().unwrap();
@@ -407,18 +406,6 @@ mod tests {
         assert_eq!(changes.changed, ["c"]);
         assert_eq!(changes.unchanged, ["a"]);
         assert_eq!(diff(&after, &after).unchanged.len(), 3);
-    }
-
-    /// Polls `condition` every 50 ms until it holds or `within` has passed.
-    async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if condition() {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        condition()
     }
 
     /// Regression (review): `sync_forever` returned for good when `ensure_account` failed once

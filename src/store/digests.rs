@@ -110,6 +110,32 @@ mod tests {
     use crate::store::ingest::ensure_account;
     use crate::store::outbox::{self, NewOutboxRow};
 
+    /// A digest of `slot` covering `period`, built at its end, its outbox row queued.
+    fn queued_digest(
+        tx: &Transaction<'_>,
+        account: AccountId,
+        slot: &str,
+        period: (i64, i64),
+    ) -> anyhow::Result<i64> {
+        let row = outbox::insert(
+            tx,
+            account,
+            &NewOutboxRow {
+                candidate: "jane@agency.example",
+                recipient: "jane@agency.example",
+                kind: "digest",
+                state: "queued",
+                message_id: &format!("candor.digest.{slot}@agency.example"),
+                reply_to: None,
+                due: period.1,
+                raw: b"",
+            },
+            period.1,
+        )?;
+        insert(tx, account, slot, period, row, period.1)?;
+        Ok(row)
+    }
+
     /// A digest built at 100 and accepted by the server at 200, after retries, lists what was
     /// known at 100.
     #[test]
@@ -119,22 +145,7 @@ mod tests {
             .call_blocking(|tx| {
                 let account = ensure_account(tx, "jane", jiff::Timestamp::UNIX_EPOCH)?;
                 assert_eq!(last_sent_at(tx, account)?, None);
-                let row = outbox::insert(
-                    tx,
-                    account,
-                    &NewOutboxRow {
-                        candidate: "jane@agency.example",
-                        recipient: "jane@agency.example",
-                        kind: "digest",
-                        state: "queued",
-                        message_id: "candor.digest.1@agency.example",
-                        reply_to: None,
-                        due: 100,
-                        raw: b"",
-                    },
-                    100,
-                )?;
-                insert(tx, account, "2026-03-02", (0, 100), row, 100)?;
+                let row = queued_digest(tx, account, "2026-03-02", (0, 100))?;
                 assert_eq!(last_sent_at(tx, account)?, None, "not sent yet");
                 outbox::set_state(tx, row, "sent", "", 200)?;
                 last_sent_at(tx, account)
@@ -151,32 +162,13 @@ mod tests {
         store
             .call_blocking(|tx| {
                 let account = ensure_account(tx, "jane", jiff::Timestamp::UNIX_EPOCH)?;
-                let digest = |tx: &Transaction<'_>, slot: &str, period: (i64, i64)| {
-                    let row = outbox::insert(
-                        tx,
-                        account,
-                        &NewOutboxRow {
-                            candidate: "jane@agency.example",
-                            recipient: "jane@agency.example",
-                            kind: "digest",
-                            state: "queued",
-                            message_id: &format!("candor.digest.{slot}@agency.example"),
-                            reply_to: None,
-                            due: period.1,
-                            raw: b"",
-                        },
-                        period.1,
-                    )?;
-                    insert(tx, account, slot, period, row, period.1)?;
-                    anyhow::Ok(row)
-                };
-                let monday = digest(tx, "2026-03-02", (0, 100))?;
+                let monday = queued_digest(tx, account, "2026-03-02", (0, 100))?;
                 outbox::set_state(tx, monday, "sent", "", 100)?;
-                let tuesday = digest(tx, "2026-03-03", (100, 200))?;
+                let tuesday = queued_digest(tx, account, "2026-03-03", (100, 200))?;
                 // Tuesday's is queued for a retry: Wednesday's starts where Monday's ended.
                 assert_eq!(last(tx, account)?.map(|d| d.period_end), Some(100));
                 assert_eq!(supersede_queued(tx, account, "2026-03-04", 300)?, 1);
-                let wednesday = digest(tx, "2026-03-04", (100, 300))?;
+                let wednesday = queued_digest(tx, account, "2026-03-04", (100, 300))?;
                 let state = |id| outbox::get(tx, id).map(|r| r.map(|r| r.state));
                 assert_eq!(state(tuesday)?.as_deref(), Some("cancelled"));
                 assert_eq!(state(wednesday)?.as_deref(), Some("queued"));

@@ -419,8 +419,8 @@ fn assert_digest_at(m: &StoredMessage, slot: &str, period_: (&str, &str)) {
     );
 }
 
-#[test]
-fn the_daemon_sends_one_digest_per_slot_across_dst_restarts_and_downtime() {
+/// Olga asked Jane a question on 26 March 2026; digests daily at 08:00 in Berlin.
+fn olga_asked_daily_digest_at_8() -> (MailStack, StackUser, TestConfig) {
     let stack = MailStack::start().unwrap();
     let jane = stack.add_user(demo::RECRUITER).unwrap();
     let at = ts("2026-03-26T10:00:00Z");
@@ -443,6 +443,12 @@ fn the_daemon_sends_one_digest_per_slot_across_dst_restarts_and_downtime() {
             "\n[account.digest]\nschedule = \"daily\"\nat = \"08:00\"\n",
         )
     }]);
+    (stack, jane, config)
+}
+
+#[test]
+fn the_daemon_sends_one_digest_per_slot_across_dst_restarts_and_downtime() {
+    let (stack, jane, config) = olga_asked_daily_digest_at_8();
 
     // A fresh install started ten seconds before Saturday's 08:00 (CET, 07:00Z): one digest at
     // 08:00, not yesterday's slot as well.
@@ -497,28 +503,7 @@ fn the_daemon_sends_one_digest_per_slot_across_dst_restarts_and_downtime() {
 /// wait for a digest to list them).
 #[test]
 fn run_once_sends_the_digest_of_a_due_slot_once() {
-    let stack = MailStack::start().unwrap();
-    let jane = stack.add_user(demo::RECRUITER).unwrap();
-    let at = ts("2026-03-26T10:00:00Z");
-    let raw = message(
-        "Olga Berg <olga@candidates.example>",
-        "Jane Doe <jane@agency.example>",
-        "Backend role",
-        "olga.1@candidates.example",
-        at,
-        "",
-        "Hello Jane,\n\nIs the backend role still open?\n",
-    );
-    stack.seed(&jane, "INBOX", &[seed(raw, at)]).unwrap();
-    let config = write_config(&[&|dir| {
-        account_toml(
-            &stack,
-            "jane",
-            &jane,
-            dir,
-            "\n[account.digest]\nschedule = \"daily\"\nat = \"08:00\"\n",
-        )
-    }]);
+    let (stack, jane, config) = olga_asked_daily_digest_at_8();
     // Friday 07:00 in Berlin: candor follows the account from before the 08:00 slot.
     run_ok(&config, &["--now", "2026-03-27T06:00:00Z", "sync"]);
     run_ok(&config, &["--now", "2026-03-27T06:30:00Z", "run", "--once"]);

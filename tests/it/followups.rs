@@ -502,6 +502,21 @@ impl Silent {
     fn t1(&self) -> Timestamp {
         self.t0 + days(7)
     }
+
+    /// Jane asked Bob too, at the same time as Ann; he never answered either.
+    fn bob_asked_too(&self) -> StackUser {
+        let bob = self.stack.add_user("bob@candidates.example").unwrap();
+        jane_writes(
+            &self.stack,
+            &self.jane,
+            "Bob Roe <bob@candidates.example>",
+            "bob1@agency.example",
+            self.t0 + hours(1),
+            "Hi Bob, would you be open to a chat?",
+            &[],
+        );
+        bob
+    }
 }
 
 pub(super) fn silent_ann(mode: &str, extra: &str) -> Silent {

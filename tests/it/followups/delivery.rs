@@ -397,16 +397,7 @@ async fn the_daily_cap_sends_the_rest_the_next_day() {
     );
     assert_ne!(toml, capped);
     std::fs::write(&s.config.path, capped).unwrap();
-    let bob = s.stack.add_user("bob@candidates.example").unwrap();
-    jane_writes(
-        &s.stack,
-        &s.jane,
-        "Bob Roe <bob@candidates.example>",
-        "bob1@agency.example",
-        s.t0 + hours(1),
-        "Hi Bob, would you be open to a chat?",
-        &[],
-    );
+    let bob = s.bob_asked_too();
     // 10:00 and 11:00 in Berlin a week later, then 10:00 the next day.
     let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
     let day = s.t1().to_zoned_datetime(berlin.clone()).date();
@@ -499,16 +490,7 @@ async fn dry_run_sends_nothing_queued_before_it_and_its_records_count_for_nothin
 #[tokio::test(flavor = "multi_thread")]
 async fn two_follow_ups_due_at_once_go_out_spaced() {
     let s = silent_ann("auto", "");
-    let bob = s.stack.add_user("bob@candidates.example").unwrap();
-    jane_writes(
-        &s.stack,
-        &s.jane,
-        "Bob Roe <bob@candidates.example>",
-        "bob1@agency.example",
-        s.t0 + hours(1),
-        "Hi Bob, would you be open to a chat?",
-        &[],
-    );
+    let bob = s.bob_asked_too();
     let out = run_once(&s.config, s.t1());
     assert!(
         out.contains("1 sent") && out.contains("1 to retry"),
