@@ -67,7 +67,7 @@ async fn plan_now(store: &Store, account: &Account, now: Timestamp) -> anyhow::R
 }
 
 /// Whether a stop was asked for (the flag as last set).
-fn stop_asked(stop: &watch::Receiver<bool>) -> bool {
+pub(crate) fn stop_asked(stop: &watch::Receiver<bool>) -> bool {
     *stop.borrow()
 }
 

@@ -83,7 +83,7 @@ pub async fn pass_account_once(
                 // A full cycle includes the digest of a slot that is due: a decided closure may
                 // wait for a digest to list it (SPEC §6), and `run --once` from a timer is the
                 // only runner some owners have (found in review: it never sent one).
-                digest::digest_once(store, account, templates, clock).await;
+                digest::digest_once(store, account, templates, clock, &never).await;
                 Some(cycle)
             }
             None => None,

@@ -37,8 +37,10 @@ pub fn digest(config: &Config, send: bool, clock: Clock) -> ExitCode {
     }
     with_runtime(async move {
         let mut code = ExitCode::SUCCESS;
+        // A command: a signal ends the process, nothing stops it from within.
+        let never = tokio::sync::watch::channel(false).1;
         for account in &config.accounts {
-            match digest::send(&store, account, &templates, None, clock).await {
+            match digest::send(&store, account, &templates, None, clock, &never).await {
                 Ok(Sent::Done { outbox_id, state }) => {
                     println!(
                         "{}: digest to {} is {state} (outbox {outbox_id})",

@@ -5,6 +5,7 @@
 use anyhow::Context as _;
 use jiff::Timestamp;
 use rand::Rng as _;
+use tokio::sync::watch;
 
 use super::compose::{self, Envelope, Templates};
 use super::smtp;
@@ -71,12 +72,16 @@ pub enum Sent {
 }
 
 /// Creates and sends the digest for `slot` (a scheduled one) or, with `None`, a manual one now.
+///
+/// Once `stop` is true no SMTP transaction begins: a digest made by then stays `queued` for the
+/// next start (see [`deliver`]).
 pub async fn send(
     store: &Store,
     account: &Account,
     templates: &Templates,
     slot: Option<Slot>,
     clock: Clock,
+    stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<Sent> {
     let now = clock.now();
     let (slot_name, end) = match &slot {
@@ -182,17 +187,25 @@ pub async fn send(
     let Some(outbox_id) = created else {
         return Ok(Sent::AlreadyDone);
     };
-    let state = deliver(store, account, outbox_id, clock).await?;
+    let state = deliver(store, account, outbox_id, clock, stop).await?;
     Ok(Sent::Done { outbox_id, state })
 }
 
 /// Sends one queued digest row by SMTP, following the outbox rules.
+///
+/// A stop asked for before the attempt leaves the row `queued`, its attempt count untouched:
+/// the daemon's grace would otherwise cut a transaction begun during the stop, leaving the
+/// digest `unknown` (found in review; the outbox cycle has the same rule).
 pub async fn deliver(
     store: &Store,
     account: &Account,
     id: i64,
     clock: Clock,
+    stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<String> {
+    if super::stop_asked(stop) {
+        return Ok("queued".to_owned());
+    }
     let now_s = clock.now().as_second();
     if !super::begin_attempt(store, id, now_s, rows::Channel::Smtp).await? {
         return Ok("not queued".to_owned());
@@ -236,6 +249,7 @@ pub async fn retry_pending(
     account: &Account,
     clock: Clock,
     retry: bool,
+    stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let name = account.name.clone();
     let now_s = clock.now().as_second();
@@ -256,8 +270,79 @@ pub async fn retry_pending(
                 .call(move |tx| rows::set_state(tx, id, "unknown", why, now_s))
                 .await?;
         } else if retry && row.next_try_at.unwrap_or(0) <= now_s {
-            deliver(store, account, id, clock).await?;
+            deliver(store, account, id, clock, stop).await?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Regression (review): the digest had no stop flag. A stop asked for while the digest task
+    /// was making its digest still began the SMTP transaction, which the daemon's grace could
+    /// cut, leaving the digest `unknown` (never sent). Now the digest made during a stop stays
+    /// `queued`, no connection is opened, and the next start sends it.
+    #[tokio::test]
+    async fn a_digest_made_during_a_stop_stays_queued_for_the_next_start() {
+        // The SMTP server: counts the connections it is offered and answers none.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (offered, mut connections) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                drop(socket);
+                let _ = offered.send(());
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("candor.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[[account]]\nname = \"jane\"\nowner_name = \"J\"\nowner_addresses = [\"jane@a.example\"]\n\
+                 timezone = \"UTC\"\nmode = \"dry-run\"\n[account.imap]\nhost = \"127.0.0.1\"\nport = 9\n\
+                 tls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n[account.smtp]\n\
+                 host = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n"
+            ),
+        )
+        .unwrap();
+        let account = crate::config::load(&path).unwrap().accounts.remove(0);
+        let store = Store::open_in_memory().unwrap();
+        let templates = Templates::load(None).unwrap();
+        let clock = Clock::system();
+        let (asked, stop) = watch::channel(true);
+
+        let sent = send(&store, &account, &templates, None, clock, &stop)
+            .await
+            .unwrap();
+        let Sent::Done { outbox_id, state } = sent else {
+            panic!("no digest was made: {sent:?}");
+        };
+        assert_eq!(state, "queued");
+        let row =
+            || store.call(move |tx| rows::get(tx, outbox_id).map(|r| r.expect("the digest row")));
+        let queued = row().await.unwrap();
+        assert_eq!((queued.state.as_str(), queued.attempts), ("queued", 0));
+        assert!(
+            connections.try_recv().is_err(),
+            "an SMTP connection was opened after the stop"
+        );
+
+        // The next start (no stop) tries it: the attempt is made, here meeting a server that
+        // hangs up (a temporary error), so the row waits for its retry, still queued.
+        asked.send(false).unwrap();
+        retry_pending(&store, &account, clock, true, &stop)
+            .await
+            .unwrap();
+        let tried = row().await.unwrap();
+        assert_eq!((tried.state.as_str(), tried.attempts), ("queued", 1));
+        tokio::time::timeout(Duration::from_secs(5), connections.recv())
+            .await
+            .expect("the next start opened no SMTP connection")
+            .unwrap();
+    }
 }

@@ -35,7 +35,7 @@ pub async fn digest_forever(
     loop {
         // The templates of the latest (re)loaded configuration.
         let current = templates.borrow().clone();
-        digest_once(&store, &account, &current, clock).await;
+        digest_once(&store, &account, &current, clock, &shutdown).await;
         let wait = schedule::next_slot(account.digest.schedule, at, day, &tz, clock.now())
             .map(|next| {
                 Duration::from_secs((next.at.as_second() - clock.now().as_second()).max(1) as u64)
@@ -51,8 +51,15 @@ pub async fn digest_forever(
 
 /// What the digest task does at each wake-up, and `run --once` after its cycle: the due slot's
 /// digest, if candor was following the account then, and the retries of digests that met a
-/// temporary SMTP error. Problems are logged; the next wake-up tries again.
-pub async fn digest_once(store: &Store, account: &Account, templates: &Templates, clock: Clock) {
+/// temporary SMTP error. Problems are logged; the next wake-up tries again. Once `stop` is true
+/// no SMTP transaction begins: what is made by then stays queued for the next start.
+pub async fn digest_once(
+    store: &Store,
+    account: &Account,
+    templates: &Templates,
+    clock: Clock,
+    stop: &watch::Receiver<bool>,
+) {
     let (schedule, at, day, tz) = (
         account.digest.schedule,
         account.digest.at,
@@ -64,7 +71,7 @@ pub async fn digest_once(store: &Store, account: &Account, templates: &Templates
     if let Some(slot) = schedule::due_slot(schedule, at, day, tz, clock.now())
         && tracked_at(store, account, slot.at).await
     {
-        match digest::send(store, account, templates, Some(slot.clone()), clock).await {
+        match digest::send(store, account, templates, Some(slot.clone()), clock, stop).await {
             Ok(Sent::AlreadyDone) => {}
             Ok(Sent::Done { state, .. }) => {
                 tracing::info!(account = %account.name, slot = %slot.name, state = %state, "digest for the slot handed over")
@@ -75,7 +82,7 @@ pub async fn digest_once(store: &Store, account: &Account, templates: &Templates
         }
     }
     let retry = !schedule::next_is_near(schedule, at, day, tz, clock.now());
-    if let Err(err) = digest::retry_pending(store, account, clock, retry).await {
+    if let Err(err) = digest::retry_pending(store, account, clock, retry, stop).await {
         tracing::warn!(account = %account.name, "digest retry: {err:#}");
     }
 }
