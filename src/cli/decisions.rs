@@ -232,7 +232,7 @@ pub fn forget(config: &Config, address: &str, account: Option<&str>, clock: Cloc
     let all = addresses.clone();
     match store.call_blocking(move |tx| {
         let id = account_row(tx, &name, now)?;
-        let erased = outbox::forget(tx, id, &all)?;
+        let erased = outbox::forget(tx, id, &all, now.as_second())?;
         // Keep them out of automated mail even if their mail is read again (a rescan), without
         // keeping the address: only its hash.
         for address in &all {

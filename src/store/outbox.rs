@@ -351,13 +351,41 @@ pub fn cancel_queued_for(
 
 /// `candor candidate forget`: erases every message the person sent or received, the owner's
 /// decisions, marks, merges and outbox rows about them. Returns the number of messages erased.
+///
+/// The owner's digests name the person too: every digest row loses its text (a queued one is
+/// cancelled, and the next digest covers its period), and so does every digest copy read back
+/// from the mailbox. The text of any other message that gives their address (a client's note
+/// quoting it) is erased, the message kept. Found in review: both digests kept them after
+/// `forget`. A digest's text is matched wholesale, not searched: it may be encoded (quoted-
+/// printable, base64), and its job is done once it is handed over.
 pub fn forget(
     tx: &Transaction<'_>,
     account: AccountId,
     addresses: &[String],
+    now: i64,
 ) -> anyhow::Result<usize> {
+    if !addresses.is_empty() {
+        tx.execute(
+            "UPDATE outbox SET state = 'cancelled', last_error = ?2, updated_at = ?3, done_at = ?3
+             WHERE account_id = ?1 AND kind = 'digest' AND state = 'queued'",
+            params![account.0, "a person it named was forgotten", now],
+        )?;
+        tx.execute(
+            "UPDATE outbox SET raw = X'' WHERE account_id = ?1 AND kind = 'digest'",
+            params![account.0],
+        )?;
+        tx.execute(
+            "UPDATE messages SET body_text = '' WHERE account_id = ?1 AND candor_kind = 'digest'",
+            params![account.0],
+        )?;
+    }
     let mut erased = 0;
     for address in addresses {
+        tx.execute(
+            "UPDATE messages SET body_text = '', subject = ''
+             WHERE account_id = ?1 AND (instr(lower(body_text), ?2) > 0 OR instr(lower(subject), ?2) > 0)",
+            params![account.0, address.to_lowercase()],
+        )?;
         erased += tx.execute(
             "DELETE FROM messages WHERE account_id = ?1 AND (from_addr = ?2
                  OR instr(recipients, ?3) > 0

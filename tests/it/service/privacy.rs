@@ -49,6 +49,12 @@ fn everywhere(store: &Path, needle: &str) -> Vec<String> {
     found
 }
 
+/// A digest (as delivered) that names Ann.
+fn is_digest_naming_ann(raw: &[u8]) -> bool {
+    let raw = text(raw);
+    raw.contains("X-Candor: kind=digest;") && raw.contains("ann@candidates.example")
+}
+
 /// Ann's conversation (and Bob's, who mentions nobody), seeded `age` ago.
 fn conversations(stack: &MailStack, jane: &StackUser, age: SignedDuration) {
     let at = Timestamp::now() - age;
@@ -98,6 +104,7 @@ async fn forget_leaves_nothing_about_the_person_in_any_table() {
     let jane = stack.add_user("jane@agency.example").unwrap();
     conversations(&stack, &jane, SignedDuration::from_hours(24));
     let recent = Timestamp::now() - SignedDuration::from_hours(5);
+    // Bob's message gives Ann's address: its text goes, Bob's message stays.
     let raw = message(
         "bob@candidates.example",
         &jane.address,
@@ -105,7 +112,7 @@ async fn forget_leaves_nothing_about_the_person_in_any_table() {
         "bob1@candidates.example",
         recent,
         "",
-        "Hi",
+        "Hi, a friend of mine is looking too: ann@candidates.example",
     );
     stack.seed(&jane, "INBOX", &[seeded(raw, recent)]).unwrap();
     let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, "")]);
@@ -119,6 +126,24 @@ async fn forget_leaves_nothing_about_the_person_in_any_table() {
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
     }
     assert!(!everywhere(&store_path(&config), "ann@candidates.example").is_empty());
+    // A digest names Ann (she waits on Jane): its outbox row keeps its text, and its copy in
+    // Jane's Inbox is read back by the next sync (found in review: both kept her after forget).
+    let out = candor(&config, &["digest", "--send"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut inbox = Vec::new();
+    for _ in 0..200 {
+        inbox = stack.read_folder(&jane, "INBOX").await.unwrap();
+        if inbox.iter().any(|m| is_digest_naming_ann(&m.raw)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        inbox.iter().any(|m| is_digest_naming_ann(&m.raw)),
+        "the digest naming Ann never reached the Inbox"
+    );
+    let out = candor(&config, &["sync"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
 
     let out = candor(&config, &["candidate", "forget", "ann@candidates.example"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
