@@ -309,7 +309,16 @@ fn decided_closure(
     a.state = State::Closed;
     a.closure = Some(kind);
     a.pending_decision = Some((kind, decided_at));
-    let Some(latest) = messages.iter().rev().find(|m| is_human(m)) else {
+    // The latest human message the candidate was party to: theirs, or the owner's to them. Not
+    // another participant's of a shared thread (found by the synthetic mailbox's plan test: a
+    // hiring manager's "Accepted:" to the owner, the owner's note to herself, another
+    // candidate's mail joined by a reused Message-ID): the closure would answer, quote the
+    // subject of and reference a message the candidate never got.
+    let Some(latest) = messages
+        .iter()
+        .rev()
+        .find(|m| is_human(m) && m.side != Side::Other)
+    else {
         a.notes
             .push("decided closure: no human message to answer".to_string());
         return;

@@ -232,13 +232,22 @@ fn a_reply_between_decision_and_send_moves_a_decided_closure() {
     t.now("2026-03-04T11:00");
     let planned = t.decide().planned.expect("closure planned");
     assert_eq!(planned.kind, ClosureWithdrawn);
-    // A second address of the candidate writes before the send: the closure answers it instead
-    // (gates 2 and 3 concern follow-ups only); the old plan is refused as already answered.
-    let reply = t.other(
-        "2026-03-04T11:00:30",
+    // The candidate writes again before the send: the closure answers that instead (gates 2 and
+    // 3 concern follow-ups only), and the old plan still passes the gates.
+    let reply = t.candidate("2026-03-04T11:00:30", "Any update?");
+    t.now("2026-03-04T11:01");
+    let fresh = t.decide();
+    assert_eq!(fresh.held, None);
+    assert_eq!(fresh.planned.as_ref().map(|p| p.reply_to), Some(reply));
+    assert_eq!(gates(&t.facts, &t.config, &t.cal, &planned, t.now), Ok(()));
+    // An address candor does not know as theirs (a second address not configured as an alias)
+    // writes too: the closure, sent to the candidate's known address, does not answer a message
+    // that address never got; nor is it held for it.
+    t.other(
+        "2026-03-04T11:01:30",
         "Any update? (writing from my work address)",
     );
-    t.now("2026-03-04T11:01");
+    t.now("2026-03-04T11:02");
     let fresh = t.decide();
     assert_eq!(fresh.held, None);
     assert_eq!(fresh.planned.as_ref().map(|p| p.reply_to), Some(reply));

@@ -389,6 +389,28 @@ fn closures_the_owner_decided() {
     ]);
 }
 
+/// Found by the synthetic mailbox's plan test: the owner invited Ann and the hiring manager,
+/// the manager's calendar answered the owner alone ("Accepted: ..."), and the owner closed Ann.
+/// The closure answered the manager's message, which Ann never got, under its subject.
+#[test]
+fn a_decided_closure_answers_a_message_the_candidate_was_party_to() {
+    let mut t = Trace::new();
+    decided(&mut t);
+    let invite = t.owner(
+        "2026-03-02T11:00",
+        "You are invited to an interview on Friday.",
+    );
+    t.other("2026-03-02T12:00", "Accepted: Interview");
+    t.config.digest_on = false;
+    t.now("2026-03-05T12:00");
+    let decision = t.decide();
+    assert_eq!(
+        decision.planned.as_ref().map(|p| (p.kind, p.reply_to)),
+        Some((ClosureNotSelected, invite)),
+        "{decision:?}"
+    );
+}
+
 #[test]
 fn pauses_by_the_owner() {
     run(&[
