@@ -5,179 +5,10 @@
 //! shared folder is absent.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use candor::conversations::Conversation;
-use candor::report::facts::{self, AccountFacts};
-use candor::testkit::{MailStack, SeedMessage};
-use serde_json::Value;
 
-use crate::support::{account_toml, candor, text, write_config};
-
-const RECRUITER_DOMAIN: &str = "talentbridge.example";
-
-fn generator() -> Option<PathBuf> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/synth_recruiting_mailbox.py");
-    path.exists().then_some(path)
-}
-
-/// One line of `truth.jsonl`, the fields this test reads.
-#[derive(Debug, Clone)]
-struct Truth {
-    file: String,
-    folder: String,
-    message_id: Option<String>,
-    conversation: i64,
-    parent: Option<String>,
-    parent_present: bool,
-    /// The generator's kind: reply, auto-reply, bounce, invite-response, ...
-    kind: String,
-    auto: bool,
-    sender: i64,
-    sent_at: i64,
-    latency_s: Option<i64>,
-    malformed: Vec<String>,
-    duplicate: bool,
-    /// From, To and Cc, lowercased.
-    addresses: Vec<String>,
-}
-
-fn parse_truth(line: &str) -> Truth {
-    let v: Value = serde_json::from_str(line).unwrap();
-    let sent_at: jiff::Timestamp = v["sent_at"].as_str().unwrap().parse().unwrap();
-    Truth {
-        file: v["file"].as_str().unwrap().to_owned(),
-        folder: v["folder"].as_str().unwrap().to_owned(),
-        message_id: v["message_id"].as_str().map(str::to_owned),
-        conversation: v["conversation"].as_i64().unwrap(),
-        parent: v["parent"].as_str().map(str::to_owned),
-        parent_present: v["parent_present"].as_bool().unwrap_or(false),
-        kind: v["kind"].as_str().unwrap().to_owned(),
-        auto: v["auto"].as_bool().unwrap(),
-        sender: v["sender_person"].as_i64().unwrap(),
-        sent_at: sent_at.as_second(),
-        latency_s: v["latency_s"].as_i64(),
-        malformed: v["malformed"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_str().unwrap().to_owned())
-            .collect(),
-        duplicate: !v["duplicate_of"].is_null(),
-        addresses: std::iter::once(&v["from_addr"])
-            .chain(v["to_addrs"].as_array().unwrap())
-            .chain(v["cc_addrs"].as_array().unwrap())
-            .filter_map(|a| a.as_str().map(str::to_lowercase))
-            .collect(),
-    }
-}
-
-/// The generated mailbox: files, truth and people.
-struct Synthetic {
-    dir: tempfile::TempDir,
-    truth: Vec<Truth>,
-    /// person id → (role, lowercased distinct addresses)
-    people: HashMap<i64, (String, Vec<String>)>,
-}
-
-fn generate(script: &Path) -> Synthetic {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("python3")
-        .arg(script)
-        .args(["--messages", "3000", "--seed", "11", "--layout", "folders"])
-        .arg("--no-mbox")
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "generator: {}", text(&out.stderr));
-    let truth = std::fs::read_to_string(dir.path().join("truth.jsonl"))
-        .unwrap()
-        .lines()
-        .map(parse_truth)
-        .collect();
-    let people: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("people.json")).unwrap()).unwrap();
-    let people = people
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let mut addresses: Vec<String> = Vec::new();
-            for a in p["addresses"].as_array().unwrap() {
-                let a = a.as_str().unwrap().to_lowercase();
-                if !addresses.contains(&a) {
-                    addresses.push(a);
-                }
-            }
-            let role = p["role"].as_str().unwrap().to_owned();
-            (p["id"].as_i64().unwrap(), (role, addresses))
-        })
-        .collect();
-    Synthetic { dir, truth, people }
-}
-
-impl Synthetic {
-    fn role(&self, person: i64) -> &str {
-        self.people.get(&person).map_or("", |(r, _)| r)
-    }
-
-    fn recruiter(&self) -> String {
-        let (_, (_, addresses)) = self
-            .people
-            .iter()
-            .find(|(_, (role, _))| role == "recruiter")
-            .expect("people.json names the recruiter");
-        addresses[0].clone()
-    }
-
-    /// Candidates with a second address that the mailbox really uses (case variants do not count).
-    fn candidates_with_two_addresses(&self) -> Vec<Vec<String>> {
-        let used: BTreeSet<&str> = self
-            .truth
-            .iter()
-            .flat_map(|t| t.addresses.iter().map(String::as_str))
-            .collect();
-        let mut groups: Vec<Vec<String>> = self
-            .people
-            .values()
-            .filter(|(role, a)| role == "candidate" && a.len() > 1)
-            .map(|(_, a)| a.clone())
-            .filter(|a| a.iter().all(|x| used.contains(x.as_str())))
-            .collect();
-        groups.sort();
-        groups
-    }
-
-    fn file_path(&self, t: &Truth) -> PathBuf {
-        let maildir = self.dir.path().join("maildir");
-        match t.folder.as_str() {
-            "INBOX" => maildir.join("cur").join(&t.file),
-            other => maildir.join(format!(".{other}")).join("cur").join(&t.file),
-        }
-    }
-
-    /// Every file as a seed message, INTERNALDATE from the file's mtime, per folder in UID order.
-    fn seeds(&self) -> BTreeMap<String, Vec<SeedMessage>> {
-        let mut out: BTreeMap<String, Vec<SeedMessage>> = BTreeMap::new();
-        for t in &self.truth {
-            let path = self.file_path(t);
-            let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
-            let flags = t.file.rsplit_once(":2,").map_or("", |(_, f)| f).to_owned();
-            out.entry(t.folder.clone()).or_default().push(SeedMessage {
-                raw: std::fs::read(&path).unwrap(),
-                internal_date: jiff::Timestamp::try_from(mtime).unwrap(),
-                flags,
-            });
-        }
-        for messages in out.values_mut() {
-            messages.sort_by_key(|m| m.internal_date);
-        }
-        out
-    }
-}
+use crate::synthetic::{Synced, Synthetic, Truth, generate, generator, ids_by_key};
 
 /// A truth reply whose latency candor must reproduce.
 struct Selected<'a> {
@@ -239,7 +70,7 @@ fn select(synthetic: &Synthetic) -> (Vec<Selected<'_>>, BTreeMap<&'static str, u
         {
             continue;
         }
-        let addresses = &synthetic.people[&candidate].1;
+        let addresses = &synthetic.people[&candidate].addresses;
         let involves = |t: &Truth| t.addresses.iter().any(|a| addresses.contains(a));
         if reply.sender == candidate && !parent.addresses[1..].iter().any(|a| addresses.contains(a))
         {
@@ -255,19 +86,8 @@ fn select(synthetic: &Synthetic) -> (Vec<Selected<'_>>, BTreeMap<&'static str, u
     (out, excluded)
 }
 
-/// Syncs the synthetic mailbox into a fresh store and loads the account's facts.
-struct Synced {
-    _stack: MailStack,
-    config: crate::support::TestConfig,
-    account: candor::config::Account,
-}
-
+/// Syncs the synthetic mailbox into a fresh store, with `aliases` configured.
 fn sync(synthetic: &Synthetic, aliases: &[Vec<String>]) -> Synced {
-    let stack = MailStack::start_with_domains(&[RECRUITER_DOMAIN]).unwrap();
-    let owner = stack.add_user(&synthetic.recruiter()).unwrap();
-    for (folder, messages) in synthetic.seeds() {
-        stack.seed(&owner, &folder, &messages).unwrap();
-    }
     let groups: Vec<String> = aliases
         .iter()
         .map(|g| {
@@ -276,34 +96,9 @@ fn sync(synthetic: &Synthetic, aliases: &[Vec<String>]) -> Synced {
         })
         .collect();
     let extra = format!("\n[account.scope]\naliases = [{}]\n", groups.join(", "));
-    let config = write_config(&[&|dir| account_toml(&stack, "dana", &owner, dir, &extra)]);
-    let out = candor(&config, &["sync"]);
-    assert!(out.status.success(), "sync failed: {}", text(&out.stderr));
-    let loaded = candor::config::load(&config.path).unwrap();
-    let account = loaded.accounts[0].clone();
-    Synced {
-        _stack: stack,
-        config,
-        account,
-    }
-}
-
-fn load(synced: &Synced, account: &candor::config::Account) -> AccountFacts {
-    let path = synced.config.path.parent().unwrap().join("candor.db");
-    let store = candor::store::Store::open(&path).unwrap();
-    facts::load(&store, account).unwrap()
-}
-
-/// Store key → the message's Message-ID without brackets.
-fn ids_by_key(facts: &AccountFacts) -> HashMap<i64, String> {
-    facts
-        .messages
-        .iter()
-        .filter_map(|m| {
-            let id = m.message_id.as_deref()?;
-            Some((m.key, id.trim_matches(['<', '>']).to_owned()))
-        })
-        .collect()
+    let synced = crate::synthetic::start(synthetic, &extra);
+    synced.seed_and_sync(synthetic.seeds());
+    synced
 }
 
 #[test]
@@ -319,7 +114,7 @@ fn latency_matches_ground_truth_on_a_synthetic_mailbox() {
         "the generator made no second addresses"
     );
     let synced = sync(&synthetic, &aliases);
-    let facts = load(&synced, &synced.account);
+    let facts = synced.load(&synced.account);
     let id_of = ids_by_key(&facts);
 
     // Closed waits by the Message-ID of the message that closed them.
@@ -415,7 +210,7 @@ fn latency_matches_ground_truth_on_a_synthetic_mailbox() {
     // ... and apart when not (the same store, loaded without the aliases).
     let mut unmerged_account = synced.account.clone();
     unmerged_account.scope.aliases.clear();
-    let unmerged = load(&synced, &unmerged_account);
+    let unmerged = synced.load(&unmerged_account);
     for group in &aliases {
         let found: BTreeSet<Option<usize>> = group.iter().map(|a| unmerged.find(a)).collect();
         assert_eq!(
