@@ -421,7 +421,8 @@ pub struct Planned {
     /// when it is held.
     pub due: Timestamp,
     /// The key of the message answered: the owner's message for follow-ups and the closure after
-    /// silence, the conversation's latest human message for a decided closure.
+    /// silence, for a decided closure the conversation's latest human message the candidate was
+    /// party to (theirs, or the owner's to them).
     pub reply_to: i64,
     /// Why, for `plan` and the digest.
     pub reason: String,
