@@ -450,6 +450,7 @@ fn events(
                 side,
                 human: m.class == Class::Human,
                 answers,
+                opens: !crate::threading::is_calendar_acceptance(&m.subject),
             }
         })
         .collect()

@@ -57,6 +57,10 @@ pub struct Event {
     /// The key of the message this one answers (its In-Reply-To), when that message is in the
     /// conversation.
     pub answers: Option<i64>,
+    /// Whether the message waits for an answer. A calendar client's acceptance of an invitation
+    /// ("Accepted: Interview") answers and asks nothing: it closes the other side's wait and
+    /// opens none (`threading::is_calendar_acceptance`).
+    pub opens: bool,
 }
 
 /// One wait, closed or still open.
@@ -92,7 +96,9 @@ pub fn waits(events: &[Event]) -> Vec<Wait> {
                 // Re-contact: the old wait is dropped, this message opens a new one below.
             } else if side == event.side {
                 open = Some((side, wait));
-                run.push((event.key, event.time));
+                if event.opens {
+                    run.push((event.key, event.time));
+                }
                 continue;
             } else {
                 let answered = event
@@ -108,9 +114,11 @@ pub fn waits(events: &[Event]) -> Vec<Wait> {
                 });
             }
         }
-        open = Some((event.side, open_wait(event)));
         run.clear();
-        run.push((event.key, event.time));
+        if event.opens {
+            open = Some((event.side, open_wait(event)));
+            run.push((event.key, event.time));
+        }
     }
     out.extend(open.map(|(_, wait)| wait));
     out

@@ -32,7 +32,9 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use jiff::{SignedDuration, Timestamp};
 
-pub use subject::{has_reply_prefix, normalized_subject};
+pub use subject::{
+    has_reply_prefix, is_calendar_acceptance, normalized_subject, without_calendar_answer,
+};
 
 /// How far back a header-less reply looks for its thread (SPEC §2).
 const HEADERLESS_LOOKBACK: SignedDuration = SignedDuration::from_hours(30 * 24);

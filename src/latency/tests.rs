@@ -20,6 +20,7 @@ fn events(list: &[(i64, i64, Side, bool)]) -> Vec<Event> {
             side,
             human,
             answers: None,
+            opens: true,
         })
         .collect()
 }
@@ -202,4 +203,45 @@ fn summaries() {
     for (input, want) in cases {
         assert_eq!(summarize(input), want, "{input:?}");
     }
+}
+
+/// A calendar client's acceptance ("Accepted: Interview") answers the owner's invitation and
+/// asks nothing: the candidate's wait closes there and none opens on the owner, whose latency
+/// and "awaiting your reply" it would otherwise count until the owner's next message, days
+/// later (the synthetic mailbox's invite responses). The owner's next message opens a wait as
+/// usual; an acceptance inside the candidate's own open run changes nothing.
+#[test]
+fn an_acceptance_closes_a_wait_and_opens_none() {
+    let mut list = events(&[
+        (1, 0, Owner, true),
+        (2, 3_600, Candidate, true),
+        (3, 5 * DAY, Owner, true),
+    ]);
+    list[1].opens = false;
+    assert_eq!(
+        compact(&waits(&list)),
+        vec![
+            (CandidateReply, 1, Some(2), Some(3_600)),
+            (CandidateReply, 3, None, None),
+        ]
+    );
+    assert_eq!(
+        compact(&waits(&list[..2])),
+        vec![(CandidateReply, 1, Some(2), Some(3_600))],
+        "nobody waits after the acceptance"
+    );
+
+    let mut list = events(&[
+        (1, 0, Candidate, true),
+        (2, 600, Candidate, true),
+        (3, DAY, Owner, true),
+    ]);
+    list[1].opens = false;
+    assert_eq!(
+        compact(&waits(&list)),
+        vec![
+            (RecruiterReply, 1, Some(3), Some(DAY)),
+            (CandidateReply, 3, None, None),
+        ]
+    );
 }

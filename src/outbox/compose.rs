@@ -304,7 +304,8 @@ pub fn header_safe(value: &str) -> String {
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The subject as people say it in a sentence: reply and forward prefixes removed.
+/// The subject as people say it in a sentence: reply and forward prefixes removed, and a
+/// calendar client's answer prefix ("Accepted: Interview" is the invitation "Interview").
 pub fn display_subject(subject: &str) -> String {
     let mut s = header_safe(subject);
     loop {
@@ -316,7 +317,13 @@ pub fn display_subject(subject: &str) -> String {
         .find(|p| lower.starts_with(*p));
         match prefix {
             Some(p) => s = s[p.len()..].trim_start().to_owned(),
-            None => return s,
+            None => {
+                let rest = crate::threading::without_calendar_answer(&s);
+                if rest.len() == s.len() {
+                    return s;
+                }
+                s = rest.to_owned();
+            }
         }
     }
 }
@@ -643,5 +650,14 @@ mod tests {
         assert_eq!(reply_subject("Re: Re: Backend"), "Re: Backend");
         assert_eq!(reply_subject("Backend role"), "Re: Backend role");
         assert_eq!(reply_subject(""), "Re: our conversation");
+        // A calendar client's answer: the reply is about the invitation, not the answer.
+        assert_eq!(
+            reply_subject("Accepted: Interview: Backend (Contoso)"),
+            "Re: Interview: Backend (Contoso)"
+        );
+        assert_eq!(reply_subject("AW: Angenommen: Interview"), "Re: Interview");
+        assert_eq!(reply_subject("Re: Declined: Interview"), "Re: Interview");
+        assert_eq!(reply_subject("Accepted:"), "Re: our conversation");
+        assert_eq!(display_subject("Accepté : Entretien"), "Entretien");
     }
 }

@@ -112,6 +112,7 @@ pub(super) fn assess(
             human: is_human(m),
             // The policy needs only who waits since when, not the latency of closed waits.
             answers: None,
+            opens: !crate::threading::is_calendar_acceptance(&m.subject),
         })
         .collect();
     let open = latency::waits(&events)
@@ -167,6 +168,15 @@ pub(super) fn assess(
     }
 
     match open {
+        // Human messages and no open wait: the last answer asked nothing (an accepted
+        // invitation), and no follow-up is due until someone writes again.
+        None if messages
+            .iter()
+            .any(|m| is_human(m) && m.side != Side::Other) =>
+        {
+            a.notes
+                .push("answered, nothing asked back (an accepted invitation)".to_string())
+        }
         None => a.notes.push("no human message yet".to_string()),
         Some(wait) if wait.direction == Direction::RecruiterReply => {
             a.state = State::AwaitingRecruiter;

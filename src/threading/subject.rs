@@ -30,6 +30,70 @@ const FORWARD_PREFIXES: &[&str] = &[
     "转发",
 ];
 
+/// What calendar clients (Outlook, Google Calendar, Apple Calendar) put before an invitation's
+/// subject when the invitee accepts it, in the languages they localise it in; lowercased.
+const ACCEPTANCE_PREFIXES: &[&str] = &[
+    "accepted:",
+    "tentative:",
+    "tentatively accepted:",
+    "angenommen:",
+    "mit vorbehalt angenommen:",
+    "vorläufig angenommen:",
+    "accepté :",
+    "accepté:",
+    "accepté provisoirement :",
+    "aceptado:",
+    "aceptada:",
+    "aceptado provisionalmente:",
+    "accettato:",
+    "accettata:",
+    "geaccepteerd:",
+    "voorlopig geaccepteerd:",
+    "accepterat:",
+    "preliminärt:",
+];
+
+/// The same clients' prefixes for a declined invitation. A decline opens a wait like any
+/// message (the owner may have to find another time); only candor's reply subject drops them.
+const DECLINE_PREFIXES: &[&str] = &[
+    "declined:",
+    "abgelehnt:",
+    "refusé :",
+    "refusé:",
+    "rechazado:",
+    "rechazada:",
+    "rifiutato:",
+    "rifiutata:",
+    "geweigerd:",
+    "afgewezen:",
+    "avböjt:",
+];
+
+/// Whether the subject is a calendar client's acceptance of an invitation ("Accepted:
+/// Interview", "Angenommen: ..."): the invitee answered and asks nothing back. Read from the
+/// subject alone: the clients mark these answers with no header (no Auto-Submitted), and a
+/// forwarded or quoted one starts with another prefix.
+pub fn is_calendar_acceptance(subject: &str) -> bool {
+    calendar_answer(subject, ACCEPTANCE_PREFIXES).is_some()
+}
+
+/// The subject without a calendar answer's prefix (accepted, tentative or declined), for the
+/// subject of candor's own reply.
+pub fn without_calendar_answer(subject: &str) -> &str {
+    calendar_answer(subject, ACCEPTANCE_PREFIXES)
+        .or_else(|| calendar_answer(subject, DECLINE_PREFIXES))
+        .unwrap_or(subject)
+}
+
+/// The rest of the subject after one of `prefixes` (compared without case), if it starts so.
+fn calendar_answer<'a>(subject: &'a str, prefixes: &[&str]) -> Option<&'a str> {
+    let subject = subject.trim_start();
+    prefixes.iter().find_map(|prefix| {
+        let head = subject.get(..prefix.len())?;
+        (head.to_lowercase() == *prefix).then(|| subject[prefix.len()..].trim_start())
+    })
+}
+
 /// Longest subject we look at: a longer one is cut (on a char boundary) so that normalising a
 /// hostile header stays cheap.
 const MAX_SUBJECT_BYTES: usize = 4096;
@@ -189,6 +253,40 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(has_reply_prefix(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn calendar_answers() {
+        let cases = [
+            (
+                "Accepted: Interview: Backend (Contoso)",
+                true,
+                "Interview: Backend (Contoso)",
+            ),
+            ("accepted:Interview", true, "Interview"),
+            ("Tentative: Interview", true, "Interview"),
+            (
+                "Angenommen: Vorstellungsgespräch",
+                true,
+                "Vorstellungsgespräch",
+            ),
+            ("ACCEPTÉ : Entretien", true, "Entretien"),
+            ("Declined: Interview", false, "Interview"),
+            ("Abgelehnt: Interview", false, "Interview"),
+            ("Re: Accepted: Interview", false, "Re: Accepted: Interview"),
+            (
+                "Accepted offer, what next?",
+                false,
+                "Accepted offer, what next?",
+            ),
+            ("Accept", false, "Accept"),
+            ("é", false, "é"),
+            ("", false, ""),
+        ];
+        for (input, acceptance, rest) in cases {
+            assert_eq!(is_calendar_acceptance(input), acceptance, "input {input:?}");
+            assert_eq!(without_calendar_answer(input), rest, "input {input:?}");
         }
     }
 

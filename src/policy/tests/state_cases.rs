@@ -464,3 +464,37 @@ fn pauses_by_the_owner() {
         },
     ]);
 }
+
+/// A candidate's calendar client accepts the owner's interview invitation ("Accepted:
+/// Interview"): the candidate has answered, so no follow-up; and it asks nothing, so the owner is
+/// not awaited nor overdue for it (the synthetic mailbox's invite responses showed candidates
+/// "waiting on you" for days after accepting).
+#[test]
+fn an_accepted_invitation_leaves_nobody_waiting() {
+    let mut t = Trace::new();
+    t.owner(
+        "2026-03-02T10:00",
+        "Would Friday at 14:00 work for an interview?",
+    );
+    t.candidate("2026-03-02T11:00", "Ann Lee has accepted this meeting.");
+    t.last_message().subject = "Accepted: Interview: Senior engineer role".to_string();
+    t.now("2026-03-20T10:00");
+    let d = t.decide();
+    assert_eq!(
+        (d.state, d.overdue, d.waiting_since, d.planned.is_some()),
+        (State::AwaitingCandidate, false, None, false),
+        "{d:?}"
+    );
+    assert_eq!(
+        d.notes,
+        vec!["answered, nothing asked back (an accepted invitation)"]
+    );
+    // The same answer written by hand asks for the owner's reply.
+    t.last_message().subject = "Re: Interview: Senior engineer role".to_string();
+    let d = t.decide();
+    assert_eq!(
+        (d.state, d.overdue),
+        (State::AwaitingRecruiter, true),
+        "{d:?}"
+    );
+}
