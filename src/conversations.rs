@@ -292,6 +292,17 @@ pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Con
         if automated_sender && !m.from.is_empty() {
             automated.insert(m.from.clone());
         }
+        // A list's own address: what list mail is sent to, never a person's From. The owner's
+        // post to a list that does not send her own posts back is in Sent alone, a human
+        // message to that address, which made the list a cold-outreach candidate; its other
+        // members' posts name it.
+        if m.class == Class::List {
+            for address in m.to.iter().chain(&m.cc) {
+                if !wrote_as_a_person.contains(address.as_str()) && !identity.is_owner(address) {
+                    automated.insert(address.clone());
+                }
+            }
+        }
     }
     let is_candidate_address = |address: &str| {
         !address.is_empty()

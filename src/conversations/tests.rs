@@ -448,3 +448,50 @@ fn a_cold_outreach_candidate_is_named_as_the_owner_addressed_them() {
     let found = conversations(&[outreach, reply], &identity());
     assert_eq!(found[0].name, "Ann B. Lee");
 }
+
+/// The owner posts a question to a list that does not send her own posts back: only the Sent
+/// copy exists, a human message to the list's address. The other members' posts, sent to that
+/// address, show it is a list: it is no candidate (a follow-up would have gone to the whole
+/// list). A person copied on list mail who writes to the owner is one all the same.
+#[test]
+fn a_lists_address_is_no_candidate_even_without_her_post_coming_back() {
+    let mut cc_ann = msg(
+        2,
+        2,
+        "2026-03-01T10:00:00Z",
+        "bob@b.example",
+        &["recruiters-l@lists.example"],
+        Class::List,
+    );
+    cc_ann.cc = vec!["ann@c.example".to_owned()];
+    let messages = vec![
+        msg(
+            1,
+            1,
+            "2026-03-01T09:00:00Z",
+            "bob@b.example",
+            &["recruiters-l@lists.example"],
+            Class::List,
+        ),
+        cc_ann,
+        msg(
+            3,
+            3,
+            "2026-03-02T09:00:00Z",
+            "jane@agency.example",
+            &["recruiters-l@lists.example"],
+            Class::Human,
+        ),
+        msg(
+            4,
+            4,
+            "2026-03-02T10:00:00Z",
+            "ann@c.example",
+            &["jane@agency.example"],
+            Class::Human,
+        ),
+    ];
+    let found = conversations(&messages, &identity());
+    let who: Vec<&str> = found.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(who, ["ann@c.example"]);
+}
