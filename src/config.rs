@@ -320,6 +320,22 @@ pub fn parse_str(text: &str, path: &Path, file_private: bool) -> Result<Config, 
     parse_with_env(text, path, file_private, &|name| std::env::var(name).ok())
 }
 
+/// The account `jane` of a test: plain IMAP and SMTP on loopback at the given ports, the
+/// password from `echo pw`, `mode` as given, then the `extra` sections.
+#[cfg(test)]
+pub(crate) fn loopback_account(mode: &str, imap_port: u16, smtp_port: u16, extra: &str) -> Account {
+    let text = format!(
+        "[[account]]\nname = \"jane\"\nowner_name = \"J\"\nowner_addresses = [\"jane@a.example\"]\n\
+         timezone = \"UTC\"\nmode = \"{mode}\"\n[account.imap]\nhost = \"127.0.0.1\"\nport = {imap_port}\n\
+         tls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n[account.smtp]\n\
+         host = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n{extra}"
+    );
+    parse_str(&text, Path::new("/tmp/candor.toml"), true)
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .accounts
+        .remove(0)
+}
+
 /// `parse_str` with an injected environment, so tests need not change the process's.
 pub(crate) fn parse_with_env(
     text: &str,

@@ -817,20 +817,8 @@ mod tests {
     #[tokio::test]
     async fn a_cycle_asked_to_stop_begins_no_attempt() {
         let port = silent_imap().await;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("candor.toml");
-        std::fs::write(
-            &path,
-            format!(
-                "[[account]]\nname = \"jane\"\nowner_name = \"J\"\nowner_addresses = [\"jane@a.example\"]\n\
-                 timezone = \"UTC\"\nmode = \"auto\"\n[account.imap]\nhost = \"127.0.0.1\"\nport = {port}\n\
-                 tls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n[account.smtp]\n\
-                 host = \"127.0.0.1\"\nport = 9\ntls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n\
-                 [account.scope]\nmode = \"all\"\n"
-            ),
-        )
-        .unwrap();
-        let account = crate::config::load(&path).unwrap().accounts.remove(0);
+        let account =
+            crate::config::loopback_account("auto", port, 9, "[account.scope]\nmode = \"all\"\n");
         let store = Store::open_in_memory().unwrap();
         let clock = Clock::system();
         let now = clock.now();

@@ -427,6 +427,14 @@ schedule = "off"
         }
     }
 
+    /// What the store says of an account followed from the start (its first sync at 0).
+    fn following() -> Extra {
+        Extra {
+            first_sync_at: Some(0),
+            ..Extra::default()
+        }
+    }
+
     /// The policy's verdict for the conversation of `address`.
     fn decide(
         account: &Account,
@@ -477,9 +485,8 @@ schedule = "off"
             .unwrap()
             .as_second();
         let extra = Extra {
-            first_sync_at: Some(0),
             outcomes: vec![(Outcome::NotSelected, HashMap::from([(2, moved_at)]))],
-            ..Extra::default()
+            ..following()
         };
         let now: Timestamp = "2026-03-05T10:00:00Z".parse().unwrap();
         let ann = decide(account, &facts, &extra, "ann@a.example", now);
@@ -522,13 +529,12 @@ schedule = "off"
     fn what_dry_run_recorded_counts_only_in_dry_run() {
         let messages = vec![jane_asks_ann(1, "2026-03-02T09:00:00Z")];
         let extra = Extra {
-            first_sync_at: Some(0),
             rows: vec![recorded(
                 "ann@a.example",
                 "follow_up_1",
                 "2026-03-09T10:00:00Z",
             )],
-            ..Extra::default()
+            ..following()
         };
         let now: Timestamp = "2026-03-16T10:00:00Z".parse().unwrap();
 
@@ -579,10 +585,7 @@ schedule = "off"
                 ),
             ],
         );
-        let extra = Extra {
-            first_sync_at: Some(0),
-            ..Extra::default()
-        };
+        let extra = following();
         let now: Timestamp = "2026-03-16T10:00:00Z".parse().unwrap();
         let ann = decide(account, &facts, &extra, "ann@a.example", now);
         assert_eq!(ann.state, State::AwaitingRecruiter, "{:?}", ann.notes);
@@ -622,7 +625,6 @@ schedule = "off"
             .unwrap()
             .as_second();
         let extra = Extra {
-            first_sync_at: Some(0),
             states: BTreeMap::from([(
                 "ann@a.example".to_owned(),
                 CandidateState {
@@ -631,7 +633,7 @@ schedule = "off"
                     ..CandidateState::default()
                 },
             )]),
-            ..Extra::default()
+            ..following()
         };
         let now: Timestamp = "2026-03-09T07:00:00Z".parse().unwrap();
         let plan = plan_facts(account, facts, extra, now);
@@ -681,7 +683,6 @@ schedule = "off"
             .unwrap()
             .as_second();
         let extra = Extra {
-            first_sync_at: Some(0),
             rows: vec![sent],
             states: BTreeMap::from([(
                 "ann@a.example".to_owned(),
@@ -691,7 +692,7 @@ schedule = "off"
                     ..CandidateState::default()
                 },
             )]),
-            ..Extra::default()
+            ..following()
         };
         let now: Timestamp = "2026-03-18T07:00:00Z".parse().unwrap(); // Wed 08:00 in Berlin
         let plan = plan_facts(account, facts, extra, now);
@@ -754,10 +755,7 @@ schedule = "off"
                 "Hi Ann, Bob tells me you might like the backend role. Would you be open to a call?",
             )],
         );
-        let extra = Extra {
-            first_sync_at: Some(0),
-            ..Extra::default()
-        };
+        let extra = following();
         let now: Timestamp = "2026-03-16T10:00:00Z".parse().unwrap();
         let ann = decide(account, &facts, &extra, "ann@a.example", now);
         assert!(

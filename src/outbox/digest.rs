@@ -298,19 +298,7 @@ mod tests {
                 let _ = offered.send(());
             }
         });
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("candor.toml");
-        std::fs::write(
-            &path,
-            format!(
-                "[[account]]\nname = \"jane\"\nowner_name = \"J\"\nowner_addresses = [\"jane@a.example\"]\n\
-                 timezone = \"UTC\"\nmode = \"dry-run\"\n[account.imap]\nhost = \"127.0.0.1\"\nport = 9\n\
-                 tls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n[account.smtp]\n\
-                 host = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n"
-            ),
-        )
-        .unwrap();
-        let account = crate::config::load(&path).unwrap().accounts.remove(0);
+        let account = crate::config::loopback_account("dry-run", 9, port, "");
         let store = Store::open_in_memory().unwrap();
         let templates = Templates::load(None).unwrap();
         let clock = Clock::system();

@@ -470,19 +470,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
-    fn config_for(dir: &std::path::Path, port: u16) -> Account {
-        let path = dir.join("candor.toml");
-        std::fs::write(
-            &path,
-            format!(
-                "[[account]]\nname = \"jane\"\nowner_name = \"J\"\nowner_addresses = [\"jane@a.example\"]\n\
-                 timezone = \"UTC\"\nmode = \"dry-run\"\n[account.imap]\nhost = \"127.0.0.1\"\nport = {port}\n\
-                 tls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n[account.smtp]\n\
-                 host = \"127.0.0.1\"\nport = 25\ntls = \"none\"\nusername = \"u\"\npassword_command = \"echo pw\"\n"
-            ),
-        )
-        .unwrap();
-        crate::config::load(&path).unwrap().accounts.remove(0)
+    fn config_for(port: u16) -> Account {
+        crate::config::loopback_account("dry-run", port, 25, "")
     }
 
     /// What the fake server does after it accepted LOGIN.
@@ -575,8 +564,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_session_that_fails_after_login_backs_off_exponentially() {
         let (port, connections) = fake_imap(AfterLogin::Drop).await;
-        let dir = tempfile::tempdir().unwrap();
-        let started = start(config_for(dir.path(), port));
+        let started = start(config_for(port));
         tokio::time::sleep(Duration::from_secs(8)).await;
         started.stop.send(true).unwrap();
         let _ = timeout(Duration::from_secs(10), started.task).await;
@@ -606,8 +594,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_server_silent_after_login_does_not_hang_the_account_or_its_stop() {
         let (port, connections) = fake_imap(AfterLogin::Silent).await;
-        let dir = tempfile::tempdir().unwrap();
-        let started = start(config_for(dir.path(), port));
+        let started = start(config_for(port));
         // The command times out (shortened in tests) and the account reconnects.
         let mut error = String::new();
         for _ in 0..300 {
@@ -640,8 +627,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_stop_while_folder_discovery_waits_ends_the_task() {
         let (port, connections) = fake_imap(AfterLogin::SilentAfterCapability).await;
-        let dir = tempfile::tempdir().unwrap();
-        let started = start(config_for(dir.path(), port));
+        let started = start(config_for(port));
         assert!(
             eventually(Duration::from_secs(10), || connections
                 .load(Ordering::SeqCst)

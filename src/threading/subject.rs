@@ -90,7 +90,9 @@ fn calendar_answer<'a>(subject: &'a str, prefixes: &[&str]) -> Option<&'a str> {
     let subject = subject.trim_start();
     prefixes.iter().find_map(|prefix| {
         let head = subject.get(..prefix.len())?;
-        (head.to_lowercase() == *prefix).then(|| subject[prefix.len()..].trim_start())
+        // Without a lowercased copy: the planner asks this of every message at every plan.
+        let same = head.chars().flat_map(char::to_lowercase).eq(prefix.chars());
+        same.then(|| subject[prefix.len()..].trim_start())
     })
 }
 

@@ -260,6 +260,13 @@ fn check(
             .collect();
         let of_candidate =
             |t: &Truth| t.sender == id || t.addresses.iter().any(|a| person.addresses.contains(a));
+        let rows = || {
+            answered_rows
+                .iter()
+                .map(|t| row(t))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         if answered_rows.is_empty() {
             violations.push(format!(
                 "{what}: In-Reply-To {answered:?} is no message of truth"
@@ -267,11 +274,7 @@ fn check(
         } else if !answered_rows.iter().any(|t| of_candidate(t)) {
             violations.push(format!(
                 "{what}: In-Reply-To a message not of the candidate's: {}",
-                answered_rows
-                    .iter()
-                    .map(|t| row(t))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                rows()
             ));
         } else if after_silence {
             let recruiter = synthetic.recruiter_id();
@@ -282,11 +285,7 @@ fn check(
             }) {
                 violations.push(format!(
                     "{what}: follows up a message that is not the recruiter's own to the candidate: {}",
-                    answered_rows
-                        .iter()
-                        .map(|t| row(t))
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    rows()
                 ));
             }
         }
