@@ -260,6 +260,7 @@ async fn main() -> anyhow::Result<()> {
             bounced: Vec::new(),
             own_kind: None,
             recipient_names: Vec::new(),
+            reply_to: Vec::new(),
         };
         let start = Instant::now();
         let (keys, threading) = store(&db, &threads, account_id, folder, batch)?;

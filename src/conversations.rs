@@ -151,6 +151,8 @@ pub struct StoredMessage {
     pub own_kind: Option<String>,
     /// Display names given to To/Cc addresses, where the message names them.
     pub recipient_names: Vec<(String, String)>,
+    /// The Reply-To addresses, each with its display name (empty when the header gave none).
+    pub reply_to: Vec<(String, String)>,
 }
 
 /// One candidate's conversation.
@@ -173,6 +175,43 @@ impl Conversation {
     /// The last wait, when it is still open.
     pub fn open_wait(&self) -> Option<&Wait> {
         self.waits.last().filter(|w| w.closed_at.is_none())
+    }
+
+    /// The candidate's latest message, whichever of their addresses wrote it.
+    pub fn candidate_latest_mail<'a>(
+        &self,
+        messages: &'a [StoredMessage],
+    ) -> Option<&'a StoredMessage> {
+        self.messages
+            .iter()
+            .rev()
+            .map(|&i| &messages[i])
+            .find(|m| self.addresses.contains(&m.from))
+    }
+
+    /// Who an automated email of this conversation goes to (SPEC §8, to the candidate only):
+    /// where their latest mail asked to be answered (its Reply-To, when that address is theirs:
+    /// a mail client replies there), else the address they last wrote from, else the one the
+    /// owner last wrote to, else the canonical one.
+    pub fn recipient(&self, messages: &[StoredMessage]) -> String {
+        self.candidate_latest_mail(messages)
+            .map(|m| match m.reply_to.as_slice() {
+                [(reply_to, _)] if self.addresses.contains(reply_to) => reply_to.clone(),
+                _ => m.from.clone(),
+            })
+            .or_else(|| {
+                self.messages
+                    .iter()
+                    .rev()
+                    .map(|&i| &messages[i])
+                    .find_map(|m| {
+                        m.to.iter()
+                            .chain(&m.cc)
+                            .find(|a| self.addresses.contains(a))
+                            .cloned()
+                    })
+            })
+            .unwrap_or_else(|| self.address.clone())
     }
 }
 
@@ -310,6 +349,8 @@ pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Con
             && !automated.contains(address)
             && !crate::mail::is_role_address(address)
     };
+    let reply_to_aliases = reply_to_aliases(messages, identity, &is_candidate_address);
+    let identity = reply_to_aliases.as_ref().unwrap_or(identity);
 
     // Candidate → its direct messages; addresses seen and names.
     let mut direct: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
@@ -343,10 +384,14 @@ pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Con
             // nobody a candidate.
             if m.class == Class::Human || direct.contains_key(&canonical) {
                 direct.entry(canonical.clone()).or_default().insert(index);
-                seen_addresses
-                    .entry(canonical.clone())
-                    .or_default()
-                    .insert(m.from.clone());
+                let seen = seen_addresses.entry(canonical.clone()).or_default();
+                seen.insert(m.from.clone());
+                // Where they asked to be answered, when it is theirs (see `reply_to_aliases`).
+                if let [(reply_to, _)] = m.reply_to.as_slice()
+                    && identity.canonical_of(reply_to) == canonical
+                {
+                    seen.insert(reply_to.clone());
+                }
                 if m.class == Class::Human && !m.from_name.is_empty() {
                     let entry = names
                         .entry(canonical)
@@ -418,6 +463,64 @@ pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Con
         });
     }
     out
+}
+
+/// The candidate's own Reply-To as one of their addresses: someone who writes from their work
+/// address with `Reply-To:` their private one is answered there, and then answers from either.
+/// Without it the owner's reply to the private address opened a conversation of its own, where
+/// the candidate's next mail (from the work address) was someone else's: the private address
+/// waited on a candidate who had answered (a follow-up planned, held back only by the `replied`
+/// gate, and only while her answer came in the same thread), and the work address's
+/// conversation waited on the owner for good, in the digest and in the owner's reply times.
+///
+/// Only a human message from a candidate address with exactly one Reply-To counts, when that
+/// address could be a candidate's itself (not internal, automated or a role) and is nobody's
+/// alias yet, and when its display name, if both headers give one, is the sender's: a referrer
+/// writing "reply to Bob directly" (`Reply-To: Bob <bob@...>`) stays a person of their own.
+/// Returns the identity with the Reply-To address merged into the sender's candidate, or `None`
+/// when no message asks for that (the usual case: no copy).
+fn reply_to_aliases(
+    messages: &[StoredMessage],
+    identity: &Identity,
+    is_candidate_address: &dyn Fn(&str) -> bool,
+) -> Option<Identity> {
+    let mut aliased: Option<Identity> = None;
+    for m in messages {
+        let [(reply_to, reply_name)] = m.reply_to.as_slice() else {
+            continue;
+        };
+        if m.class != Class::Human
+            || *reply_to == m.from
+            || identity.is_owner(&m.from)
+            || !is_candidate_address(&m.from)
+            || !is_candidate_address(reply_to)
+            || !same_person_named(&m.from_name, reply_name)
+        {
+            continue;
+        }
+        let current = aliased.as_ref().unwrap_or(identity);
+        let into = current.canonical_of(&m.from);
+        if current.canonical_of(reply_to) != *reply_to || into == *reply_to {
+            continue;
+        }
+        aliased
+            .get_or_insert_with(|| identity.clone())
+            .add_merge(&into, reply_to);
+    }
+    aliased
+}
+
+/// Two display names that may be one person's: either is absent, or they are equal but for
+/// case, spacing and quotes.
+fn same_person_named(a: &str, b: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    a.is_empty() || b.is_empty() || a == b
 }
 
 /// The latency events of a conversation: the owner's messages count only when addressed to the

@@ -16,7 +16,6 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::config::{Account, Mode};
-use crate::conversations::{Conversation, StoredMessage};
 use crate::failpoint;
 use crate::imap::{self, FolderPlan, Session, SharedThreads};
 use crate::plan::{self, AccountPlan, Verdict};
@@ -283,40 +282,6 @@ pub async fn cycle(
     Ok(report)
 }
 
-/// The candidate's latest message of the conversation, whichever of their addresses wrote it.
-fn candidate_latest_mail<'a>(
-    conversation: &Conversation,
-    messages: &'a [StoredMessage],
-) -> Option<&'a StoredMessage> {
-    conversation
-        .messages
-        .iter()
-        .rev()
-        .map(|&i| &messages[i])
-        .find(|m| conversation.addresses.contains(&m.from))
-}
-
-/// Who an automated email of `conversation` goes to (SPEC §8, to the candidate only): the
-/// address they last wrote from, else the one the owner last wrote to, else the canonical one.
-pub fn recipient(conversation: &Conversation, messages: &[StoredMessage]) -> String {
-    candidate_latest_mail(conversation, messages)
-        .map(|m| m.from.clone())
-        .or_else(|| {
-            conversation
-                .messages
-                .iter()
-                .rev()
-                .map(|&i| &messages[i])
-                .find_map(|m| {
-                    m.to.iter()
-                        .chain(&m.cc)
-                        .find(|a| conversation.addresses.contains(a))
-                        .cloned()
-                })
-        })
-        .unwrap_or_else(|| conversation.address.clone())
-}
-
 /// How long a hold may last before a queued row that was never attempted is dropped, to be
 /// queued afresh (its Date and wording current) when the hold lifts.
 const REQUEUE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
@@ -341,8 +306,8 @@ async fn queue(
         .map(|&i| &messages[i])
         .find(|m| m.key == planned.reply_to)
         .context("the message to answer is not in the conversation")?;
-    let candidate_mail = candidate_latest_mail(conversation, messages);
-    let recipient = recipient(conversation, messages);
+    let candidate_mail = conversation.candidate_latest_mail(messages);
+    let recipient = conversation.recipient(messages);
     // From the owner address the candidate last wrote to, else the first one.
     let from_address = candidate_mail
         .and_then(|m| {

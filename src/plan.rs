@@ -384,6 +384,7 @@ schedule = "off"
             bounced: vec![],
             own_kind: None,
             recipient_names: vec![],
+            reply_to: vec![],
         }
     }
 
@@ -565,6 +566,71 @@ schedule = "off"
             assert_eq!(conversation.recipient_last_automated_at, None, "{mode}");
             assert_eq!(conversation.account_sent_today, 0, "{mode}");
         }
+    }
+
+    /// Ann writes from work with `Reply-To:` her private address, where the owner's mail client
+    /// answers her, and answers that from work again. Without her Reply-To taken as hers, the
+    /// private address was a cold-outreach candidate who never answered, due a follow-up (held
+    /// back only by the `replied` gate, while her answer came in the same thread), and the work
+    /// address waited on the owner.
+    #[test]
+    fn a_candidate_answered_at_her_reply_to_gets_no_follow_up_and_is_followed_up_there() {
+        let config = config("auto");
+        let account = &config.accounts[0];
+        let from_work = |key: i64, time: &str, body: &str| {
+            let mut m = message(
+                key,
+                time,
+                "ann@work.example",
+                &["jane@agency.example"],
+                &[],
+                body,
+            );
+            m.reply_to = vec![("ann@home.example".to_owned(), String::new())];
+            m
+        };
+        let to_home = |key: i64, time: &str| {
+            message(
+                key,
+                time,
+                "jane@agency.example",
+                &["ann@home.example"],
+                &[],
+                "Would Thursday suit you for a call?",
+            )
+        };
+        let mut messages = vec![
+            from_work(
+                1,
+                "2026-03-02T09:00:00Z",
+                "I saw the backend role. Is it remote?",
+            ),
+            to_home(2, "2026-03-02T11:00:00Z"),
+            from_work(3, "2026-03-02T15:00:00Z", "Thursday is fine."),
+        ];
+        let now: Timestamp = "2026-03-16T10:00:00Z".parse().unwrap();
+        let facts_now = facts(account, messages.clone());
+        assert_eq!(
+            facts_now.conversations.len(),
+            1,
+            "{:#?}",
+            facts_now.conversations
+        );
+        let ann = decide(account, &facts_now, &following(), "ann@work.example", now);
+        assert_eq!(ann.state, State::AwaitingRecruiter, "{:?}", ann.notes);
+        assert!(ann.planned.is_none(), "{:?}", ann.planned);
+
+        // The owner asks again, at the private address, and Ann goes quiet: the follow-up goes
+        // where she asked to be answered, and `plan` says so.
+        messages.push(to_home(4, "2026-03-03T09:00:00Z"));
+        let facts_later = facts(account, messages);
+        let ann = decide(account, &facts_later, &following(), "ann@work.example", now);
+        assert_eq!(ann.planned.map(|p| p.kind), Some(Kind::FollowUp1));
+        let conversation = &facts_later.conversations[0];
+        assert_eq!(
+            conversation.recipient(&facts_later.messages),
+            "ann@home.example"
+        );
     }
 
     /// Found in review: Ann's phone clock was slow, and her answer to the owner's question is

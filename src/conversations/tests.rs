@@ -25,6 +25,7 @@ fn msg(key: i64, thread: i64, at: &str, from: &str, to: &[&str], class: Class) -
         bounced: Vec::new(),
         own_kind: None,
         recipient_names: Vec::new(),
+        reply_to: Vec::new(),
     }
 }
 
@@ -494,4 +495,123 @@ fn a_lists_address_is_no_candidate_even_without_her_post_coming_back() {
     let found = conversations(&messages, &identity());
     let who: Vec<&str> = found.iter().map(|c| c.address.as_str()).collect();
     assert_eq!(who, ["ann@c.example"]);
+}
+
+/// A message from `from` (named `name`) to the owner asking to be answered at `reply_to`.
+fn asks_reply_at(
+    key: i64,
+    at: &str,
+    (from, name): (&str, &str),
+    (reply_to, reply_name): (&str, &str),
+) -> StoredMessage {
+    let mut m = msg(key, 1, at, from, &["jane@agency.example"], Class::Human);
+    m.from_name = name.to_owned();
+    m.reply_to = vec![(reply_to.to_owned(), reply_name.to_owned())];
+    m
+}
+
+/// Ann writes from work with `Reply-To:` her private address; the owner's mail client answers
+/// there, and Ann answers that from work again. Without her Reply-To taken as hers, the
+/// owner's reply opened a cold-outreach conversation with the private address, in which Ann's
+/// answer was someone else's: it waited on her though she had answered, and the work address's
+/// conversation waited on the owner for good.
+#[test]
+fn a_candidates_own_reply_to_is_one_of_their_addresses() {
+    let ann = ("ann@work.example", "Ann Lee");
+    let messages = |reply_to: (&str, &str)| {
+        let mut first = asks_reply_at(1, "2026-03-02T09:00:00Z", ann, reply_to);
+        first.message_id = Some("m1@x".to_owned());
+        let mut answer = msg(
+            2,
+            1,
+            "2026-03-02T11:00:00Z",
+            "jane@agency.example",
+            &["ann@home.example"],
+            Class::Human,
+        );
+        answer.in_reply_to = Some("m1@x".to_owned());
+        let mut again = asks_reply_at(3, "2026-03-03T09:00:00Z", ann, reply_to);
+        again.in_reply_to = Some("m2@x".to_owned());
+        vec![first, answer, again]
+    };
+
+    let merged = conversations(&messages(("ann@home.example", "")), &identity());
+    assert_eq!(merged.len(), 1, "{merged:#?}");
+    assert_eq!(merged[0].address, "ann@work.example");
+    assert_eq!(
+        merged[0].addresses,
+        ["ann@work.example", "ann@home.example"]
+    );
+    let waits: Vec<_> = merged[0]
+        .waits
+        .iter()
+        .map(|w| (w.direction, w.latency_s))
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            (Direction::RecruiterReply, Some(2 * 3600)),
+            (Direction::CandidateReply, Some(22 * 3600)),
+            (Direction::RecruiterReply, None),
+        ],
+        "the owner's answer to the private address answers Ann, and Ann's answer answers it"
+    );
+    // The same name in both headers counts as hers too.
+    assert_eq!(
+        conversations(&messages(("ann@home.example", "ann  LEE")), &identity()).len(),
+        1
+    );
+
+    // The control: the same mail without a Reply-To is two people, the private address waited
+    // on for an answer that came.
+    let mut apart = messages(("ann@home.example", ""));
+    for m in &mut apart {
+        m.reply_to.clear();
+    }
+    let apart = conversations(&apart, &identity());
+    assert_eq!(apart.len(), 2);
+    let home = apart
+        .iter()
+        .find(|c| c.address == "ann@home.example")
+        .unwrap();
+    assert_eq!(
+        home.open_wait().map(|w| w.direction),
+        Some(Direction::CandidateReply)
+    );
+}
+
+/// A Reply-To that names someone else (a referrer's "reply to Bob directly"), or that is a role,
+/// internal or automated address, does not make one person of two.
+#[test]
+fn a_reply_to_naming_someone_else_or_no_person_joins_nobody() {
+    let rita = ("rita@ref.example", "Rita Ref");
+    for (reply_to, why) in [
+        (("bob@b.example", "Bob Jones"), "another person's name"),
+        (("no-reply@b.example", ""), "a role address"),
+        (("tom@agency.example", ""), "an internal address"),
+        (("jane@agency.example", ""), "the owner"),
+    ] {
+        let mut messages = vec![asks_reply_at(1, "2026-03-02T09:00:00Z", rita, reply_to)];
+        let mut answer = msg(
+            2,
+            1,
+            "2026-03-02T11:00:00Z",
+            "jane@agency.example",
+            &[reply_to.0],
+            Class::Human,
+        );
+        answer.in_reply_to = Some("m1@x".to_owned());
+        messages.push(answer);
+        let found = conversations(&messages, &identity());
+        let rita = found
+            .iter()
+            .find(|c| c.address == "rita@ref.example")
+            .unwrap_or_else(|| panic!("{why}: {found:#?}"));
+        assert_eq!(rita.addresses, ["rita@ref.example"], "{why}");
+        assert_eq!(
+            rita.open_wait().map(|w| w.direction),
+            Some(Direction::RecruiterReply),
+            "{why}: the owner wrote to someone else"
+        );
+    }
 }

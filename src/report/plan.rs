@@ -40,6 +40,8 @@ pub fn plan_json(plan: &AccountPlan, now: Timestamp) -> (Vec<Value>, Vec<Value>)
             planned.push(json!({
                 "account": plan.account.name,
                 "candidate": conversation.address,
+                // The address it goes to: one of the candidate's, perhaps not the canonical one.
+                "to": conversation.recipient(&plan.account.messages),
                 "kind": p.kind.as_str(),
                 "due": p.due.to_string(),
                 "reason": p.reason,
@@ -80,13 +82,22 @@ pub fn plan_text(plan: &AccountPlan, now: Timestamp) -> String {
                     .strftime("%a %Y-%m-%d %H:%M %Z")
             )
         };
+        let (candidate, to) = (
+            p["candidate"].as_str().unwrap_or_default(),
+            p["to"].as_str().unwrap_or_default(),
+        );
         let _ = writeln!(
             out,
-            "  {:<24} {:<34} {:<10} {}",
+            "  {:<24} {:<34} {:<10} {}{}",
             p["kind"].as_str().unwrap_or_default(),
-            p["candidate"].as_str().unwrap_or_default(),
+            candidate,
             when,
-            p["reason"].as_str().unwrap_or_default()
+            p["reason"].as_str().unwrap_or_default(),
+            if to == candidate {
+                String::new()
+            } else {
+                format!(" (to {to})")
+            }
         );
     }
     let (scope, other): (Vec<&Value>, Vec<&Value>) =

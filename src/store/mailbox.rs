@@ -21,7 +21,7 @@ pub fn account_id(tx: &Transaction<'_>, name: &str) -> anyhow::Result<Option<Acc
         .map(AccountId))
 }
 
-/// Every message of the account, with its To and Cc addresses, in time order.
+/// Every message of the account, with its To, Cc and Reply-To addresses, in time order.
 pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<StoredMessage>> {
     let mut out: Vec<StoredMessage> = Vec::new();
     let mut stmt = tx.prepare(
@@ -43,11 +43,15 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
         let mut to = Vec::new();
         let mut cc = Vec::new();
         let mut recipient_names = Vec::new();
+        let mut reply_to = Vec::new();
         for recipient in recipients::decode(&stored_recipients) {
             let list = match recipient.field {
                 Field::To => &mut to,
                 Field::Cc => &mut cc,
-                Field::ReplyTo => continue,
+                Field::ReplyTo => {
+                    reply_to.push((recipient.address.into_owned(), recipient.name.into_owned()));
+                    continue;
+                }
             };
             let address = recipient.address.into_owned();
             if !recipient.name.is_empty() {
@@ -80,6 +84,7 @@ pub fn messages(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<
             bounced: bounce_rcpts.split_whitespace().map(str::to_owned).collect(),
             own_kind: r.get(14)?,
             recipient_names,
+            reply_to,
         });
     }
     Ok(out)

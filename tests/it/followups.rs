@@ -489,6 +489,97 @@ async fn only_the_silent_candidate_gets_one_follow_up_threaded_to_the_owner() {
     assert_eq!(candor_mail(&stack, &jane, "Sent").await.len(), 1);
 }
 
+/// Candidates who write from work with `Reply-To:` their private address, answered there by
+/// Jane's mail client: Eve answered Jane's question from work and gets nothing; Fay went quiet
+/// and is followed up at the address she asked to be answered at, never at work.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_candidates_reply_to_is_theirs_answered_there_and_followed_up_there() {
+    let stack =
+        MailStack::start_with_domains(&["agency.example", "work.example", "home.example"]).unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    let user = |a: &str| stack.add_user(a).unwrap();
+    let (eve_work, eve_home) = (user("eve@work.example"), user("eve@home.example"));
+    let (fay_work, fay_home) = (user("fay@work.example"), user("fay@home.example"));
+    let config = jane_config(&stack, &jane, "auto", "\n[account.scope]\nmode = \"all\"\n");
+    let t0 = base();
+    candor_at(&config, t0, &["sync"]);
+
+    let reply_to = |home: &str, parent: Option<&str>| {
+        let threading = parent
+            .map(|p| format!("In-Reply-To: <{p}>\r\nReferences: <{p}>\r\n"))
+            .unwrap_or_default();
+        format!("Reply-To: {home}\r\n{threading}")
+    };
+    for (name, work, home) in [
+        ("Eve Moss", "eve@work.example", "eve@home.example"),
+        ("Fay Lund", "fay@work.example", "fay@home.example"),
+    ] {
+        let who = &work[..3];
+        to_jane(
+            &stack,
+            &jane,
+            &format!("{name} <{work}>"),
+            &format!("{who}1@work.example"),
+            t0 + hours(1),
+            &reply_to(home, None),
+            "I saw the backend role. Is it remote?",
+            &[],
+        );
+        let answer = message(
+            "Jane Doe <jane@agency.example>",
+            home,
+            "Re: Backend role at Acme",
+            &format!("{who}2@agency.example"),
+            t0 + hours(2),
+            &format!("In-Reply-To: <{who}1@work.example>\r\nReferences: <{who}1@work.example>\r\n"),
+            "Mostly remote. Would Thursday suit you for a call?",
+        );
+        stack
+            .seed(&jane, "Sent", &[seeded(&answer, t0 + hours(2))])
+            .unwrap();
+    }
+    // Eve answers from work, her Reply-To set as before.
+    to_jane(
+        &stack,
+        &jane,
+        "Eve Moss <eve@work.example>",
+        "eve3@work.example",
+        t0 + hours(5),
+        &reply_to("eve@home.example", Some("eve2@agency.example")),
+        "Thursday is fine.",
+        &[],
+    );
+
+    let t1 = t0 + days(7);
+    candor_at(&config, t1, &["sync"]);
+    let plan: serde_json::Value =
+        serde_json::from_str(&candor_at(&config, t1, &["plan", "--json"])).unwrap();
+    let planned = plan["planned"].as_array().unwrap();
+    assert_eq!(planned.len(), 1, "Fay's follow-up alone: {plan}");
+    assert_eq!(planned[0]["candidate"], "fay@work.example", "{plan}");
+    assert_eq!(planned[0]["to"], "fay@home.example", "{plan}");
+    assert_eq!(planned[0]["kind"], "follow_up_1", "{plan}");
+
+    let out = run_once(&config, t1);
+    assert!(out.contains("1 sent"), "{out} {:?}", outbox(&config));
+    let got = candor_mail(&stack, &fay_home, "INBOX").await;
+    assert_eq!(got.len(), 1, "Fay's follow-up at home");
+    assert_eq!(
+        header(&got[0].raw, "In-Reply-To").as_deref(),
+        Some("<fay2@agency.example>")
+    );
+    let rows = outbox(&config);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].candidate, "fay@work.example");
+    for quiet in [&eve_work, &eve_home, &fay_work] {
+        assert!(
+            candor_mail(&stack, quiet, "INBOX").await.is_empty(),
+            "nothing reached {}",
+            quiet.address
+        );
+    }
+}
+
 /// Jane wrote to Ann at `t0 + 1h` and heard nothing; `t0 + 7d` is a week later.
 pub(super) struct Silent {
     stack: MailStack,

@@ -64,7 +64,7 @@ fn would_send(plan: &AccountPlan) -> Vec<WouldSend> {
                 kind: p.kind,
                 due: p.due,
                 reply_to: p.reply_to,
-                recipient: candor::outbox::recipient(conversation, &plan.account.messages),
+                recipient: conversation.recipient(&plan.account.messages),
             })
         })
         .collect()
@@ -471,7 +471,7 @@ fn plan_and_check(
             Some(OutboxRow {
                 account: synced.account.name.clone(),
                 candidate: conversation.address.clone(),
-                recipient: candor::outbox::recipient(conversation, &plan.account.messages),
+                recipient: conversation.recipient(&plan.account.messages),
                 kind: p.kind.as_str().to_owned(),
                 state: "sent".to_owned(),
                 reply_to: Some(p.reply_to),
