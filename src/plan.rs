@@ -136,9 +136,10 @@ pub fn plan_facts(
     now: Timestamp,
 ) -> AccountPlan {
     let config = policy_config(account);
+    let outbox = OutboxView::new(account, &facts, &extra, now);
     let verdicts = (0..facts.conversations.len())
         .map(|index| {
-            let f = conversation_facts(account, &facts, &extra, index, now);
+            let f = conversation_facts_in(account, &facts, &extra, &outbox, index);
             let decision = policy::decide(&f, &config, &facts.calendar, now);
             Verdict {
                 conversation: index,
@@ -163,6 +164,82 @@ pub fn conversation_facts(
     extra: &Extra,
     index: usize,
     now: Timestamp,
+) -> Facts {
+    let outbox = OutboxView::new(account, facts, extra, now);
+    conversation_facts_in(account, facts, extra, &outbox, index)
+}
+
+/// The outbox as the planner reads it, indexed once per plan: each conversation used to scan
+/// every row four times, which grows with candidates times rows on an account followed for
+/// years.
+pub struct OutboxView<'a> {
+    /// Rows that count (not the digest's; dry-run's only in dry-run), by candidate address.
+    by_candidate: HashMap<&'a str, Vec<&'a OutboxRow>>,
+    /// When automated mail that counts as sent last went to an address (any candidate's row).
+    last_sent_to: HashMap<&'a str, Timestamp>,
+    /// Sent (or being sent) since the start of today in the account's time zone.
+    sent_today: u32,
+    /// The account's last send, `sending` or `unknown` included.
+    last_sent_at: Option<Timestamp>,
+}
+
+impl<'a> OutboxView<'a> {
+    pub fn new(
+        account: &Account,
+        facts: &AccountFacts,
+        extra: &'a Extra,
+        now: Timestamp,
+    ) -> OutboxView<'a> {
+        // What dry-run recorded never went anywhere: once the account sends or drafts, it
+        // counts for nothing (or the first real email would be "following up once more", or a
+        // closure).
+        let dry_run = account.mode == config::Mode::DryRun;
+        let day_start = now
+            .to_zoned_datetime(facts.calendar.tz.clone())
+            .start_of_day()
+            .map(|z| z.timestamp())
+            .unwrap_or(now);
+        let mut view = OutboxView {
+            by_candidate: HashMap::new(),
+            last_sent_to: HashMap::new(),
+            sent_today: 0,
+            last_sent_at: None,
+        };
+        for r in extra
+            .rows
+            .iter()
+            .filter(|r| r.kind != "digest" && (dry_run || r.state != "recorded"))
+        {
+            view.by_candidate
+                .entry(r.candidate.as_str())
+                .or_default()
+                .push(r);
+            let done = ts(r.done_at.unwrap_or(r.created_at));
+            if OutboxState::parse(&r.state).is_some_and(|s| s.counts_as_sent()) {
+                let last = view
+                    .last_sent_to
+                    .entry(r.recipient.as_str())
+                    .or_insert(done);
+                *last = (*last).max(done);
+                if done >= day_start {
+                    view.sent_today += 1;
+                }
+            }
+            if matches!(r.state.as_str(), "sent" | "sending" | "unknown") {
+                view.last_sent_at = view.last_sent_at.max(Some(done));
+            }
+        }
+        view
+    }
+}
+
+/// [`conversation_facts`] with the outbox indexed once for the whole plan.
+pub fn conversation_facts_in(
+    account: &Account,
+    facts: &AccountFacts,
+    extra: &Extra,
+    outbox: &OutboxView<'_>,
+    index: usize,
 ) -> Facts {
     let conversation: &Conversation = &facts.conversations[index];
     let is_candidate = |a: &String| conversation.addresses.contains(a);
@@ -203,18 +280,14 @@ pub fn conversation_facts(
         })
         .collect();
 
-    // What dry-run recorded never went anywhere: once the account sends or drafts, it counts for
-    // nothing (or the first real email would be "following up once more", or a closure).
-    let dry_run = account.mode == config::Mode::DryRun;
-    let outbox_rows = || {
-        extra
-            .rows
-            .iter()
-            .filter(move |r| r.kind != "digest" && (dry_run || r.state != "recorded"))
-    };
-    let rows: Vec<&OutboxRow> = outbox_rows()
-        .filter(|r| conversation.addresses.contains(&r.candidate))
+    let mut rows: Vec<&OutboxRow> = conversation
+        .addresses
+        .iter()
+        .flat_map(|a| outbox.by_candidate.get(a.as_str()).into_iter().flatten())
+        .copied()
         .collect();
+    // In the outbox's order, as one scan of it gave them.
+    rows.sort_by_key(|r| r.id);
     let automated = rows
         .iter()
         .filter_map(|r| {
@@ -227,25 +300,12 @@ pub fn conversation_facts(
             })
         })
         .collect();
-    let recipient_last_automated_at = outbox_rows()
-        .filter(|r| conversation.addresses.contains(&r.recipient))
-        .filter(|r| OutboxState::parse(&r.state).is_some_and(|s| s.counts_as_sent()))
-        .map(|r| ts(r.done_at.unwrap_or(r.created_at)))
-        .max();
-    let day_start = now
-        .to_zoned_datetime(facts.calendar.tz.clone())
-        .start_of_day()
-        .map(|z| z.timestamp())
-        .unwrap_or(now);
-    let account_sent_today = outbox_rows()
-        .filter(|r| OutboxState::parse(&r.state).is_some_and(|s| s.counts_as_sent()))
-        .filter(|r| ts(r.done_at.unwrap_or(r.created_at)) >= day_start)
-        .count() as u32;
-
-    let account_last_sent_at = outbox_rows()
-        .filter(|r| matches!(r.state.as_str(), "sent" | "sending" | "unknown"))
-        .map(|r| ts(r.done_at.unwrap_or(r.created_at)))
-        .max();
+    let recipient_last_automated_at = conversation
+        .addresses
+        .iter()
+        .filter_map(|a| outbox.last_sent_to.get(a.as_str()))
+        .max()
+        .copied();
 
     let state = conversation
         .addresses
@@ -314,8 +374,8 @@ pub fn conversation_facts(
         first_sync_at: extra.first_sync_at.map(ts),
         last_digest_at: extra.last_digest_at.map(ts),
         recipient_last_automated_at,
-        account_sent_today,
-        account_last_sent_at,
+        account_sent_today: outbox.sent_today,
+        account_last_sent_at: outbox.last_sent_at,
     }
 }
 

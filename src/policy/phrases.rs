@@ -7,6 +7,8 @@
 //! costs a follow-up the owner can still send by hand, a false "question" costs an unwanted
 //! nudge, so question words are the usual polite request forms only.
 
+use std::sync::LazyLock;
+
 /// Phrases that make the owner's message ask something (besides a '?' or '¿').
 const QUESTION_PHRASES: &[&str] = &[
     // EN
@@ -334,58 +336,124 @@ pub enum OptOut {
 
 /// Lowercase, plain apostrophes and hyphens, single spaces.
 pub fn normalise(text: &str) -> String {
-    let mapped: String = text
-        .chars()
-        .map(|c| match c {
+    // Lowercased as a whole (a final sigma depends on its neighbours), then one pass that maps
+    // the punctuation and collapses whitespace: the planner reads every message's text at every
+    // plan, and the split-and-join it replaces allocated once per word.
+    let lower = text.to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    let mut space = false;
+    for c in lower.chars() {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(match c {
             '\u{2019}' | '\u{2018}' | '`' | '\u{00b4}' => '\'',
             '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' => '-',
             other => other,
-        })
-        .collect::<String>()
-        .to_lowercase();
-    mapped.split_whitespace().collect::<Vec<_>>().join(" ")
+        });
+    }
+    out
 }
 
 /// Whether `phrase` (already normalised) occurs in `text` (normalised) at word boundaries.
 pub fn contains_phrase(text: &str, phrase: &str) -> bool {
-    // A trailing '*' makes the last word a prefix ("interessat*": interessato, interessata).
-    let (phrase, open_ended) = match phrase.strip_suffix('*') {
-        Some(prefix) => (prefix, true),
-        None => (phrase, false),
-    };
+    let (phrase, open_ended) = open_ended(phrase);
     if phrase.is_empty() {
         return false;
     }
-    text.match_indices(phrase).any(|(at, _)| {
-        let before_ok = text[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric());
-        let after_ok = text[at + phrase.len()..]
+    text.match_indices(phrase)
+        .any(|(at, _)| at_word_boundaries(text, at, at + phrase.len(), open_ended))
+}
+
+/// A trailing '*' makes the last word a prefix ("interessat*": interessato, interessata).
+fn open_ended(phrase: &str) -> (&str, bool) {
+    match phrase.strip_suffix('*') {
+        Some(prefix) => (prefix, true),
+        None => (phrase, false),
+    }
+}
+
+/// Whether `text[start..end]` starts a word and, unless `open_ended`, ends one.
+fn at_word_boundaries(text: &str, start: usize, end: usize, open_ended: bool) -> bool {
+    let before_ok = text[..start]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !c.is_alphanumeric());
+    let after_ok = open_ended
+        || text[end..]
             .chars()
             .next()
             .is_none_or(|c| !c.is_alphanumeric());
-        before_ok && (after_ok || open_ended)
-    })
+    before_ok && after_ok
 }
 
-fn any_phrase<'a>(text: &str, phrases: impl IntoIterator<Item = &'a str>) -> bool {
-    phrases
-        .into_iter()
-        .any(|p| contains_phrase(text, &normalise(p)))
+/// A built-in phrase list, normalised once and searched in one pass (Aho-Corasick) instead of
+/// once per phrase: the planner reads every candidate message at every plan (issue 4's 100k
+/// mailbox spent a third of `candor plan` normalising and searching phrase by phrase).
+struct PhraseSet {
+    /// The normalised phrases without their '*', and whether each is open-ended.
+    phrases: Vec<(String, bool)>,
+    automaton: aho_corasick::AhoCorasick,
+}
+
+impl PhraseSet {
+    fn new(list: &[&str]) -> PhraseSet {
+        let phrases: Vec<(String, bool)> = list
+            .iter()
+            .map(|p| {
+                let normalised = normalise(p);
+                let (phrase, open) = open_ended(&normalised);
+                (phrase.to_owned(), open)
+            })
+            .filter(|(p, _)| !p.is_empty())
+            .collect();
+        let automaton = aho_corasick::AhoCorasick::new(phrases.iter().map(|(p, _)| p))
+            .expect("the built-in phrases make a small automaton");
+        PhraseSet { phrases, automaton }
+    }
+
+    /// The phrases found in `text` (normalised) at word boundaries, by index, in text order.
+    fn found<'a>(&'a self, text: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.automaton
+            .find_overlapping_iter(text)
+            .filter(move |m| {
+                let open = self.phrases[m.pattern().as_usize()].1;
+                at_word_boundaries(text, m.start(), m.end(), open)
+            })
+            .map(|m| m.pattern().as_usize())
+    }
+
+    fn any_in(&self, text: &str) -> bool {
+        self.found(text).next().is_some()
+    }
+}
+
+static QUESTIONS: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new(QUESTION_PHRASES));
+static CLOSINGS: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new(CLOSING_PHRASES));
+static OPT_OUTS_CLEAR: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new(OPT_OUT_CLEAR));
+static OPT_OUTS_AMBIGUOUS: LazyLock<PhraseSet> =
+    LazyLock::new(|| PhraseSet::new(OPT_OUT_AMBIGUOUS));
+
+/// The account's own phrases (few), phrase by phrase.
+fn any_extra(text: &str, extra: &[String]) -> bool {
+    extra.iter().any(|p| contains_phrase(text, &normalise(p)))
 }
 
 /// Whether the new text asks something: a question mark or a polite request form.
 pub fn asks_something(new_text: &str) -> bool {
     let text = normalise(new_text);
-    text.contains('?') || text.contains('¿') || any_phrase(&text, QUESTION_PHRASES.iter().copied())
+    text.contains('?') || text.contains('¿') || QUESTIONS.any_in(&text)
 }
 
 /// Whether the new text reads as a closing (defaults plus the account's `extra` phrases).
 pub fn reads_as_closing(new_text: &str, extra: &[String]) -> bool {
     let text = normalise(new_text);
-    any_phrase(&text, CLOSING_PHRASES.iter().copied())
-        || any_phrase(&text, extra.iter().map(String::as_str))
+    CLOSINGS.any_in(&text) || any_extra(&text, extra)
 }
 
 /// What the candidate's new text says about further mail (defaults plus `extra` clear phrases).
@@ -395,21 +463,89 @@ pub fn reads_as_closing(new_text: &str, extra: &[String]) -> bool {
 /// emailing me; maybe later" is still a clear request.
 pub fn opt_out(new_text: &str, extra: &[String]) -> OptOut {
     let mut text = normalise(new_text);
-    let mut ambiguous = false;
-    for phrase in OPT_OUT_AMBIGUOUS {
-        let phrase = normalise(phrase);
-        if contains_phrase(&text, &phrase) {
-            ambiguous = true;
-            text = text.replace(&phrase, " ");
-        }
+    let mut found: Vec<usize> = OPT_OUTS_AMBIGUOUS.found(&text).collect();
+    found.sort_unstable();
+    found.dedup();
+    let ambiguous = !found.is_empty();
+    for index in found {
+        text = text.replace(&OPT_OUTS_AMBIGUOUS.phrases[index].0, " ");
     }
-    if any_phrase(&text, OPT_OUT_CLEAR.iter().copied())
-        || any_phrase(&text, extra.iter().map(String::as_str))
-    {
+    if OPT_OUTS_CLEAR.any_in(&text) || any_extra(&text, extra) {
         OptOut::Clear
     } else if ambiguous {
         OptOut::Ambiguous
     } else {
         OptOut::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `normalise` as it was written first (map, lowercase, split and join).
+    fn normalise_reference(text: &str) -> String {
+        let mapped: String = text
+            .chars()
+            .map(|c| match c {
+                '\u{2019}' | '\u{2018}' | '`' | '\u{00b4}' => '\'',
+                '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' => '-',
+                other => other,
+            })
+            .collect::<String>()
+            .to_lowercase();
+        mapped.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    const TEXTS: &[&str] = &[
+        "",
+        "   ",
+        "  Hello\t\tWORLD \r\n ",
+        "I\u{2019}m NOT interested \u{2013} stop emailing me!",
+        "ΟΔΥΣΣΕΥΣ and ΣΑΣ: final sigma",
+        "Would you be open to a call? Let me know.",
+        "spare you the details",
+        "Könnten Sie mir Bescheid geben? Viel Erfolg!",
+        "Sarebbe interessata a un colloquio?",
+        "Sarebbe interessat",
+        "Not right now. Maybe later, not interested at the moment.",
+        "unsubscribeunsubscribe unsubscribe",
+        "good luckgood luck",
+        "Je ne suis pas intéressé, ne me contactez plus.",
+        "İstanbul KELVIN \u{212a} straße",
+        "a\u{00a0}b\u{2003}c\u{3000}d",
+    ];
+
+    /// The one-pass `normalise` gives what the first one gave, and each phrase set finds what
+    /// the phrase-by-phrase search found.
+    #[test]
+    fn one_pass_reading_matches_phrase_by_phrase_reading() {
+        let lists: [(&PhraseSet, &[&str]); 4] = [
+            (&QUESTIONS, QUESTION_PHRASES),
+            (&CLOSINGS, CLOSING_PHRASES),
+            (&OPT_OUTS_CLEAR, OPT_OUT_CLEAR),
+            (&OPT_OUTS_AMBIGUOUS, OPT_OUT_AMBIGUOUS),
+        ];
+        let mut texts: Vec<String> = TEXTS.iter().map(|t| t.to_string()).collect();
+        // Every phrase alone, inside a word, at the end of one, and between others.
+        for (_, list) in lists {
+            for phrase in list {
+                let bare = phrase.trim_end_matches('*');
+                texts.push(bare.to_owned());
+                texts.push(format!("x{bare}"));
+                texts.push(format!("{bare}x and more"));
+                texts.push(format!("Hi, {}. Thanks", bare.to_uppercase()));
+            }
+        }
+        for text in &texts {
+            let normalised = normalise(text);
+            assert_eq!(normalised, normalise_reference(text), "{text:?}");
+            for (set, list) in lists {
+                let one_by_one = list
+                    .iter()
+                    .any(|p| contains_phrase(&normalised, &normalise_reference(p)));
+                assert_eq!(set.any_in(&normalised), one_by_one, "{text:?}");
+            }
+        }
     }
 }
