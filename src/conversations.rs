@@ -476,14 +476,50 @@ pub fn conversations(messages: &[StoredMessage], identity: &Identity) -> Vec<Con
 /// Only a human message from a candidate address with exactly one Reply-To counts, when that
 /// address could be a candidate's itself (not internal, automated or a role) and is nobody's
 /// alias yet, and when its display name, if both headers give one, is the sender's: a referrer
-/// writing "reply to Bob directly" (`Reply-To: Bob <bob@...>`) stays a person of their own.
-/// Returns the identity with the Reply-To address merged into the sender's candidate, or `None`
-/// when no message asks for that (the usual case: no copy).
+/// writing "reply to Bob directly" (`Reply-To: Bob <bob@...>`) stays a person of their own. And
+/// only when the sending address is one person's: a job board or applicant-tracking relay sends
+/// every applicant's mail from one address (`Ann Lee <apply@board>`, `Reply-To: ann@...`), so an
+/// address whose human mail carries two different Reply-To addresses, or two display names, is
+/// nobody's alias (merging it would make one candidate of every applicant, and the board's own
+/// notice the candidate's latest mail). Returns the identity with the Reply-To address merged
+/// into the sender's candidate, or `None` when no message asks for that (the usual case: no
+/// copy).
 fn reply_to_aliases(
     messages: &[StoredMessage],
     identity: &Identity,
     is_candidate_address: &dyn Fn(&str) -> bool,
 ) -> Option<Identity> {
+    if !messages
+        .iter()
+        .any(|m| m.class == Class::Human && !m.reply_to.is_empty())
+    {
+        return None;
+    }
+    // Per sending address: the Reply-To addresses and the display names of its human mail.
+    #[derive(Default)]
+    struct Sender<'a> {
+        reply_to: BTreeSet<&'a str>,
+        names: BTreeSet<Vec<String>>,
+    }
+    let mut senders: BTreeMap<&str, Sender<'_>> = BTreeMap::new();
+    for m in messages {
+        if m.class != Class::Human {
+            continue;
+        }
+        let sender = senders.entry(m.from.as_str()).or_default();
+        sender
+            .reply_to
+            .extend(m.reply_to.iter().map(|(a, _)| a.as_str()));
+        let name = name_words(&m.from_name);
+        if !name.is_empty() {
+            sender.names.insert(name);
+        }
+    }
+    let one_persons = |from: &str| {
+        senders
+            .get(from)
+            .is_some_and(|s| s.reply_to.len() == 1 && s.names.len() <= 1)
+    };
     let mut aliased: Option<Identity> = None;
     for m in messages {
         let [(reply_to, reply_name)] = m.reply_to.as_slice() else {
@@ -495,6 +531,7 @@ fn reply_to_aliases(
             || !is_candidate_address(&m.from)
             || !is_candidate_address(reply_to)
             || !same_person_named(&m.from_name, reply_name)
+            || !one_persons(&m.from)
         {
             continue;
         }
@@ -510,16 +547,18 @@ fn reply_to_aliases(
     aliased
 }
 
+/// A display name as words: lowercase, without quotes.
+fn name_words(name: &str) -> Vec<String> {
+    name.split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// Two display names that may be one person's: either is absent, or they are equal but for
 /// case, spacing and quotes.
 fn same_person_named(a: &str, b: &str) -> bool {
-    let words = |s: &str| -> Vec<String> {
-        s.split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect()
-    };
-    let (a, b) = (words(a), words(b));
+    let (a, b) = (name_words(a), name_words(b));
     a.is_empty() || b.is_empty() || a == b
 }
 

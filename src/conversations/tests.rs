@@ -615,3 +615,42 @@ fn a_reply_to_naming_someone_else_or_no_person_joins_nobody() {
         );
     }
 }
+
+/// A job board relays every applicant's mail from one address, each with their own Reply-To:
+/// the relay is nobody's alias. Merging it made one candidate of Ann and Bob, and the board's
+/// own notice (under its own name, without a Reply-To) their latest mail.
+#[test]
+fn a_relay_address_used_for_several_people_is_nobodys_alias() {
+    let relay = "apply@board.example";
+    let ann = asks_reply_at(
+        1,
+        "2026-03-02T09:00:00Z",
+        (relay, "Ann Lee"),
+        ("ann@home.example", ""),
+    );
+    let bob = asks_reply_at(
+        2,
+        "2026-03-02T10:00:00Z",
+        (relay, "Bob Roe"),
+        ("bob@home.example", ""),
+    );
+    let mut notice = msg(
+        3,
+        3,
+        "2026-03-03T10:00:00Z",
+        relay,
+        &["jane@agency.example"],
+        Class::Human,
+    );
+    notice.from_name = "Board".to_owned();
+
+    for (messages, why) in [
+        (vec![ann.clone(), bob], "two applicants"),
+        (vec![ann, notice], "one applicant and the board's notice"),
+    ] {
+        let found = conversations(&messages, &identity());
+        for c in &found {
+            assert_eq!(c.addresses.len(), 1, "{why}: {found:#?}");
+        }
+    }
+}
