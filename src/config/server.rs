@@ -42,13 +42,16 @@ pub(super) fn build_server(
     default_username: Option<&str>,
 ) -> Option<Server> {
     let host = section.required_string(ctx, "host", "the server's host name");
+    let mut host_ok = host.is_some();
     if let Some(host) = &host
         && let Err(message) = check_host(&host.value)
     {
         ctx.report_at(host, message);
+        host_ok = false;
     }
     let tls = section.choice::<TlsMode>(ctx, "tls");
-    if let (Some(tls), Some(host)) = (&tls, &host)
+    // A host that is no host name has its own problem: "not a loopback host" would mislead.
+    if let (Some(tls), Some(host), true) = (&tls, &host, host_ok)
         && tls.value == TlsMode::None
         && !is_loopback_host(&host.value)
     {

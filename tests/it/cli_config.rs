@@ -233,6 +233,22 @@ fn cases() -> Vec<Case> {
                 "a literal password needs a private config file",
             )
         },
+        // Found in review: both passed check-config and failed every connection with a name
+        // lookup error.
+        case(
+            "port written in the host",
+            Lines(&[(15, "host = \"imap.agency.example:993\"")]),
+            15,
+            "account[0].imap.host",
+            "give the port in `port`",
+        ),
+        case(
+            "bracketed IPv6 host",
+            Lines(&[(22, "host = \"[::1]\""), (24, "tls = \"none\"")]),
+            22,
+            "account[0].smtp.host",
+            "without brackets (\"::1\")",
+        ),
         case(
             "plaintext to a public host",
             Lines(&[(24, "tls = \"none\"")]),
