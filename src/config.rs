@@ -296,8 +296,22 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             message,
         }],
     };
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| whole_file(format!("cannot read the configuration file: {e}")))?;
+    // Found in review: a file saved in Latin-1 was reported at line 1 whatever line held the
+    // first é.
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        ConfigErrors {
+            problems: vec![Problem {
+                file: path.to_path_buf(),
+                line,
+                key: "file".to_owned(),
+                message: "this line is not UTF-8 text: save the file as UTF-8".to_owned(),
+            }],
+        }
+    })?;
     let metadata = std::fs::metadata(path)
         .map_err(|e| whole_file(format!("cannot read the file's permissions: {e}")))?;
     parse_str(&text, path, is_private(&metadata))

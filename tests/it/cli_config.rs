@@ -585,6 +585,29 @@ fn several_problems_are_reported_in_one_run() {
     );
 }
 
+/// Found in review: a file saved in Latin-1 was reported at line 1 ("stream did not contain
+/// valid UTF-8"), whichever line held the first byte that is not UTF-8.
+#[test]
+fn a_file_that_is_not_utf8_names_its_first_bad_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("latin1.toml");
+    let text = BASE.replace("Jane Doe", "Ren\u{e9}e Doe");
+    let bytes: Vec<u8> = text
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("Latin-1"))
+        .collect();
+    std::fs::write(&path, bytes).expect("write config");
+    let errors = config::load(&path).expect_err("not UTF-8");
+    assert_eq!(errors.problems.len(), 1, "{errors}");
+    let problem = &errors.problems[0];
+    assert_eq!(
+        (problem.line, problem.key.as_str()),
+        (9, "file"),
+        "{errors}"
+    );
+    assert!(problem.message.contains("UTF-8"), "{errors}");
+}
+
 fn run_check_config(path: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_candor"))
         .arg("--config")
