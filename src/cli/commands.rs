@@ -421,11 +421,20 @@ pub fn candidate_merge(
         Ok(account) => account,
         Err(code) => return code,
     };
-    let (into, address) = (into.trim().to_lowercase(), address.trim().to_lowercase());
-    if !into.contains('@') || !address.contains('@') || into == address {
-        eprintln!("candor: merge takes two different email addresses");
-        return ExitCode::from(2);
-    }
+    // Each a plain address, as `candidate add` takes: found in review, a display-name form was
+    // merged, matching nobody.
+    let checked = |raw: &str| crate::config::values::check_address(raw.trim());
+    let (into, address) = match (checked(into), checked(address)) {
+        (Ok(into), Ok(address)) if into != address => (into, address),
+        (Ok(_), Ok(_)) => {
+            eprintln!("candor: merge takes two different email addresses");
+            return ExitCode::from(2);
+        }
+        (Err(why), _) | (_, Err(why)) => {
+            eprintln!("candor: {why}");
+            return ExitCode::from(2);
+        }
+    };
     let store = match open_store(config) {
         Ok(store) => store,
         Err(code) => return code,

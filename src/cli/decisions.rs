@@ -21,11 +21,15 @@ fn resolve(
     account: &crate::config::Account,
     address: &str,
 ) -> Result<(String, Vec<String>, bool), ExitCode> {
-    let address = address.trim().to_lowercase();
-    if !address.contains('@') {
-        eprintln!("candor: {address:?} is not an email address");
-        return Err(ExitCode::from(2));
-    }
+    // As strict as `candidate add`: found in review, `pause "Ann Lee <ann@x.example>"` said the
+    // candidate was paused (and `forget` that they were forgotten) while it matched nobody.
+    let address = match crate::config::values::check_address(address.trim()) {
+        Ok(address) => address,
+        Err(why) => {
+            eprintln!("candor: {why}");
+            return Err(ExitCode::from(2));
+        }
+    };
     let store = open_store(config)?;
     let facts = facts::load(&store, account).map_err(|e| failed("candidate", e))?;
     Ok(match facts.find(&address) {

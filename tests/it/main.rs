@@ -6,6 +6,7 @@ mod auth;
 mod campaigns;
 mod classify;
 mod cli_config;
+mod cli_inputs;
 mod conversations;
 // The crash tests need the failpoints compiled in (`cargo test --all-features`).
 #[cfg(feature = "failpoints")]

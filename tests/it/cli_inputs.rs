@@ -1,0 +1,76 @@
+//! The command line's own inputs, as strict as the configuration's (SPEC §11): the addresses the
+//! candidate commands name. Exit 2 with the reason, nothing recorded. No server is needed: these
+//! commands read and change the store only.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn config(dir: &Path) -> PathBuf {
+    let text = format!(
+        r#"[storage]
+path = "{store}"
+
+[[account]]
+name = "jane"
+owner_name = "Jane Doe"
+owner_addresses = ["jane@agency.example"]
+timezone = "Europe/Berlin"
+
+[account.imap]
+host = "imap.agency.example"
+username = "jane"
+password_command = "echo secret"
+
+[account.smtp]
+host = "smtp.agency.example"
+password_command = "echo secret"
+"#,
+        store = dir.join("candor.db").display()
+    );
+    let path = dir.join("candor.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+fn candor(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_candor"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run candor")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Found in review: `candidate pause "Ann Lee <ann@x.example>"` said the candidate was paused
+/// (exit 0) while the pause matched nobody, so automated mail to ann@x.example went on; `forget`
+/// said they were forgotten, `merge` that two addresses were one candidate.
+#[test]
+fn candidate_commands_refuse_what_is_not_a_plain_address() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(dir.path());
+    let named = "Ann Lee <ann@x.example>";
+    for args in [
+        vec!["candidate", "pause", named],
+        vec!["candidate", "resume", named],
+        vec!["candidate", "forget", "ann@x.example>"],
+        vec!["candidate", "close", "ann@", "--outcome", "withdrawn"],
+        vec!["candidate", "merge", "ann@home.example", named],
+        vec!["candidate", "merge", named, "ann@home.example"],
+    ] {
+        let out = candor(&config, &args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("is not an email address"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let out = candor(&config, &["candidate", "pause", "Ann@X.example"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("ann@x.example: paused"));
+}
