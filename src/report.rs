@@ -17,7 +17,10 @@ pub fn parse_bound(text: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(ts) = text.parse::<jiff::Timestamp>() {
         return Ok(ts);
     }
-    match text.parse::<jiff::civil::Date>() {
+    // Only a date as such: found in review, jiff's date parser read `2026-11-02T09:00:00` (no
+    // offset, so no RFC 3339 time) as the whole day, and a window between two times of one
+    // day as an empty one.
+    match crate::config::values::parse_date(text) {
         Ok(date) => date
             .to_zoned_datetime(jiff::tz::TimeZone::UTC)
             .map(|z| z.timestamp())
@@ -64,5 +67,19 @@ mod tests {
             "2026-11-02T08:30:00Z".parse::<jiff::Timestamp>().unwrap()
         );
         assert!(parse_bound("yesterday").is_err());
+    }
+
+    /// Found in review: without its offset a time was read as its whole day, so that
+    /// `--since 2026-11-02T09:00:00 --until 2026-11-02T17:00:00` was an "empty window".
+    #[test]
+    fn a_time_without_offset_is_no_bound() {
+        for text in [
+            "2026-11-02T09:00:00",
+            "2026-11-02T09:00",
+            "2026-11-02 09:00:00",
+        ] {
+            let err = parse_bound(text).expect_err(text);
+            assert!(err.contains("neither an RFC 3339 time"), "{text}: {err}");
+        }
     }
 }

@@ -135,7 +135,8 @@ pub fn pause(
     account: Option<&str>,
     clock: Clock,
 ) -> ExitCode {
-    let until = match until.map(|u| u.parse::<jiff::civil::Date>()) {
+    // A date alone: a date-time's time would be dropped without a word.
+    let until = match until.map(crate::config::values::parse_date) {
         None => None,
         Some(Ok(date)) => Some(date),
         Some(Err(_)) => {

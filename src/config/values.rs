@@ -135,8 +135,9 @@ pub(super) fn parse_range(raw: &str) -> Result<TimeRange, String> {
     })
 }
 
-/// `YYYY-MM-DD`, a real calendar date.
-pub(super) fn parse_date(raw: &str) -> Result<Date, String> {
+/// `YYYY-MM-DD`, a real calendar date. Also the command line's dates: jiff's own parser takes a
+/// date-time too and drops its time.
+pub(crate) fn parse_date(raw: &str) -> Result<Date, String> {
     let bad = || format!("{raw:?} is not a date: write YYYY-MM-DD, e.g. \"2026-12-25\"");
     let bytes = raw.as_bytes();
     let shape_ok = bytes.len() == 10

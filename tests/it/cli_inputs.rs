@@ -1,6 +1,6 @@
 //! The command line's own inputs, as strict as the configuration's (SPEC §11): the addresses the
-//! candidate commands name. Exit 2 with the reason, nothing recorded. No server is needed: these
-//! commands read and change the store only.
+//! candidate commands name and the dates and times they take. Exit 2 with the reason, nothing
+//! recorded. No server is needed: these commands read and change the store only.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -73,4 +73,36 @@ fn candidate_commands_refuse_what_is_not_a_plain_address() {
     let out = candor(&config, &["candidate", "pause", "Ann@X.example"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with("ann@x.example: paused"));
+}
+
+/// Found in review: a time without its offset was read as its day (jiff's date parser drops the
+/// time), so `--since 09:00 --until 17:00` of one day was refused as an empty window, a lone
+/// `--since` quietly began at midnight, and `pause --until` a time paused until that day.
+#[test]
+fn times_without_an_offset_are_refused_not_cut_to_their_day() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(dir.path());
+    let since = ["--since", "2026-11-02T09:00:00"];
+    let until = ["--until", "2026-11-02T17:00:00"];
+    for args in [
+        [&["stats", "--json"][..], &since[..], &until[..]].concat(),
+        [&["stats", "--json"][..], &since[..]].concat(),
+        vec![
+            "candidate",
+            "pause",
+            "ann@x.example",
+            "--until",
+            "2099-01-05T10:00",
+        ],
+    ] {
+        let out = candor(&config, &args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("empty"), "{args:?}: {stderr}");
+    }
+    let out = candor(
+        &config,
+        &["stats", "--json", "--since", "2026-11-02T09:00:00Z"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
