@@ -166,6 +166,15 @@ pub(super) fn expand_path(ctx: &mut Ctx<'_>, val: &Val<String>) -> Option<PathBu
         ctx.report_at(val, "the path is empty");
         return None;
     }
+    // No shell reads it: found in review, `~/candor.db` became a directory named `~` beside the
+    // configuration file (and `~/.imap-password` a file candor could not find at connect time).
+    if val.value.starts_with('~') {
+        ctx.report_at(
+            val,
+            "\"~\" is not expanded: write ${HOME}/... or an absolute path",
+        );
+        return None;
+    }
     match expand_env(&val.value, ctx.env) {
         Ok(expanded) => Some(relative_to_config(ctx.file, Path::new(&expanded))),
         Err(message) => {

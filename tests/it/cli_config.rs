@@ -396,6 +396,14 @@ fn cases() -> Vec<Case> {
             "account[0].smtp.password_file",
             "environment variable CANDOR_TEST_UNSET_VARIABLE is not set",
         ),
+        // Found in review: taken relative to the configuration's directory, as `<dir>/~/...`.
+        case(
+            "home directory as ~",
+            Lines(&[(25, "password_file = \"~/.candor/smtp-password\"")]),
+            25,
+            "account[0].smtp.password_file",
+            "\"~\" is not expanded: write ${HOME}/",
+        ),
         case(
             "syntax error",
             Lines(&[(16, "port = ")]),
