@@ -86,9 +86,25 @@ pub(super) fn build_server(
         ctx.report_at(&written, "the username is empty");
     }
     let password = password_source(ctx, section);
-    let ca_file = section
-        .string(ctx, "ca_file")
-        .and_then(|v| expand_path(ctx, &v));
+    // Read now, so that check-config and a reload see what every connection would meet: found
+    // in review, a misspelt ca_file passed check-config and failed each connection. Only a
+    // regular file is read (a FIFO or a device would never end).
+    let ca_file = section.string(ctx, "ca_file").and_then(|v| {
+        let path = expand_path(ctx, &v)?;
+        let problem = match std::fs::metadata(&path) {
+            Ok(meta) if !meta.is_file() => Some(format!(
+                "the CA file {} is not a regular file",
+                path.display()
+            )),
+            _ => crate::tls::read_ca_file(&path)
+                .err()
+                .map(|err| format!("{err:#}")),
+        };
+        if let Some(problem) = problem {
+            ctx.report_at(&v, problem);
+        }
+        Some(path)
+    });
     Some(Server {
         host: host?.value,
         port: u16::try_from(port).unwrap_or(0),

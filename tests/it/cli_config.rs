@@ -396,6 +396,27 @@ fn cases() -> Vec<Case> {
             "account[0].smtp.password_file",
             "environment variable CANDOR_TEST_UNSET_VARIABLE is not set",
         ),
+        // Found in review: check-config said ok, and every connection failed.
+        case(
+            "missing ca_file",
+            Lines(&[(
+                19,
+                "password_command = \"echo x\"\nca_file = \"missing-ca.pem\"",
+            )]),
+            20,
+            "account[0].imap.ca_file",
+            "cannot read the CA file",
+        ),
+        case(
+            "ca_file without a certificate",
+            Lines(&[(
+                25,
+                "password_command = \"echo x\"\nca_file = \"ca_file_without_a_certificate.toml\"",
+            )]),
+            26,
+            "account[0].smtp.ca_file",
+            "holds no certificate",
+        ),
         // Found in review: taken relative to the configuration's directory, as `<dir>/~/...`.
         case(
             "home directory as ~",
