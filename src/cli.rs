@@ -194,6 +194,14 @@ pub fn main(cli: Cli) -> ExitCode {
                 Ok(config) => config,
                 Err(code) => return code,
             };
+            // The commands that render emails check the templates as check-config does: found
+            // in review, `run` stopped at the first bad override with exit 1, and started with a
+            // misspelt variable that failed only when an email of its kind was due.
+            if matches!(other, Command::Run { .. } | Command::Digest(_))
+                && let Err(code) = check_templates(&config, &config_path)
+            {
+                return code;
+            }
             logging::init(&config.logging);
             if let Some(start) = cli.now {
                 tracing::warn!(%start, "the clock was started at --now; this is for tests and simulations");
@@ -357,18 +365,8 @@ fn check_config(path: &Path) -> ExitCode {
     };
     // The templates beside the file too: a bad override stops the daemon's start and every
     // email of its kind (found in review: check-config said ok).
-    let problems = crate::outbox::compose::Templates::check(config.source.parent());
-    if !problems.is_empty() {
-        for problem in &problems {
-            eprintln!("{problem}");
-        }
-        let n = problems.len();
-        eprintln!(
-            "candor: {n} problem{} in the templates beside {}",
-            if n == 1 { "" } else { "s" },
-            path.display()
-        );
-        return ExitCode::from(2);
+    if let Err(code) = check_templates(&config, path) {
+        return code;
     }
     println!(
         "{}: ok, store {}",
@@ -379,6 +377,24 @@ fn check_config(path: &Path) -> ExitCode {
         println!("{}", account_summary(account));
     }
     ExitCode::SUCCESS
+}
+
+/// Every problem of the template overrides beside the configuration file, printed; exit 2.
+fn check_templates(config: &Config, path: &Path) -> Result<(), ExitCode> {
+    let problems = crate::outbox::compose::Templates::check(config.source.parent());
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    let n = problems.len();
+    eprintln!(
+        "candor: {n} problem{} in the templates beside {}",
+        if n == 1 { "" } else { "s" },
+        path.display()
+    );
+    Err(ExitCode::from(2))
 }
 
 fn account_summary(account: &config::Account) -> String {

@@ -798,3 +798,43 @@ fn check_config_reports_every_bad_template_override() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Found in review: `run --once` (and the daemon, and `digest`) stopped at the first template
+/// override that does not parse with exit 1, and started with a misspelt variable, which failed
+/// only when an email of its kind was due. They check the templates as check-config does:
+/// every problem, exit 2, before anything else.
+#[test]
+fn run_and_digest_refuse_bad_template_overrides_as_configuration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("candor.db");
+    let text = BASE.replace(
+        "[storage]\n",
+        &format!("[storage]\npath = \"{}\"\n", store.display()),
+    );
+    let path = write_config(dir.path(), "candor", &text, 0o600);
+    let templates = dir.path().join("templates");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(
+        templates.join("follow_up_1.txt"),
+        "Hi {{ candidate.first_name }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("closure_silence.txt"),
+        "Hi {{ candidate.frist_name }},\n",
+    )
+    .unwrap();
+    for args in [&["run", "--once"][..], &["digest", "--print"][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_candor"))
+            .arg("--config")
+            .arg(&path)
+            .args(args)
+            .output()
+            .expect("run candor");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("follow_up_1.txt"), "{args:?}: {stderr}");
+        assert!(stderr.contains("frist_name"), "{args:?}: {stderr}");
+        assert!(!store.exists(), "{args:?}: the store was opened");
+    }
+}
