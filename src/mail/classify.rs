@@ -24,8 +24,8 @@ pub struct Verdict {
     pub class: Class,
     pub bounce: Option<Bounce>,
     pub candor: Option<CandorMark>,
-    /// An automatic reply that is a read receipt: the date in it is when the message was read,
-    /// never a return date.
+    /// An automatic reply that is a read or delivery receipt: the date in it is when the message
+    /// was read or delivered, never a return date.
     pub read_receipt: bool,
 }
 
@@ -39,10 +39,13 @@ pub fn classify(facts: &Facts<'_>) -> Verdict {
     if let Some(value) = headers::first(facts.headers, "X-Candor") {
         return verdict(Class::Own, None, Some(parse_candor_mark(value)));
     }
-    if is_dsn(facts) || is_non_dsn_bounce(facts) {
+    let dsn = is_dsn(facts);
+    if (dsn && !reports_only_success(facts.parsed)) || (!dsn && is_non_dsn_bounce(facts)) {
         return verdict(Class::Bounce, Some(super::bounce::details(facts)), None);
     }
-    if is_read_receipt(facts) {
+    // A delivery receipt is a DSN that reports no failure: like a read receipt, it says
+    // something about the owner's message, nothing from the candidate.
+    if dsn || is_read_receipt(facts) {
         return Verdict {
             read_receipt: true,
             ..verdict(Class::AutoReply, None, None)
@@ -125,6 +128,35 @@ pub fn delivery_status_parts(parsed: &mail_parser::Message<'_>) -> Vec<String> {
             _ => headers::lossy(part.contents()).into_owned(),
         })
         .collect()
+}
+
+/// Whether the delivery-status parts name an Action for some recipient and every Action is a
+/// success (`delivered`, `relayed`, `expanded`: RFC 3464 §2.3.3): a delivery receipt, which
+/// Postfix sends for NOTIFY=SUCCESS and Exchange for Outlook's delivery receipt requests. Its
+/// address works: read as a hard bounce (no 4/5 status), it made the candidate bounced (found
+/// in review).
+fn reports_only_success(parsed: &mail_parser::Message<'_>) -> bool {
+    let mut actions = 0;
+    for part in delivery_status_parts(parsed) {
+        for line in part.lines() {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            if !name.trim().eq_ignore_ascii_case("Action") {
+                continue;
+            }
+            // "delivered", also with a comment: "relayed (to a non-DSN MTA)".
+            let action = value.split('(').next().unwrap_or("").trim();
+            if !["delivered", "relayed", "expanded"]
+                .iter()
+                .any(|success| action.eq_ignore_ascii_case(success))
+            {
+                return false;
+            }
+            actions += 1;
+        }
+    }
+    actions > 0
 }
 
 /// Phrases with which MTAs announce a failed or delayed delivery (subjects and first lines of

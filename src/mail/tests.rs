@@ -631,3 +631,36 @@ fn a_read_receipt_is_an_automatic_reply_not_a_human_answer() {
     );
     assert_eq!(human.class, Class::Human);
 }
+
+#[test]
+fn a_delivery_receipt_is_no_bounce() {
+    // A success DSN (RFC 3464 Action: delivered, relayed or expanded; Status 2.x.x), as Postfix
+    // sends for NOTIFY=SUCCESS and Exchange for Outlook's "request a delivery receipt": the
+    // candidate's address works (found in review: it was a hard bounce, the candidate bounced).
+    let receipt = |action: &str, subject: &str| {
+        msg(
+            &format!(
+                "From: MAILER-DAEMON@mx.agency.example (Mail Delivery System)\nTo: jane@agency.example\nDate: Tue, 3 Mar 2026 10:00:02 +0000\nMessage-ID: <dsn1@mx.agency.example>\nSubject: {subject}\nAuto-Submitted: auto-replied\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\""
+            ),
+            &format!(
+                "--b\r\nContent-Type: text/plain\r\n\r\nYour message was successfully delivered to the destination(s) listed below.\r\n\r\n<ann@c.example>: delivery via mx.c.example: 250 2.0.0 Ok\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.agency.example\r\n\r\nFinal-Recipient: rfc822; ann@c.example\r\nOriginal-Recipient: rfc822;ann@c.example\r\nAction: {action}\r\nStatus: 2.0.0\r\n\r\n--b--\r\n"
+            ),
+        )
+    };
+    for (action, subject) in [
+        ("delivered", "Successful Mail Delivery Report"),
+        ("relayed", "Delivery Status Notification (Relay)"),
+        ("expanded", "Delivered: Backend role"),
+    ] {
+        let m = receipt(action, subject);
+        assert_eq!((m.class, &m.bounce), (Class::AutoReply, &None), "{action}");
+        assert_eq!(m.ooo_until, None, "{action}");
+    }
+    // One recipient delivered and one failed is still a bounce for the failed one.
+    let mixed = msg(
+        "From: MAILER-DAEMON@mx.agency.example\nTo: jane@agency.example\nDate: Tue, 3 Mar 2026 10:00:02 +0000\nSubject: Undelivered Mail Returned to Sender\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"",
+        "--b\r\nContent-Type: text/plain\r\n\r\nFailed.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.agency.example\r\n\r\nFinal-Recipient: rfc822; ann@c.example\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\nFinal-Recipient: rfc822; gone@c.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n",
+    );
+    assert_eq!(mixed.class, Class::Bounce);
+    assert_eq!(mixed.bounce.map(|b| b.kind), Some(BounceKind::Hard));
+}
