@@ -9,6 +9,7 @@ mod folders;
 mod socket;
 mod sync;
 mod threads;
+mod utf7;
 pub mod wire;
 
 pub use connect::{ImapError, ImapErrorKind, Io, Session, connect};

@@ -19,7 +19,7 @@ pub async fn append(
     let command = format!("APPEND {folder}");
     timeout(
         APPEND_TIMEOUT,
-        session.append(folder, Some(flags), None, raw),
+        session.append(super::utf7::encode(folder), Some(flags), None, raw),
     )
     .await
     .map_err(|_| ImapError::timed_out(&command))?
@@ -34,7 +34,7 @@ pub async fn contains_message_id(
     message_id: &str,
 ) -> Result<bool, ImapError> {
     let command = format!("SEARCH {folder}");
-    timeout(APPEND_TIMEOUT, session.examine(folder))
+    timeout(APPEND_TIMEOUT, session.examine(super::utf7::encode(folder)))
         .await
         .map_err(|_| ImapError::timed_out(&command))?
         .map_err(|e| ImapError::from_imap(&command, e))?;

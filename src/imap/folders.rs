@@ -1,6 +1,9 @@
 //! Which folders of an account candor reads: the Inbox, the Sent folder (SPECIAL-USE `\Sent`
 //! unless configured), and the configured scope, hold and outcome folders. Never the virtual
 //! `\All`, `\Flagged` or `\Important` folders (Gmail), which would duplicate everything.
+//!
+//! Names are the owner's (UTF-8), as the config and the store hold them; `utf7` translates them
+//! at the wire, in every command that names a folder.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -115,7 +118,10 @@ async fn list_all(session: &mut Session) -> Result<Vec<Listed>, ImapError> {
                 })
             };
             Listed {
-                name: name.name().to_owned(),
+                // The owner's spelling, which the config uses: IMAP writes non-ASCII names in
+                // modified UTF-7 (Dovecot lists "Geprüft" as `Gepr&APw-ft`); the commands that
+                // name a folder encode it again (found in review: such a folder was missing).
+                name: super::utf7::decode(name.name()).unwrap_or_else(|| name.name().to_owned()),
                 sent: attrs.iter().any(|a| matches!(a, NameAttribute::Sent)),
                 drafts: attrs.iter().any(|a| matches!(a, NameAttribute::Drafts)),
                 virtual_folder: attrs

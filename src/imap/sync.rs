@@ -462,9 +462,12 @@ async fn worth_a_second_connection(
     }
     let mut large = 0;
     for name in never_synced {
-        let status = timeout(COMMAND_TIMEOUT, session.status(name, "(MESSAGES)"))
-            .await
-            .map_err(|_| ImapError::timed_out(&format!("STATUS {name}")))?;
+        let status = timeout(
+            COMMAND_TIMEOUT,
+            session.status(&super::utf7::encode(name), "(MESSAGES)"),
+        )
+        .await
+        .map_err(|_| ImapError::timed_out(&format!("STATUS {name}")))?;
         match status {
             Ok(mailbox) if mailbox.exists >= SECOND_CONNECTION_MESSAGES => large += 1,
             Ok(_) => {}
@@ -553,7 +556,7 @@ async fn fetch_folders(
             folder: name.to_owned(),
             ..FolderSyncReport::default()
         };
-        let examined = timeout(COMMAND_TIMEOUT, session.examine(name))
+        let examined = timeout(COMMAND_TIMEOUT, session.examine(super::utf7::encode(name)))
             .await
             .map_err(|_| ImapError::timed_out(&format!("EXAMINE {name}")))?;
         let mailbox = match examined {

@@ -953,3 +953,40 @@ async fn a_folder_the_server_refuses_to_open_is_reported_and_the_others_are_read
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("EXAMINE Sent"), "{stderr}");
 }
+
+/// Found in review: IMAP names folders in modified UTF-7 (RFC 3501 §5.1.3), so Dovecot lists a
+/// folder the owner named "Geprüft" as `Gepr&APw-ft`. A configured scope folder with a non-ASCII
+/// name was compared with the listed names as written in the config, reported missing and never
+/// read (and EXAMINE would have been sent raw UTF-8): nobody was in scope.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configured_folder_with_a_non_ascii_name_is_found_and_read() {
+    let stack = MailStack::start().unwrap();
+    let jane = stack.add_user("jane@agency.example").unwrap();
+    seed_inbox_and_sent(&stack, &jane, 0..3, 5000..5002);
+    // Dovecot's Maildir++ directory holds the name as it is on the wire.
+    stack
+        .seed(&jane, "Gepr&APw-ft", &applications(100..105, every_minute))
+        .unwrap();
+    let scope = "\n[account.scope]\nmode = \"folders\"\nfolders = [\"Geprüft\"]\n";
+    let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, scope)]);
+
+    let out = candor(&config, &["sync"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("jane: 10 fetched, 10 new"),
+        "{}",
+        text(&out.stdout)
+    );
+    let s = stats(&config, "jane");
+    assert_eq!(s["folders"]["Geprüft"], 5, "{s}");
+    let candidates = candor(&config, &["candidates", "--json"]);
+    let candidates: serde_json::Value = serde_json::from_slice(&candidates.stdout).unwrap();
+    let in_scope = candidates
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["in_scope"] == true)
+        .count();
+    assert_eq!(in_scope, 5, "{candidates}");
+}
