@@ -33,7 +33,8 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use jiff::{SignedDuration, Timestamp};
 
 pub use subject::{
-    has_reply_prefix, is_calendar_acceptance, normalized_subject, without_calendar_answer,
+    answered_subject, has_reply_prefix, is_calendar_acceptance, normalized_subject,
+    without_calendar_answer,
 };
 
 /// How far back a header-less reply looks for its thread (SPEC §2).

@@ -354,11 +354,21 @@ const AUTO_REPLY_SUBJECT_PREFIXES: &[&str] = &["absence", "afwezig", "frånvaro"
 
 pub fn subject_reads_as_auto_reply(subject: &str) -> bool {
     let s = subject.trim().to_lowercase();
-    AUTO_REPLY_SUBJECTS.iter().any(|p| s.contains(p))
-        || AUTO_REPLY_SUBJECT_PREFIXES.iter().any(|p| {
-            s.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', ' ', '-', ']']))
-        })
+    let starts_as_auto_reply = |s: &str| {
+        AUTO_REPLY_SUBJECTS.iter().any(|p| s.starts_with(p))
+            || AUTO_REPLY_SUBJECT_PREFIXES.iter().any(|p| {
+                s.strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', ' ', '-', ']']))
+            })
+    };
+    // "Re: Out of Office: Backend role" is a person answering (or forwarding) an automatic
+    // reply, as the owner does on the candidate's when it is the thread's latest mail (found in
+    // review: such answers were auto-replies and opened or closed no wait). An auto-reply puts
+    // its words first, or marks itself with a header.
+    if crate::threading::answered_subject(&s).is_some_and(starts_as_auto_reply) {
+        return false;
+    }
+    AUTO_REPLY_SUBJECTS.iter().any(|p| s.contains(p)) || starts_as_auto_reply(&s)
 }
 
 /// RFC 2369 / RFC 2919 list headers, or a bulk precedence.

@@ -664,3 +664,46 @@ fn a_delivery_receipt_is_no_bounce() {
     assert_eq!(mixed.class, Class::Bounce);
     assert_eq!(mixed.bounce.map(|b| b.kind), Some(BounceKind::Hard));
 }
+
+#[test]
+fn a_person_answering_an_automatic_reply_is_human() {
+    // The owner answers the candidate's out-of-office reply (the latest mail of the thread), or
+    // a candidate the owner's: the reply prefix keeps the auto-reply's subject (found in review:
+    // the answer was an auto_reply, so it opened and closed no wait).
+    for subject in [
+        "Re: Out of Office: Backend role",
+        "RE: Automatic reply: Backend role",
+        "AW: Automatische Antwort: Backend role",
+        "Re: [Jobs] Autoreply: Backend role",
+        "Fwd: Abwesenheitsnotiz: Backend role",
+        "SV: Autosvar: Backend role",
+    ] {
+        let m = msg(
+            &BASE.replace("Subject: Hello", &format!("Subject: {subject}")),
+            "Hi Ann, enjoy your holiday; shall we talk on the 12th?\r\n",
+        );
+        assert_eq!(m.class, Class::Human, "{subject}");
+    }
+    // Auto-replies themselves, also those that keep the original subject after their own words
+    // or mark it at the end, stay automatic; and any marker header makes one.
+    for subject in [
+        "Automatic reply: Re: Backend role",
+        "Out of Office: RE: Backend role",
+        "Re: Backend role (out of office)",
+        "[support #33575] AutoReply: FYI",
+    ] {
+        let m = msg(
+            &BASE.replace("Subject: Hello", &format!("Subject: {subject}")),
+            "I am away.",
+        );
+        assert_eq!(m.class, Class::AutoReply, "{subject}");
+    }
+    let marked = msg(
+        &BASE.replace(
+            "Subject: Hello",
+            "Subject: Re: Out of Office: Backend role\nAuto-Submitted: auto-replied",
+        ),
+        "I am away.",
+    );
+    assert_eq!(marked.class, Class::AutoReply);
+}

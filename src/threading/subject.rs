@@ -129,6 +129,13 @@ pub fn has_reply_prefix(subject: &str) -> bool {
     seen.contains(&Prefix::Reply)
 }
 
+/// The subject after its leading reply and forward prefixes (`[tags]` among them stripped too),
+/// when it has at least one: what the message answers or forwards had that subject.
+pub fn answered_subject(subject: &str) -> Option<&str> {
+    let (rest, seen) = strip_prefixes(truncate(subject));
+    seen.iter().any(|p| *p != Prefix::Tag).then_some(rest)
+}
+
 fn truncate(subject: &str) -> &str {
     if subject.len() <= MAX_SUBJECT_BYTES {
         return subject;
