@@ -49,6 +49,11 @@ pub async fn discover_folders(
     account: &Account,
 ) -> Result<FolderPlan, ImapError> {
     let listed = list_all(session).await?;
+    Ok(plan_folders(&listed, account))
+}
+
+/// Which of the listed folders to read, and what is missing.
+fn plan_folders(listed: &[Listed], account: &Account) -> FolderPlan {
     let exists = |name: &str| listed.iter().any(|l| l.name == name && l.selectable);
 
     let mut plan = FolderPlan::default();
@@ -91,7 +96,19 @@ pub async fn discover_folders(
         .drafts
         .clone()
         .or_else(|| listed.iter().find(|l| l.drafts).map(|l| l.name.clone()));
-    Ok(plan)
+    plan
+}
+
+/// A listed folder's name as candor holds it: as the owner writes it (IMAP writes non-ASCII
+/// names in modified UTF-7: Dovecot lists "Geprüft" as `Gepr&APw-ft`; a name that is not valid
+/// modified UTF-7 is kept as it came), and the Inbox as `INBOX`, which RFC 3501 §5.1 makes
+/// case-insensitive: Yahoo lists it as `Inbox` (found in review: the Inbox was reported missing
+/// and never read).
+fn listed_name(wire: &str) -> String {
+    if wire.eq_ignore_ascii_case("INBOX") {
+        return "INBOX".to_owned();
+    }
+    super::utf7::decode(wire).unwrap_or_else(|| wire.to_owned())
 }
 
 async fn list_all(session: &mut Session) -> Result<Vec<Listed>, ImapError> {
@@ -118,10 +135,7 @@ async fn list_all(session: &mut Session) -> Result<Vec<Listed>, ImapError> {
                 })
             };
             Listed {
-                // The owner's spelling, which the config uses: IMAP writes non-ASCII names in
-                // modified UTF-7 (Dovecot lists "Geprüft" as `Gepr&APw-ft`); the commands that
-                // name a folder encode it again (found in review: such a folder was missing).
-                name: super::utf7::decode(name.name()).unwrap_or_else(|| name.name().to_owned()),
+                name: listed_name(name.name()),
                 sent: attrs.iter().any(|a| matches!(a, NameAttribute::Sent)),
                 drafts: attrs.iter().any(|a| matches!(a, NameAttribute::Drafts)),
                 virtual_folder: attrs
@@ -141,4 +155,39 @@ async fn list_all(session: &mut Session) -> Result<Vec<Listed>, ImapError> {
         ));
     }
     Ok(listed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(wire: &str, sent: bool) -> Listed {
+        Listed {
+            name: listed_name(wire),
+            sent,
+            drafts: false,
+            virtual_folder: false,
+            selectable: true,
+        }
+    }
+
+    #[test]
+    fn the_inbox_is_found_whatever_case_the_server_lists_it_in() {
+        let account = crate::config::loopback_account("drafts", 143, 25, "");
+        for inbox in ["INBOX", "Inbox", "inbox"] {
+            let plan = plan_folders(&[listed(inbox, false), listed("Sent", true)], &account);
+            assert_eq!(
+                plan.folders,
+                [
+                    ("INBOX".to_owned(), "inbox".to_owned()),
+                    ("Sent".to_owned(), "sent".to_owned())
+                ],
+                "{inbox}"
+            );
+            assert!(plan.missing.is_empty(), "{inbox}: {:?}", plan.missing);
+        }
+        // Only the Inbox's own name is special.
+        assert_eq!(listed_name("Inbox/Candidates"), "Inbox/Candidates");
+        assert_eq!(listed_name("Gepr&APw-ft"), "Geprüft");
+    }
 }
