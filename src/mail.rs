@@ -199,7 +199,21 @@ static MIME_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
 /// inside a character did, found in review) would fail the batch every later pass fetches again,
 /// stopping the account's ingest at that message. It is skipped with a reason instead.
 pub fn parse(raw: &[u8]) -> Result<Message, Unparseable> {
-    std::panic::catch_unwind(|| parse_with(raw, true)).unwrap_or_else(|_| {
+    parse_guarded(raw, None)
+}
+
+/// [`parse`] for a message the server received at `internal_date` (its INTERNALDATE): an
+/// out-of-office return date ("back on Monday") is read relative to the message time of SPEC §2,
+/// not to a Date header that is missing or more than a day off.
+pub fn parse_received(raw: &[u8], internal_date: jiff::Timestamp) -> Result<Message, Unparseable> {
+    parse_guarded(raw, Some(internal_date))
+}
+
+fn parse_guarded(
+    raw: &[u8],
+    internal_date: Option<jiff::Timestamp>,
+) -> Result<Message, Unparseable> {
+    std::panic::catch_unwind(|| parse_with(raw, true, internal_date)).unwrap_or_else(|_| {
         Err(Unparseable {
             reason: "candor could not read this message (a bug in candor: please report it)"
                 .to_string(),
@@ -210,10 +224,14 @@ pub fn parse(raw: &[u8]) -> Result<Message, Unparseable> {
 /// [`parse`] with mail-parser given the whole message: the reference the shortcut is checked
 /// against.
 pub fn parse_whole(raw: &[u8]) -> Result<Message, Unparseable> {
-    parse_with(raw, false)
+    parse_with(raw, false, None)
 }
 
-fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
+fn parse_with(
+    raw: &[u8],
+    shortcut: bool,
+    internal_date: Option<jiff::Timestamp>,
+) -> Result<Message, Unparseable> {
     let raw = headers::normalize_line_endings(raw);
     let (header_block, body) = headers::split_header_body(&raw);
     let header_text = headers::lossy(header_block);
@@ -304,9 +322,16 @@ fn parse_with(raw: &[u8], shortcut: bool) -> Result<Message, Unparseable> {
         text: &text,
     };
     let verdict = classify::classify(&facts);
-    let ooo_until = match (verdict.class, date) {
-        (Class::AutoReply, Some(date)) if !verdict.read_receipt => {
-            let sent = date.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    // Relative dates are read from when the message was sent: its message time where the
+    // server's INTERNALDATE is known (found in review: a Date a year off paused a conversation
+    // until a day a year ago).
+    let sent = match internal_date {
+        Some(internal_date) => Some(message_time(date, internal_date)),
+        None => date,
+    };
+    let ooo_until = match (verdict.class, sent) {
+        (Class::AutoReply, Some(sent)) if !verdict.read_receipt => {
+            let sent = sent.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
             ooo_return_date(subject.as_deref().unwrap_or(""), &text, sent)
         }
         _ => None,

@@ -872,7 +872,7 @@ fn parse_item(item: RawItem) -> Fetched {
             reason: "the server returned no INTERNALDATE for this message".to_owned(),
         };
     };
-    match mail::parse(&bytes) {
+    match mail::parse_received(&bytes, internal_date) {
         Ok(message) => Fetched::parsed(uid, internal_date, message),
         Err(err) => Fetched::Skipped {
             uid,
@@ -1327,6 +1327,28 @@ mod tests {
 
     fn prefix(raw: &[u8]) -> &[u8] {
         &raw[..raw.len().min(PREFIX_BYTES as usize)]
+    }
+
+    /// Found in review: an out-of-office reply's return date was read relative to its Date
+    /// header even where SPEC §2 makes INTERNALDATE the message's time (a Date missing or over a
+    /// day off): "back on Monday 9 March" from a server whose clock is a year behind paused
+    /// the conversation until a day a year ago, and without a Date no return date was read.
+    #[test]
+    fn an_out_of_office_date_is_read_relative_to_the_message_time() {
+        let received = jiff::Timestamp::from_second(1_772_445_600).unwrap(); // 2026-03-02 10:00Z
+        let ooo = |date_header: &str| {
+            let raw = format!(
+                "From: Ann <ann@c.example>\r\nTo: jane@agency.example\r\n{date_header}Message-ID: <ooo@c.example>\r\nSubject: Out of Office: Backend role\r\nAuto-Submitted: auto-replied\r\n\r\nI am out of the office and back on Monday 9 March.\r\n"
+            );
+            match parse_item(item(7, Some(raw.as_bytes()), Some(received.as_second()))) {
+                Fetched::Parsed { message, .. } => (message.class, message.ooo_until),
+                Fetched::Skipped { reason, .. } => panic!("skipped: {reason}"),
+            }
+        };
+        let want = (mail::Class::AutoReply, Some(jiff::civil::date(2026, 3, 9)));
+        assert_eq!(ooo("Date: Mon, 2 Mar 2026 10:59:00 +0100\r\n"), want);
+        assert_eq!(ooo("Date: Sun, 2 Mar 2025 10:59:00 +0100\r\n"), want);
+        assert_eq!(ooo(""), want);
     }
 
     #[test]

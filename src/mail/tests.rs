@@ -599,7 +599,7 @@ fn case_mapping_traps_never_panic() {
             "{}Date: Tue, 1 Sep 2026 10:00:00 +0000\r\nMessage-ID: <{i}@x>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
             heads[i % 3]
         );
-        let read = std::panic::catch_unwind(|| parse_with(raw.as_bytes(), true));
+        let read = std::panic::catch_unwind(|| parse_with(raw.as_bytes(), true, None));
         assert!(read.is_ok(), "panic on {body:?}");
         let whole = std::panic::catch_unwind(|| parse_whole(raw.as_bytes()));
         assert!(whole.is_ok(), "panic on {body:?}");
