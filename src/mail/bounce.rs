@@ -55,17 +55,30 @@ struct DsnFields {
 }
 
 impl DsnFields {
-    /// Reads the RFC 3464 §2.3 per-recipient fields from a delivery-status body.
+    /// Reads the RFC 3464 §2.3 per-recipient fields from a delivery-status body. A recipient
+    /// block (fields up to an empty line) whose Action is a success (`delivered`, `relayed`,
+    /// `expanded`) names no bounced recipient: a report may cover several recipients, and one
+    /// that asked for success notices names the delivered ones too (found in review: a
+    /// candidate whose mail arrived was bounced with the one whose mail failed).
     fn read(&mut self, text: &str) {
+        let mut block = RecipientBlock::default();
         for line in text.lines() {
+            if line.trim().is_empty() {
+                self.end_block(std::mem::take(&mut block));
+                continue;
+            }
             let Some((name, value)) = line.split_once(':') else {
                 continue;
             };
             let name = name.trim();
             if name.eq_ignore_ascii_case("Final-Recipient") {
-                push_unique(&mut self.final_recipients, recipient_of(value));
+                // A block without the empty line before it (a sloppy MTA): a new one all the same.
+                if !block.final_recipients.is_empty() {
+                    self.end_block(std::mem::take(&mut block));
+                }
+                push_unique(&mut block.final_recipients, recipient_of(value));
             } else if name.eq_ignore_ascii_case("Original-Recipient") {
-                push_unique(&mut self.original_recipients, recipient_of(value));
+                push_unique(&mut block.original_recipients, recipient_of(value));
             } else if name.eq_ignore_ascii_case("Status") {
                 let code = enhanced_status_in(value);
                 // The worst status wins: a 5.x.x anywhere makes the bounce hard.
@@ -77,10 +90,36 @@ impl DsnFields {
                     _ => {}
                 }
             } else if name.eq_ignore_ascii_case("Action") {
-                self.delayed |= value.trim().eq_ignore_ascii_case("delayed");
+                let action = value.split('(').next().unwrap_or("").trim();
+                self.delayed |= action.eq_ignore_ascii_case("delayed");
+                block.delivered = ["delivered", "relayed", "expanded"]
+                    .iter()
+                    .any(|success| action.eq_ignore_ascii_case(success));
             }
         }
+        self.end_block(block);
     }
+
+    fn end_block(&mut self, block: RecipientBlock) {
+        if block.delivered {
+            return;
+        }
+        for address in block.final_recipients {
+            push_unique(&mut self.final_recipients, Some(address));
+        }
+        for address in block.original_recipients {
+            push_unique(&mut self.original_recipients, Some(address));
+        }
+    }
+}
+
+/// The recipients of one per-recipient block of a delivery-status body, and whether its Action
+/// says the message got there.
+#[derive(Default)]
+struct RecipientBlock {
+    final_recipients: Vec<String>,
+    original_recipients: Vec<String>,
+    delivered: bool,
 }
 
 fn push_unique(list: &mut Vec<String>, address: Option<String>) {

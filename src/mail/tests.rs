@@ -707,3 +707,20 @@ fn a_person_answering_an_automatic_reply_is_human() {
     );
     assert_eq!(marked.class, Class::AutoReply);
 }
+
+#[test]
+fn a_recipient_delivered_in_a_mixed_report_is_not_bounced() {
+    // One report for two recipients (a sender that asked for success notices too): the one
+    // delivered is no bounced recipient (found in review: both were, and the candidate whose
+    // mail arrived became bounced).
+    let m = msg(
+        "From: MAILER-DAEMON@mx.agency.example\nTo: jane@agency.example\nDate: Tue, 3 Mar 2026 10:00:02 +0000\nSubject: Undelivered Mail Returned to Sender\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"",
+        "--b\r\nContent-Type: text/plain\r\n\r\nOne of the recipients failed.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.agency.example\r\n\r\nFinal-Recipient: rfc822; ann@c.example\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\nFinal-Recipient: rfc822; gone@c.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n",
+    );
+    assert_eq!(m.class, Class::Bounce);
+    let bounce = m.bounce.expect("bounce details");
+    assert_eq!(
+        (bounce.kind, bounce.recipients),
+        (BounceKind::Hard, vec!["gone@c.example".to_owned()])
+    );
+}
