@@ -122,7 +122,8 @@ impl BounceKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bounce {
     pub kind: BounceKind,
-    /// Lowercased; from Final-Recipient, else Original-Recipient, else best effort from the text.
+    /// Lowercased; from Final-Recipient, then Original-Recipient where it differs (a forwarding
+    /// address), else best effort from the text.
     pub recipients: Vec<String>,
     /// The enhanced status code, e.g. `5.1.1`.
     pub status: Option<String>,

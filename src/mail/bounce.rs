@@ -1,6 +1,6 @@
 //! What a bounce says: the bounced recipients, the DSN status and whether it is final.
 //!
-//! RFC 3464 fields first (Final-Recipient, else Original-Recipient; Status; Action), then, for
+//! RFC 3464 fields first (Final-Recipient and Original-Recipient; Status; Action), then, for
 //! the many MTAs that send plain-text failure notices, a best-effort reading of the text.
 
 use super::classify::{self, Facts};
@@ -19,11 +19,13 @@ pub fn details(facts: &Facts<'_>) -> Bounce {
         fields.read(&headers::lossy(body));
     }
     let notice = notice_text(facts.text);
-    let mut recipients = if !fields.final_recipients.is_empty() {
-        fields.final_recipients
-    } else {
-        fields.original_recipients
-    };
+    // Where the MTA tried, then the addresses the owner wrote to where they differ: through a
+    // forwarding address (an alumni or vanity domain) only the latter is the candidate's
+    // (found in review: the candidate was never bounced, and every follow-up bounced again).
+    let mut recipients = fields.final_recipients;
+    for original in fields.original_recipients {
+        push_unique(&mut recipients, Some(original));
+    }
     if recipients.is_empty() {
         recipients = addresses_in_notice(notice, facts);
     }

@@ -110,7 +110,8 @@ fn dsn_is_a_hard_or_soft_bounce_with_final_recipients() {
     assert_eq!(hard.class, Class::Bounce);
     let bounce = hard.bounce.expect("bounce details");
     assert_eq!(bounce.kind, BounceKind::Hard);
-    assert_eq!(bounce.recipients, ["cand@example.com"]);
+    // The address tried, then the one written to (a forwarding address).
+    assert_eq!(bounce.recipients, ["cand@example.com", "orig@example.com"]);
     assert_eq!(bounce.status.as_deref(), Some("5.1.1"));
     let soft = dsn("4.4.7", "delayed").bounce.expect("bounce details");
     assert_eq!(
@@ -722,5 +723,23 @@ fn a_recipient_delivered_in_a_mixed_report_is_not_bounced() {
     assert_eq!(
         (bounce.kind, bounce.recipients),
         (BounceKind::Hard, vec!["gone@c.example".to_owned()])
+    );
+}
+
+#[test]
+fn a_bounce_through_a_forwarding_address_names_the_address_written_to() {
+    // Postfix at a forwarding domain (an alumni address, a vanity domain) expanded the
+    // candidate's address to one that no longer exists: Final-Recipient is where it tried,
+    // Original-Recipient the address the owner wrote to (found in review: only the former was
+    // kept, so the candidate was never bounced and every follow-up bounced again).
+    let m = msg(
+        "From: MAILER-DAEMON@mx.alumni.example (Mail Delivery System)\nTo: jane@agency.example\nDate: Tue, 3 Mar 2026 10:00:02 +0000\nSubject: Undelivered Mail Returned to Sender\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"",
+        "--b\r\nContent-Type: text/plain\r\n\r\n<ann@oldjob.example> (expanded from <ann@alumni.example>): host mx.oldjob.example said: 550 5.1.1 User unknown\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.alumni.example\r\n\r\nFinal-Recipient: rfc822; ann@oldjob.example\r\nOriginal-Recipient: rfc822;ann@alumni.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n",
+    );
+    let bounce = m.bounce.expect("bounce details");
+    assert_eq!(bounce.kind, BounceKind::Hard);
+    assert_eq!(
+        bounce.recipients,
+        ["ann@oldjob.example", "ann@alumni.example"]
     );
 }

@@ -151,7 +151,10 @@ const EXPECTED_BOUNCES: &[(&str, &[&str])] = &[
         &["apdugoaidugoaidugoaeiudggadi@gmail.com"],
     ), // opensmtpd
     ("0000269.sisimai:2,S", &["kijitora@example.jp"]),  // outlook, DSN
-    ("0000277.sisimai:2,S", &["r@p351355.pool.example.ne.jp"]), // postfix, Final not Original
+    (
+        "0000277.sisimai:2,S",
+        &["r@p351355.pool.example.ne.jp", "kijitora@example.org"],
+    ), // postfix: the address tried, then the one written to
     ("0000346.sisimai:2,S", &["kijitora@example.jp"]),  // powermta
     ("0000349.sisimai:2,S", &["kijitora@example.ne.jp"]), // qmail
     ("0000374.sisimai:2,S", &["userunknown@neko.example.jp"]), // receiving SES
