@@ -562,12 +562,21 @@ async fn a_candidates_reply_to_is_theirs_answered_there_and_followed_up_there() 
 
     let out = run_once(&config, t1);
     assert!(out.contains("1 sent"), "{out} {:?}", outbox(&config));
-    let got = candor_mail(&stack, &fay_home, "INBOX").await;
-    assert_eq!(got.len(), 1, "Fay's follow-up at home");
+    // Postfix delivers after it accepted: wait for it (polling, 20 s at most).
+    let got = stack
+        .wait_for_message(
+            &fay_home,
+            "INBOX",
+            |m| header(&m.raw, "X-Candor").is_some(),
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("Fay's follow-up at home");
     assert_eq!(
-        header(&got[0].raw, "In-Reply-To").as_deref(),
+        header(&got.raw, "In-Reply-To").as_deref(),
         Some("<fay2@agency.example>")
     );
+    assert_eq!(candor_mail(&stack, &fay_home, "INBOX").await.len(), 1);
     let rows = outbox(&config);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].candidate, "fay@work.example");
