@@ -49,11 +49,14 @@ pub(super) fn build_config(ctx: &mut Ctx<'_>, text: &str) -> Option<Config> {
     }
     let mut accounts = Vec::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut mailboxes: BTreeMap<(String, u16, String), String> = BTreeMap::new();
     for section in &account_sections {
         let name = section.string(ctx, "name");
+        let mut duplicate_name = false;
         if let Some(name) = &name {
             match names.get(&name.value) {
                 Some(first) => {
+                    duplicate_name = true;
                     let message = format!(
                         "duplicate account name {:?} (also used by {first}): names must be unique",
                         name.value
@@ -66,6 +69,36 @@ pub(super) fn build_config(ctx: &mut Ctx<'_>, text: &str) -> Option<Config> {
             }
         }
         if let Some(account) = build_account(ctx, section) {
+            // Each account has its own outbox and its own gates: two that write (send or
+            // draft) from one mailbox would each follow up and close the same candidates. A
+            // dry-run account only records, and may watch a mailbox beside another.
+            let mailbox = (
+                account.imap.host.to_lowercase(),
+                account.imap.port,
+                account.imap.username.clone(),
+            );
+            // A repeated name is reported already: one problem, one message.
+            if account.mode != crate::config::Mode::DryRun && !duplicate_name {
+                match mailboxes.entry(mailbox) {
+                    std::collections::btree_map::Entry::Occupied(first) => {
+                        let (host, port, user) = first.key();
+                        let message = format!(
+                            "account {:?} reads the same mailbox as account {:?} \
+                             ({user}@{host}:{port}): each would write to the same candidates; \
+                             make them one account",
+                            account.name,
+                            first.get()
+                        );
+                        match &name {
+                            Some(name) => ctx.report_at(name, message),
+                            None => ctx.report(&(0..0), "account", message),
+                        }
+                    }
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(account.name.clone());
+                    }
+                }
+            }
             accounts.push(account);
         }
     }

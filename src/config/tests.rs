@@ -592,3 +592,43 @@ fn a_password_command_is_killed_when_the_daemon_stops() {
         began.elapsed()
     );
 }
+
+/// Two accounts that write (send or draft) from one mailbox would each follow up and close the
+/// same candidates (each has its own outbox and gates): refused at the second account's name.
+/// The same server under another user is another mailbox.
+#[test]
+fn two_accounts_on_one_mailbox_are_refused() {
+    let second = |host: &str, user: &str| {
+        MINIMAL
+            .replace("\nname = \"jane\"", "\nname = \"tom\"")
+            .replace(
+                "host = \"imap.agency.example\"",
+                &format!("host = \"{host}\""),
+            )
+            .replace("username = \"jane\"", &format!("username = \"{user}\""))
+    };
+    let text = format!("{MINIMAL}{}", second("IMAP.Agency.example", "jane"));
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key, "account[1].name");
+    assert!(
+        found[0]
+            .message
+            .contains("reads the same mailbox as account \"jane\""),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        parse(&format!(
+            "{MINIMAL}{}",
+            second("imap.agency.example", "tom")
+        ))
+        .is_ok()
+    );
+    // A dry-run account only records: it may watch the mailbox beside one that writes.
+    let watching = second("imap.agency.example", "jane").replace(
+        "timezone = \"Europe/Berlin\"",
+        "timezone = \"Europe/Berlin\"\nmode = \"dry-run\"",
+    );
+    assert!(parse(&format!("{MINIMAL}{watching}")).is_ok());
+}
