@@ -113,6 +113,26 @@ fn apply(edit: &Edit) -> String {
     }
 }
 
+/// `BASE` with its store in `dir`, written there as `NAME.toml` (owner-only): the config's path
+/// and the store's.
+pub(crate) fn base_with_store(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let store = dir.join("candor.db");
+    let text = BASE.replace(
+        "[storage]\n",
+        &format!("[storage]\npath = \"{}\"\n", store.display()),
+    );
+    (write_config(dir, name, &text, 0o600), store)
+}
+
+/// Template overrides in `dir/templates`: (file name, text).
+fn write_templates(dir: &Path, files: &[(&str, &str)]) {
+    let templates = dir.join("templates");
+    std::fs::create_dir(&templates).expect("templates dir");
+    for (name, text) in files {
+        std::fs::write(templates.join(name), text).expect("write template");
+    }
+}
+
 fn write_config(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).expect("write config");
@@ -698,12 +718,7 @@ fn second_account() -> String {
 #[test]
 fn candidate_add_and_exclude_refuse_what_the_config_would_refuse() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = dir.path().join("candor.db");
-    let text = BASE.replace(
-        "[storage]\n",
-        &format!("[storage]\npath = \"{}\"\n", store.display()),
-    );
-    let path = write_config(dir.path(), "marks", &text, 0o600);
+    let (path, _) = base_with_store(dir.path(), "marks");
     let candidate = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_candor"))
             .arg("--config")
@@ -748,23 +763,21 @@ fn candidate_add_and_exclude_refuse_what_the_config_would_refuse() {
 fn check_config_reports_every_bad_template_override() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = write_config(dir.path(), "candor", BASE, 0o600);
+    write_templates(
+        dir.path(),
+        &[
+            ("follow_up_1.txt", "Hi {{ candidate.first_name }\n"),
+            (
+                "follow_up_2.html",
+                "<p>Hi {{ candidate.frist_name }},</p>\n",
+            ),
+            (
+                "closure_silence.txt",
+                "Hi {{ candidate.first_name }},\n\n{{ owner.signature }}\n",
+            ),
+        ],
+    );
     let templates = dir.path().join("templates");
-    std::fs::create_dir(&templates).unwrap();
-    std::fs::write(
-        templates.join("follow_up_1.txt"),
-        "Hi {{ candidate.first_name }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        templates.join("follow_up_2.html"),
-        "<p>Hi {{ candidate.frist_name }},</p>\n",
-    )
-    .unwrap();
-    std::fs::write(
-        templates.join("closure_silence.txt"),
-        "Hi {{ candidate.first_name }},\n\n{{ owner.signature }}\n",
-    )
-    .unwrap();
     let output = run_check_config(&path);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -806,24 +819,14 @@ fn check_config_reports_every_bad_template_override() {
 #[test]
 fn run_and_digest_refuse_bad_template_overrides_as_configuration() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = dir.path().join("candor.db");
-    let text = BASE.replace(
-        "[storage]\n",
-        &format!("[storage]\npath = \"{}\"\n", store.display()),
+    let (path, store) = base_with_store(dir.path(), "candor");
+    write_templates(
+        dir.path(),
+        &[
+            ("follow_up_1.txt", "Hi {{ candidate.first_name }\n"),
+            ("closure_silence.txt", "Hi {{ candidate.frist_name }},\n"),
+        ],
     );
-    let path = write_config(dir.path(), "candor", &text, 0o600);
-    let templates = dir.path().join("templates");
-    std::fs::create_dir(&templates).unwrap();
-    std::fs::write(
-        templates.join("follow_up_1.txt"),
-        "Hi {{ candidate.first_name }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        templates.join("closure_silence.txt"),
-        "Hi {{ candidate.frist_name }},\n",
-    )
-    .unwrap();
     for args in [&["run", "--once"][..], &["digest", "--print"][..]] {
         let output = Command::new(env!("CARGO_BIN_EXE_candor"))
             .arg("--config")

@@ -5,31 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::text;
+
 fn config(dir: &Path) -> PathBuf {
-    let text = format!(
-        r#"[storage]
-path = "{store}"
-
-[[account]]
-name = "jane"
-owner_name = "Jane Doe"
-owner_addresses = ["jane@agency.example"]
-timezone = "Europe/Berlin"
-
-[account.imap]
-host = "imap.agency.example"
-username = "jane"
-password_command = "echo secret"
-
-[account.smtp]
-host = "smtp.agency.example"
-password_command = "echo secret"
-"#,
-        store = dir.join("candor.db").display()
-    );
-    let path = dir.join("candor.toml");
-    std::fs::write(&path, text).expect("write config");
-    path
+    crate::cli_config::base_with_store(dir, "candor").0
 }
 
 fn candor(config: &Path, args: &[&str]) -> Output {
@@ -40,10 +19,6 @@ fn candor(config: &Path, args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .expect("run candor")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Found in review: `candidate pause "Ann Lee <ann@x.example>"` said the candidate was paused
