@@ -29,6 +29,22 @@ fn non_empty_string(ctx: &mut Ctx<'_>, section: &Section<'_, '_>, key: &str) -> 
     Some(value.value)
 }
 
+/// A configured folder name as candor holds folder names: the Inbox as `INBOX`, which RFC 3501
+/// §5.1 makes case-insensitive (the sync holds a listed `Inbox` so too); a scope folder written
+/// "Inbox" was compared with `INBOX` and matched nothing. Other names are kept as written.
+fn folder_name(name: String) -> String {
+    if name.eq_ignore_ascii_case("INBOX") {
+        "INBOX".to_owned()
+    } else {
+        name
+    }
+}
+
+/// A folder key: a non-empty string, as [`folder_name`] holds it.
+fn folder(ctx: &mut Ctx<'_>, section: &Section<'_, '_>, key: &str) -> Option<String> {
+    non_empty_string(ctx, section, key).map(folder_name)
+}
+
 pub(super) fn build_folders(ctx: &mut Ctx<'_>, account: &Section<'_, '_>) -> Folders {
     let Some(section) = account.table(ctx, "folders", keys::FOLDERS) else {
         return Folders {
@@ -41,15 +57,15 @@ pub(super) fn build_folders(ctx: &mut Ctx<'_>, account: &Section<'_, '_>) -> Fol
     let mut outcomes = BTreeMap::new();
     if let Some(table) = section.table(ctx, "outcomes", keys::OUTCOMES) {
         for outcome in <Outcome as super::Choice>::ALL {
-            if let Some(folder) = non_empty_string(ctx, &table, outcome.as_str()) {
+            if let Some(folder) = folder(ctx, &table, outcome.as_str()) {
                 outcomes.insert(*outcome, folder);
             }
         }
     }
     Folders {
-        sent: non_empty_string(ctx, &section, "sent"),
-        drafts: non_empty_string(ctx, &section, "drafts"),
-        hold: non_empty_string(ctx, &section, "hold"),
+        sent: folder(ctx, &section, "sent"),
+        drafts: folder(ctx, &section, "drafts"),
+        hold: folder(ctx, &section, "hold"),
         outcomes,
     }
 }
@@ -75,7 +91,7 @@ pub(super) fn build_scope(ctx: &mut Ctx<'_>, account: &Section<'_, '_>) -> Scope
             if item.value.trim().is_empty() {
                 ctx.report_at(item, "empty folder name");
             } else {
-                folders.push(item.value.clone());
+                folders.push(folder_name(item.value.clone()));
             }
         }
     }

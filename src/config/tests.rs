@@ -632,3 +632,23 @@ fn two_accounts_on_one_mailbox_are_refused() {
     );
     assert!(parse(&format!("{MINIMAL}{watching}")).is_ok());
 }
+
+/// The Inbox is named case-insensitively (RFC 3501 §5.1): a scope, hold or outcome folder
+/// written "Inbox" is held as `INBOX`, the name the sync gives it whatever case the server
+/// lists it in; other names keep their case.
+#[test]
+fn the_inbox_is_held_as_inbox_in_any_case() {
+    let text = format!(
+        "{MINIMAL}\n[account.folders]\nhold = \"inbox\"\n\n[account.folders.outcomes]\n\
+         not_selected = \"Inbox\"\n\n[account.scope]\nmode = \"folders\"\n\
+         folders = [\"Inbox\", \"Candidates\"]\n"
+    );
+    let config = parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+    let account = &config.accounts[0];
+    assert_eq!(account.scope.folders, ["INBOX", "Candidates"]);
+    assert_eq!(account.folders.hold.as_deref(), Some("INBOX"));
+    assert_eq!(
+        account.folders.outcomes.values().collect::<Vec<_>>(),
+        ["INBOX"]
+    );
+}
