@@ -489,24 +489,28 @@ fn reply_to_aliases(
     identity: &Identity,
     is_candidate_address: &dyn Fn(&str) -> bool,
 ) -> Option<Identity> {
-    if !messages
-        .iter()
-        .any(|m| m.class == Class::Human && !m.reply_to.is_empty())
-    {
-        return None;
-    }
-    // Per sending address: the Reply-To addresses and the display names of its human mail.
+    // Per sending address that ever gave a Reply-To (few, and usually none): the Reply-To
+    // addresses and the display names of its human mail. The planner runs this at every plan.
     #[derive(Default)]
     struct Sender<'a> {
         reply_to: BTreeSet<&'a str>,
         names: BTreeSet<Vec<String>>,
     }
-    let mut senders: BTreeMap<&str, Sender<'_>> = BTreeMap::new();
+    let mut senders: BTreeMap<&str, Sender<'_>> = messages
+        .iter()
+        .filter(|m| m.class == Class::Human && !m.reply_to.is_empty())
+        .map(|m| (m.from.as_str(), Sender::default()))
+        .collect();
+    if senders.is_empty() {
+        return None;
+    }
     for m in messages {
         if m.class != Class::Human {
             continue;
         }
-        let sender = senders.entry(m.from.as_str()).or_default();
+        let Some(sender) = senders.get_mut(m.from.as_str()) else {
+            continue;
+        };
         sender
             .reply_to
             .extend(m.reply_to.iter().map(|(a, _)| a.as_str()));

@@ -139,7 +139,7 @@ pub fn plan_facts(
     let outbox = OutboxView::new(account, &facts, &extra, now);
     let verdicts = (0..facts.conversations.len())
         .map(|index| {
-            let f = conversation_facts_in(account, &facts, &extra, &outbox, index);
+            let f = conversation_facts(account, &facts, &extra, &outbox, index);
             let decision = policy::decide(&f, &config, &facts.calendar, now);
             Verdict {
                 conversation: index,
@@ -155,18 +155,6 @@ pub fn plan_facts(
         extra,
         verdicts,
     }
-}
-
-/// The policy's facts about one conversation.
-pub fn conversation_facts(
-    account: &Account,
-    facts: &AccountFacts,
-    extra: &Extra,
-    index: usize,
-    now: Timestamp,
-) -> Facts {
-    let outbox = OutboxView::new(account, facts, extra, now);
-    conversation_facts_in(account, facts, extra, &outbox, index)
 }
 
 /// The outbox as the planner reads it, indexed once per plan: each conversation used to scan
@@ -233,8 +221,8 @@ impl<'a> OutboxView<'a> {
     }
 }
 
-/// [`conversation_facts`] with the outbox indexed once for the whole plan.
-pub fn conversation_facts_in(
+/// The policy's facts about one conversation, with the outbox indexed once for the whole plan.
+pub fn conversation_facts(
     account: &Account,
     facts: &AccountFacts,
     extra: &Extra,
@@ -509,7 +497,8 @@ schedule = "off"
             .iter()
             .position(|c| c.address == address)
             .unwrap_or_else(|| panic!("no conversation with {address}"));
-        let conversation = conversation_facts(account, facts, extra, index, now);
+        let outbox = OutboxView::new(account, facts, extra, now);
+        let conversation = conversation_facts(account, facts, extra, &outbox, index);
         policy::decide(&conversation, &policy_config(account), &facts.calendar, now)
     }
 
@@ -621,7 +610,8 @@ schedule = "off"
                 "{mode}"
             );
             let index = 0;
-            let conversation = conversation_facts(account, &facts, &extra, index, now);
+            let outbox = OutboxView::new(account, &facts, &extra, now);
+            let conversation = conversation_facts(account, &facts, &extra, &outbox, index);
             assert!(conversation.automated.is_empty(), "{mode}");
             assert_eq!(conversation.recipient_last_automated_at, None, "{mode}");
             assert_eq!(conversation.account_sent_today, 0, "{mode}");

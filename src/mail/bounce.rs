@@ -92,11 +92,8 @@ impl DsnFields {
                     _ => {}
                 }
             } else if name.eq_ignore_ascii_case("Action") {
-                let action = value.split('(').next().unwrap_or("").trim();
-                self.delayed |= action.eq_ignore_ascii_case("delayed");
-                block.delivered = ["delivered", "relayed", "expanded"]
-                    .iter()
-                    .any(|success| action.eq_ignore_ascii_case(success));
+                self.delayed |= action_of(value).eq_ignore_ascii_case("delayed");
+                block.delivered = is_success_action(value);
             }
         }
         self.end_block(block);
@@ -122,6 +119,20 @@ struct RecipientBlock {
     final_recipients: Vec<String>,
     original_recipients: Vec<String>,
     delivered: bool,
+}
+
+/// An Action field's value without its comment: "relayed (to a non-DSN MTA)" is `relayed`.
+fn action_of(value: &str) -> &str {
+    value.split('(').next().unwrap_or("").trim()
+}
+
+/// Whether an Action field's value says the message got there (RFC 3464 §2.3.3: `delivered`,
+/// `relayed`, `expanded`).
+pub(super) fn is_success_action(value: &str) -> bool {
+    let action = action_of(value);
+    ["delivered", "relayed", "expanded"]
+        .iter()
+        .any(|success| action.eq_ignore_ascii_case(success))
 }
 
 fn push_unique(list: &mut Vec<String>, address: Option<String>) {

@@ -145,12 +145,7 @@ fn reports_only_success(parsed: &mail_parser::Message<'_>) -> bool {
             if !name.trim().eq_ignore_ascii_case("Action") {
                 continue;
             }
-            // "delivered", also with a comment: "relayed (to a non-DSN MTA)".
-            let action = value.split('(').next().unwrap_or("").trim();
-            if !["delivered", "relayed", "expanded"]
-                .iter()
-                .any(|success| action.eq_ignore_ascii_case(success))
-            {
+            if !super::bounce::is_success_action(value) {
                 return false;
             }
             actions += 1;
