@@ -24,7 +24,7 @@ pub fn digest(config: &Config, send: bool, clock: Clock) -> ExitCode {
         let now = clock.now();
         let mut texts = Vec::new();
         for account in &config.accounts {
-            let result = digest::current_period(&store, account, now)
+            let result = digest::preview_period(&store, account, now)
                 .and_then(|(start, end)| digest::build(&store, account, start, end, now))
                 .and_then(|d| templates.render_digest(&d));
             match result {

@@ -62,6 +62,24 @@ pub fn current_period(
     ))
 }
 
+/// The period `digest --print` shows: [`current_period`] up to the end of the current second,
+/// so that what happened in the second the preview is asked (the drafts of a `run --once` just
+/// before it) is listed. A sent digest ends at the start of its second instead, and the next
+/// period begins there: what happened in that second is in the next digest, never in none.
+pub fn preview_period(
+    store: &Store,
+    account: &Account,
+    now: Timestamp,
+) -> anyhow::Result<(Timestamp, Timestamp)> {
+    current_period(store, account, end_of_second(now))
+}
+
+/// `t` if it is a whole second, else the next whole second.
+fn end_of_second(t: Timestamp) -> Timestamp {
+    let whole = t.as_second() + i64::from(t.subsec_nanosecond() > 0);
+    Timestamp::from_second(whole).unwrap_or(t)
+}
+
 /// What happened to a digest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Sent {
@@ -281,6 +299,31 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    /// The demo's digest, printed in the second its `run --once` drafted three emails, said
+    /// "SENT OR DRAFTED SINCE THE LAST SUMMARY (0)": its period ended at the start of that second.
+    #[test]
+    fn a_preview_covers_the_second_it_is_asked_in() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(
+            end_of_second(at("2026-11-28T06:05:14.25Z")),
+            at("2026-11-28T06:05:15Z")
+        );
+        assert_eq!(
+            end_of_second(at("2026-11-28T06:05:14Z")),
+            at("2026-11-28T06:05:14Z")
+        );
+        let account = crate::config::loopback_account("dry-run", 9, 25, "");
+        let store = Store::open_in_memory().unwrap();
+        let (_, end) = preview_period(&store, &account, at("2026-11-28T06:05:14.25Z")).unwrap();
+        assert_eq!(end, at("2026-11-28T06:05:15Z"));
+        let (_, end) = current_period(&store, &account, at("2026-11-28T06:05:14.25Z")).unwrap();
+        assert_eq!(
+            end,
+            at("2026-11-28T06:05:14Z"),
+            "a sent digest ends where the next begins"
+        );
+    }
 
     /// Regression (review): the digest had no stop flag. A stop asked for while the digest task
     /// was making its digest still began the SMTP transaction, which the daemon's grace could

@@ -225,6 +225,34 @@ business_days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]
 send_hours = \"00:00-24:00\"
 ";
 
+/// Regression: the demo printed its digest in the second its `run --once` acted, and the digest
+/// said nothing was done since the last summary: the period ended at the start of that second.
+#[test]
+fn a_printed_digest_lists_what_was_done_in_the_same_second() {
+    let (stack, jane) = demo_stack();
+    let config = write_config(&[&|dir| account_toml(&stack, "jane", &jane, dir, DEMO_POLICY)]);
+    run_ok(&config, &["sync"]);
+    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .unwrap()
+        .to_string();
+    run_ok(&config, &["--now", &now, "run", "--once"]);
+    let done = text(&candor(&config, &["outbox", "list"]).stdout)
+        .lines()
+        .filter(|l| l.contains("recorded"))
+        .count();
+    assert!(done > 0, "run --once acted on the demo mailbox");
+    let printed = run_ok(&config, &["--now", &now, "digest", "--print"]);
+    let listed = printed
+        .lines()
+        .find(|l| l.starts_with("SENT OR DRAFTED SINCE THE LAST SUMMARY"))
+        .unwrap_or_else(|| panic!("no such section in {printed}"));
+    assert_eq!(
+        listed,
+        format!("SENT OR DRAFTED SINCE THE LAST SUMMARY ({done})"),
+        "{printed}"
+    );
+}
+
 #[test]
 fn the_demo_digest_arrives_names_the_right_people_and_equals_stats() {
     let (stack, jane) = demo_stack();
