@@ -35,6 +35,21 @@ pub const IDLE_AT_MOST: Duration = Duration::from_secs(9 * 60);
 /// Poll interval for servers without IDLE.
 pub const POLL_EVERY: Duration = Duration::from_secs(60);
 
+/// Gives the memory freed since the last call back to the system, after the daemon's heavy
+/// steps (a sync, a plan, a digest), which allocate in many small pieces. glibc keeps freed
+/// memory in its heaps, and a few long-lived allocations made during those steps (SQLite's page
+/// cache among them) pin the pages around them: on the 100k-message mailbox of issue 4 the idle
+/// daemon stayed at 190–260 MB RSS after its first cycle with under 30 MB in use, and at about
+/// 40 MB once trimmed. The call walks the heaps' free chunks: a few milliseconds.
+pub(crate) fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the kernel; it
+    // takes the heaps' locks like any allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// What one pass over an account did: the sync, and the outbox cycle when asked for.
 pub type PassReport = (AccountSyncReport, Option<CycleReport>);
 

@@ -290,6 +290,7 @@ async fn serve(
                 }
             };
             log_cycle(account, &cycle);
+            super::release_freed_memory();
             // The Inbox last, so that it is the selected folder for IDLE.
             let report = tokio::select! {
                 r = imap::sync_folder(store, account_id, &mut session, "INBOX", "inbox", &threads, clock) => r?,

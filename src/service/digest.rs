@@ -85,6 +85,7 @@ pub async fn digest_once(
     if let Err(err) = digest::retry_pending(store, account, clock, retry, stop).await {
         tracing::warn!(account = %account.name, "digest retry: {err:#}");
     }
+    super::release_freed_memory();
 }
 
 /// Whether candor was already following the account at `slot` (its first sync ended before):
