@@ -570,13 +570,29 @@ fn next_email(
             Kind::FollowUp2
         };
         let mut due = cal.add_business_days(anchor, business_days(config.follow_up_after_days));
+        // The reason names what the due time counts from (found in review: a second follow-up
+        // due five days after the first said "after the owner's message of" a date two weeks
+        // before it, which did not add up for the owner reading `candor plan`).
+        let mut reason = if anchor > latest_owner.time {
+            format!(
+                "no answer {} business days after the follow-up of {anchor}",
+                config.follow_up_after_days
+            )
+        } else {
+            format!(
+                "no answer {} business days after the owner's message of {}",
+                config.follow_up_after_days, latest_owner.time
+            )
+        };
         if let Some(last) = last_follow_up {
-            due = due.max(cal.add_business_days(last, FOLLOW_UP_SPACING_DAYS));
+            let spaced = cal.add_business_days(last, FOLLOW_UP_SPACING_DAYS);
+            if spaced > due {
+                due = spaced;
+                reason = format!(
+                    "no answer {FOLLOW_UP_SPACING_DAYS} business days after the follow-up of {last} (follow-ups stay {FOLLOW_UP_SPACING_DAYS} business days apart)"
+                );
+            }
         }
-        let reason = format!(
-            "no answer {} business days after the owner's message of {}",
-            config.follow_up_after_days, latest_owner.time
-        );
         (kind, due, reason)
     } else if facts
         .automated

@@ -408,3 +408,49 @@ fn business_days_dst_holidays_and_send_window() {
         },
     ]);
 }
+
+/// Found in review: `candor plan` gave a second follow-up, due five business days after the
+/// first, the reason "no answer 5 business days after the owner's message of" a date two weeks
+/// before it: the reason names what the due time counts from.
+#[test]
+fn a_second_follow_up_gives_the_first_as_its_reason() {
+    let reason = |build: fn(&mut Trace)| {
+        let mut t = Trace::new();
+        build(&mut t);
+        let decision = t.decide();
+        let planned = decision.planned.expect("a follow-up is planned");
+        (planned.kind, t.local(planned.due), planned.reason)
+    };
+    let (kind, due, why) = reason(|t| {
+        cold_question(t);
+        t.row(FollowUp1, OutboxState::Sent, "2026-03-09T10:00");
+        t.now("2026-03-16T10:00");
+    });
+    assert_eq!((kind, due.as_str()), (FollowUp2, "2026-03-16T10:00"));
+    assert_eq!(
+        why,
+        "no answer 5 business days after the follow-up of 2026-03-09T09:00:00Z"
+    );
+    // The spacing of follow-ups, not follow_up_after_days, sets this one's due time.
+    let (kind, due, why) = reason(|t| {
+        t.config.follow_up_after_days = 2;
+        cold_question(t);
+        t.row(FollowUp1, OutboxState::Sent, "2026-03-04T10:00");
+        t.now("2026-03-06T10:00");
+    });
+    assert_eq!((kind, due.as_str()), (FollowUp2, "2026-03-11T10:00"));
+    assert_eq!(
+        why,
+        "no answer 5 business days after the follow-up of 2026-03-04T09:00:00Z (follow-ups stay 5 business days apart)"
+    );
+    // The first follow-up still counts from the owner's message.
+    let (kind, _, why) = reason(|t| {
+        cold_question(t);
+        t.now("2026-03-09T10:00");
+    });
+    assert_eq!(kind, FollowUp1);
+    assert_eq!(
+        why,
+        "no answer 5 business days after the owner's message of 2026-03-02T09:00:00Z"
+    );
+}
