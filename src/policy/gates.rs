@@ -149,12 +149,16 @@ fn spacing(
     a: &Assessment,
 ) -> Result<(), HeldBack> {
     let sent = |state: OutboxState| state.counts_as_sent();
-    if facts
+    if let Some(row) = facts
         .automated
         .iter()
-        .any(|r| r.kind == planned.kind && r.reply_to == planned.reply_to && sent(r.state))
+        .find(|r| r.kind == planned.kind && r.reply_to == planned.reply_to && sent(r.state))
     {
-        return Err(held(Gate::Spacing, "this email was already sent", None));
+        return Err(held(
+            Gate::Spacing,
+            format!("this email {}", already(row)),
+            None,
+        ));
     }
     if planned.kind.is_follow_up() || planned.kind == Kind::ClosureSilence {
         let opened = a.candidate_wait_opened.unwrap_or(Timestamp::MIN);
@@ -177,12 +181,16 @@ fn spacing(
             }
         }
         if planned.kind == Kind::ClosureSilence
-            && facts
+            && let Some(row) = facts
                 .automated
                 .iter()
-                .any(|r| r.kind == Kind::ClosureSilence && r.created_at >= opened && sent(r.state))
+                .find(|r| r.kind == Kind::ClosureSilence && r.created_at >= opened && sent(r.state))
         {
-            return Err(held(Gate::Spacing, "a closure was already sent", None));
+            return Err(held(
+                Gate::Spacing,
+                format!("a closure {}", already(row)),
+                None,
+            ));
         }
     }
     let last_here = facts
@@ -206,6 +214,21 @@ fn spacing(
         }
     }
     Ok(())
+}
+
+/// What became of an email that takes its slot, as the owner would say it (found in review:
+/// a follow-up drafted and still waiting in Drafts was held back as "already sent", so the
+/// owner could believe the candidate had it).
+fn already(row: &super::SentRecord) -> String {
+    let what = match row.state {
+        OutboxState::Drafted => "was already drafted",
+        OutboxState::Recorded => "was already recorded (dry-run)",
+        OutboxState::Sending | OutboxState::Unknown => {
+            "may already have gone (its outcome is unknown)"
+        }
+        _ => "was already sent",
+    };
+    format!("{what} at {}", row.time())
 }
 
 /// Gate 5, first half: due, past a decided closure's cancel window and digest, in send hours.

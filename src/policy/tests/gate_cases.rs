@@ -223,6 +223,31 @@ fn the_recheck_before_sending_sees_what_changed() {
     );
 }
 
+/// Found in review: a follow-up drafted and still waiting in the owner's Drafts was held back as
+/// "this email was already sent", which told the owner the candidate had it. The detail says
+/// what became of the email, and when.
+#[test]
+fn an_email_that_takes_its_slot_is_named_by_what_became_of_it() {
+    let detail = |then: fn(&mut Trace)| {
+        let (_, verdict) = recheck(due_follow_up, then, "2026-03-09T10:01");
+        let held = verdict.expect_err("the email already has its row");
+        assert_eq!(held.gate, Gate::Spacing, "{held:?}");
+        held.detail
+    };
+    assert_eq!(
+        detail(|t| t.row(FollowUp1, OutboxState::Drafted, "2026-03-09T10:00:10")),
+        "this email was already drafted at 2026-03-09T09:00:10Z"
+    );
+    assert_eq!(
+        detail(|t| t.row(FollowUp1, OutboxState::Recorded, "2026-03-09T10:00:10")),
+        "this email was already recorded (dry-run) at 2026-03-09T09:00:10Z"
+    );
+    assert_eq!(
+        detail(|t| t.row(FollowUp1, OutboxState::Sent, "2026-03-09T10:00:10")),
+        "this email was already sent at 2026-03-09T09:00:10Z"
+    );
+}
+
 #[test]
 fn a_reply_between_decision_and_send_moves_a_decided_closure() {
     let mut t = Trace::new();
