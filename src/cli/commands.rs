@@ -96,18 +96,7 @@ pub async fn run(config: Config, clock: Clock, once: bool) -> ExitCode {
             match result {
                 Ok((sync, cycle)) => {
                     let c = cycle.unwrap_or_default();
-                    println!(
-                        "{name}: {} new messages; {} queued, {} sent, {} drafted, {} recorded, {} failed, {} unknown, {} cancelled at send time, {} to retry",
-                        sync.new_messages(),
-                        c.queued,
-                        c.sent,
-                        c.drafted,
-                        c.recorded,
-                        c.failed,
-                        c.unknown,
-                        c.cancelled,
-                        c.retrying
-                    );
+                    println!("{}", once_summary(&name, sync.new_messages(), &c));
                 }
                 Err(err) => {
                     failed = true;
@@ -128,6 +117,20 @@ pub async fn run(config: Config, clock: Clock, once: bool) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The line `run --once` prints for an account: what the sync found and what the cycle did.
+fn once_summary(name: &str, new_messages: usize, c: &crate::outbox::CycleReport) -> String {
+    // Found in review: "jane: 1 new messages".
+    let messages = if new_messages == 1 {
+        "message"
+    } else {
+        "messages"
+    };
+    format!(
+        "{name}: {new_messages} new {messages}; {} queued, {} sent, {} drafted, {} recorded, {} failed, {} unknown, {} cancelled at send time, {} to retry",
+        c.queued, c.sent, c.drafted, c.recorded, c.failed, c.unknown, c.cancelled, c.retrying
+    )
 }
 
 /// `candor stats --json [--since T] [--until T]`.
@@ -492,4 +495,24 @@ pub fn plan(config: &Config, json: bool, clock: Clock) -> ExitCode {
 /// The async runtime for commands that need one.
 pub(super) fn with_runtime_pub(future: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     super::with_runtime(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::once_summary;
+    use crate::outbox::CycleReport;
+
+    #[test]
+    fn run_once_says_one_new_message_in_the_singular() {
+        let cycle = CycleReport {
+            drafted: 1,
+            ..CycleReport::default()
+        };
+        assert_eq!(
+            once_summary("jane", 1, &cycle),
+            "jane: 1 new message; 0 queued, 0 sent, 1 drafted, 0 recorded, 0 failed, 0 unknown, 0 cancelled at send time, 0 to retry"
+        );
+        assert!(once_summary("jane", 0, &cycle).starts_with("jane: 0 new messages;"));
+        assert!(once_summary("jane", 2, &cycle).starts_with("jane: 2 new messages;"));
+    }
 }
