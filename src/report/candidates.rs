@@ -148,13 +148,18 @@ pub fn candidates_text(
             if in_scope { "in scope" } else { "tracked only" },
         );
     }
-    let _ = write!(
-        out,
-        "{} candidates in {}",
-        facts.conversations.len(),
-        facts.name
-    );
+    out.push_str(&count_line(facts.conversations.len(), &facts.name));
     out
+}
+
+/// The table's last line (found in review: "1 candidates in jane").
+fn count_line(candidates: usize, account: &str) -> String {
+    let noun = if candidates == 1 {
+        "candidate"
+    } else {
+        "candidates"
+    };
+    format!("{candidates} {noun} in {account}")
 }
 
 fn truncate(text: &str, width: usize) -> String {
@@ -285,4 +290,16 @@ pub fn latency_json(
         "candidate_reply": figures(Direction::CandidateReply),
         "open_waits": open.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_line;
+
+    #[test]
+    fn one_candidate_is_counted_in_the_singular() {
+        assert_eq!(count_line(1, "jane"), "1 candidate in jane");
+        assert_eq!(count_line(0, "jane"), "0 candidates in jane");
+        assert_eq!(count_line(12, "jane"), "12 candidates in jane");
+    }
 }
