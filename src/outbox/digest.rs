@@ -144,12 +144,7 @@ pub async fn send(
         from_address: owner.clone(),
         to_name: account.owner_name.clone(),
         to_address: account.digest.to.clone(),
-        subject: format!(
-            "candor: {} waiting on you, {} follow-up(s) coming ({})",
-            digest.totals.awaiting_you,
-            digest.coming.len(),
-            digest.period_end
-        ),
+        subject: subject(&digest),
         in_reply_to: None,
         references: Vec::new(),
         message_id: message_id.clone(),
@@ -214,6 +209,33 @@ pub async fn send(
 /// A stop asked for before the attempt leaves the row `queued`, its attempt count untouched:
 /// the daemon's grace would otherwise cut a transaction begun during the stop, leaving the
 /// digest `unknown` (found in review; the outbox cycle has the same rule).
+/// The digest's subject: who waits on the owner, and what candor will send in the next 24 hours
+/// (found in review: "0 follow-up(s) coming", and a closure after silence counted as a
+/// follow-up).
+fn subject(digest: &Digest) -> String {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let closures = digest
+        .coming
+        .iter()
+        .filter(|c| c.kind == "closure_silence")
+        .count();
+    let follow_ups = digest.coming.len() - closures;
+    let coming = match (follow_ups, closures) {
+        (_, 0) => count(follow_ups, "follow-up", "follow-ups"),
+        (0, _) => count(closures, "closure", "closures"),
+        _ => format!(
+            "{} and {}",
+            count(follow_ups, "follow-up", "follow-ups"),
+            count(closures, "closure", "closures")
+        ),
+    };
+    format!(
+        "candor: {} waiting on you, {coming} coming ({})",
+        digest.totals.awaiting_you, digest.period_end
+    )
+}
+
 pub async fn deliver(
     store: &Store,
     account: &Account,
@@ -322,6 +344,39 @@ mod tests {
             end,
             at("2026-11-28T06:05:14Z"),
             "a sent digest ends where the next begins"
+        );
+    }
+
+    /// Found in review: the subject said "0 follow-up(s) coming", and counted a closure after
+    /// silence among the follow-ups.
+    #[test]
+    fn the_subject_counts_follow_ups_and_closures_apart_in_good_english() {
+        let [mut digest, _] = Digest::samples();
+        let one = digest.coming[0].clone();
+        let closure = digest::Coming {
+            kind: "closure_silence".to_owned(),
+            what: "closure after silence".to_owned(),
+            ..one.clone()
+        };
+        let subject_with = |digest: &mut Digest, coming: Vec<digest::Coming>| {
+            digest.coming = coming;
+            subject(digest)
+        };
+        assert_eq!(
+            subject_with(&mut digest, vec![one.clone()]),
+            "candor: 1 waiting on you, 1 follow-up coming (Tue 3 Mar 08:00)"
+        );
+        assert_eq!(
+            subject_with(&mut digest, vec![]),
+            "candor: 1 waiting on you, 0 follow-ups coming (Tue 3 Mar 08:00)"
+        );
+        assert_eq!(
+            subject_with(&mut digest, vec![closure.clone()]),
+            "candor: 1 waiting on you, 1 closure coming (Tue 3 Mar 08:00)"
+        );
+        assert_eq!(
+            subject_with(&mut digest, vec![one.clone(), one, closure]),
+            "candor: 1 waiting on you, 2 follow-ups and 1 closure coming (Tue 3 Mar 08:00)"
         );
     }
 
