@@ -723,6 +723,29 @@ schedule = "off"
         assert_eq!(waits[1].direction, Direction::RecruiterReply);
     }
 
+    /// Found in review: `candidate show` printed Ann's message as "2026-11-19 18:45", in UTC
+    /// without saying so, while the digest (the owner's time zone) said "since Thu 19 Nov 19:45".
+    #[test]
+    fn the_timeline_says_its_times_are_utc() {
+        let config = config("auto");
+        let account = &config.accounts[0];
+        let facts = facts(
+            account,
+            vec![
+                jane_asks_ann(1, "2026-11-18T13:20:00Z"),
+                ann_writes(2, "2026-11-19T18:45:00Z", "Yes, I am interested."),
+            ],
+        );
+        let now: Timestamp = "2026-11-20T09:00:00Z".parse().unwrap();
+        let text = crate::report::candidates::timeline_text(&facts, 0, now);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("2026-11-18 13:20 UTC  you "), "{text}");
+        assert!(
+            lines[2].starts_with("2026-11-19 18:45 UTC  candidate "),
+            "{text}"
+        );
+    }
+
     /// Found in review: the owner paused Ann's automated mail, then Ann asked a question and
     /// waited a week; the digest listed her nowhere, neither as awaiting the owner nor overdue.
     #[test]

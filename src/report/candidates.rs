@@ -222,10 +222,12 @@ pub fn timeline_text(facts: &AccountFacts, index: usize, now: Timestamp) -> Stri
                 let _ = write!(note, "  answers after {}", human_duration(w.latency_s));
             }
         }
+        // Said to be UTC (SPEC §2): unmarked, 18:45 read as the owner's local time, and the
+        // digest gave the same message as 19:45 (found in review).
         let _ = writeln!(
             out,
             "{}  {:<9} {:<10} thread {:<6} {}{}",
-            m.time.strftime("%Y-%m-%d %H:%M"),
+            m.time.strftime("%Y-%m-%d %H:%M UTC"),
             who,
             m.class.as_str(),
             m.thread,
