@@ -723,6 +723,33 @@ schedule = "off"
         assert_eq!(waits[1].direction, Direction::RecruiterReply);
     }
 
+    /// Found in review: in `candor plan`, an email due "now" had its reason 17 columns left of
+    /// one due "at Mon 2026-11-30 15:30 CET".
+    #[test]
+    fn the_plan_lines_up_its_reasons() {
+        let config = config("auto");
+        let account = &config.accounts[0];
+        let bob_asked = StoredMessage {
+            thread: 2,
+            message_id: Some("bob1@x.example".to_owned()),
+            in_reply_to: None,
+            to: vec!["bob@b.example".to_owned()],
+            ..jane_asks_ann(10, "2026-03-05T10:00:00Z")
+        };
+        let facts = facts(
+            account,
+            vec![jane_asks_ann(1, "2026-03-02T09:00:00Z"), bob_asked],
+        );
+        let now: Timestamp = "2026-03-09T10:00:00Z".parse().unwrap();
+        let plan = plan_facts(account, facts, following(), now);
+        let text = crate::report::plan::plan_text(&plan, now);
+        let columns: Vec<usize> = text.lines().filter_map(|l| l.find("no answer")).collect();
+        assert_eq!(columns.len(), 2, "{text}");
+        assert_eq!(columns[0], columns[1], "{text}");
+        assert!(text.contains(" now "), "{text}");
+        assert!(text.contains(" at "), "{text}");
+    }
+
     /// Found in review: `candidate show` printed Ann's message as "2026-11-19 18:45", in UTC
     /// without saying so, while the digest (the owner's time zone) said "since Thu 19 Nov 19:45".
     #[test]

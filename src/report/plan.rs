@@ -88,7 +88,9 @@ pub fn plan_text(plan: &AccountPlan, now: Timestamp) -> String {
         );
         let _ = writeln!(
             out,
-            "  {:<24} {:<34} {:<10} {}{}",
+            // As wide as "at Sun 2026-03-29 10:00 CEST", so that the reasons line up (found in
+            // review: each "at ..." pushed its reason 17 columns right of a "now").
+            "  {:<24} {:<34} {:<28} {}{}",
             p["kind"].as_str().unwrap_or_default(),
             candidate,
             when,
