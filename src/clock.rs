@@ -34,9 +34,29 @@ impl Clock {
     }
 }
 
+/// `t` if it is a whole second, else the next whole second: the end of a window `[since, until)`
+/// that must hold everything up to `t`, since the store keeps whole seconds.
+pub fn end_of_second(t: Timestamp) -> Timestamp {
+    let whole = t.as_second() + i64::from(t.subsec_nanosecond() > 0);
+    Timestamp::from_second(whole).unwrap_or(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_end_of_a_second_is_the_next_whole_second() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(
+            end_of_second(at("2026-11-28T06:05:14.25Z")),
+            at("2026-11-28T06:05:15Z")
+        );
+        assert_eq!(
+            end_of_second(at("2026-11-28T06:05:14Z")),
+            at("2026-11-28T06:05:14Z")
+        );
+    }
 
     #[test]
     fn starting_at_reads_the_chosen_instant() {

@@ -159,7 +159,8 @@ pub fn stats(config: &Config, args: &StatsArgs, clock: Clock) -> ExitCode {
     let now = clock.now();
     let end = until
         .and_then(|u| jiff::Timestamp::from_second(u).ok())
-        .unwrap_or(now);
+        // Up to now, the current second included (the store keeps whole seconds).
+        .unwrap_or_else(|| crate::clock::end_of_second(now));
     // The default start is counted back from the end: from --until alone it was counted from
     // now, which left the window empty and every figure null for an --until in the past (found
     // in review).

@@ -71,13 +71,7 @@ pub fn preview_period(
     account: &Account,
     now: Timestamp,
 ) -> anyhow::Result<(Timestamp, Timestamp)> {
-    current_period(store, account, end_of_second(now))
-}
-
-/// `t` if it is a whole second, else the next whole second.
-fn end_of_second(t: Timestamp) -> Timestamp {
-    let whole = t.as_second() + i64::from(t.subsec_nanosecond() > 0);
-    Timestamp::from_second(whole).unwrap_or(t)
+    current_period(store, account, crate::clock::end_of_second(now))
 }
 
 /// What happened to a digest.
@@ -327,14 +321,6 @@ mod tests {
     #[test]
     fn a_preview_covers_the_second_it_is_asked_in() {
         let at = |s: &str| s.parse::<Timestamp>().unwrap();
-        assert_eq!(
-            end_of_second(at("2026-11-28T06:05:14.25Z")),
-            at("2026-11-28T06:05:15Z")
-        );
-        assert_eq!(
-            end_of_second(at("2026-11-28T06:05:14Z")),
-            at("2026-11-28T06:05:14Z")
-        );
         let account = crate::config::loopback_account("dry-run", 9, 25, "");
         let store = Store::open_in_memory().unwrap();
         let (_, end) = preview_period(&store, &account, at("2026-11-28T06:05:14.25Z")).unwrap();

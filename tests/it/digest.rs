@@ -227,6 +227,7 @@ send_hours = \"00:00-24:00\"
 
 /// Regression: the demo printed its digest in the second its `run --once` acted, and the digest
 /// said nothing was done since the last summary: the period ended at the start of that second.
+/// `stats --json` without `--until` left that second out in the same way.
 #[test]
 fn a_printed_digest_lists_what_was_done_in_the_same_second() {
     let (stack, jane) = demo_stack();
@@ -250,6 +251,13 @@ fn a_printed_digest_lists_what_was_done_in_the_same_second() {
         listed,
         format!("SENT OR DRAFTED SINCE THE LAST SUMMARY ({done})"),
         "{printed}"
+    );
+    // stats' default window ends now too, the current second included.
+    let stats: Value = serde_json::from_str(&run_ok(&config, &["--now", &now, "stats", "--json"]))
+        .expect("stats --json is JSON");
+    assert_eq!(
+        stats["accounts"][0]["activity"]["recorded"], done,
+        "{stats:#}"
     );
 }
 
