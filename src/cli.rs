@@ -87,18 +87,21 @@ pub struct AccountArg {
 pub enum CandidateCommand {
     /// Show the conversation with a candidate as a timeline
     Show {
+        /// The candidate's email address, plain (ann@example.com)
         address: String,
         #[command(flatten)]
         account: AccountArg,
     },
     /// Put a candidate in scope (scope.mode = "explicit")
     Add {
+        /// The candidate's email address, plain (ann@example.com)
         address: String,
         #[command(flatten)]
         account: AccountArg,
     },
     /// Decide the outcome: a closure email goes out after the cancel window
     Close {
+        /// The candidate's email address, plain (ann@example.com)
         address: String,
         /// position_filled | not_selected | no_current_role | withdrawn
         #[arg(long)]
@@ -108,6 +111,7 @@ pub enum CandidateCommand {
     },
     /// Stop automated mail to a candidate, until a date or until resumed
     Pause {
+        /// The candidate's email address, plain (ann@example.com)
         address: String,
         /// Resume automatically on this date (YYYY-MM-DD)
         #[arg(long, value_name = "DATE")]
@@ -117,25 +121,30 @@ pub enum CandidateCommand {
     },
     /// Lift a pause, hold, bounce or opt-out, and cancel a pending closure
     Resume {
+        /// The candidate's email address, plain (ann@example.com)
         address: String,
         #[command(flatten)]
         account: AccountArg,
     },
     /// Never send automated mail to this address or domain
     Exclude {
+        /// An email address (ann@example.com) or a whole domain (example.com)
         address: String,
         #[command(flatten)]
         account: AccountArg,
     },
     /// Treat two addresses as the same candidate
     Merge {
+        /// One address of the person, plain (ann@example.com)
         address: String,
+        /// Their other address
         other: String,
         #[command(flatten)]
         account: AccountArg,
     },
     /// Erase everything stored about a person
     Forget {
+        /// The person's email address, plain (ann@example.com)
         address: String,
         #[command(flatten)]
         account: AccountArg,
@@ -147,7 +156,10 @@ pub enum OutboxCommand {
     /// List queued, sent and failed emails
     List(JsonFlag),
     /// Cancel a queued email
-    Cancel { id: i64 },
+    Cancel {
+        /// The email's id, as `candor outbox list` shows it
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -166,10 +178,10 @@ pub struct StatsArgs {
     /// Print JSON (the only format for now)
     #[arg(long)]
     pub json: bool,
-    /// Start of the window, inclusive (RFC 3339 or YYYY-MM-DD)
+    /// Start of the window, inclusive (RFC 3339 or YYYY-MM-DD) [default: 90 days before its end]
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
-    /// End of the window, exclusive (RFC 3339 or YYYY-MM-DD)
+    /// End of the window, exclusive (RFC 3339 or YYYY-MM-DD) [default: now]
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
 }

@@ -12,6 +12,12 @@ use serde_json::{Value, json};
 
 use crate::store::stats::AccountCounts;
 
+/// `n` and the noun, in the singular for one: "1 email", "2 emails" (found in review: "1 new
+/// messages", "1 candidates in jane", "0 follow-up(s) coming" in a digest's subject).
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Parses a window bound of `stats --since/--until`: RFC 3339, or a date (midnight UTC).
 pub fn parse_bound(text: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(ts) = text.parse::<jiff::Timestamp>() {
@@ -55,6 +61,13 @@ pub fn account_stats_json(counts: &AccountCounts) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_singular_for_one_only() {
+        assert_eq!(count(0, "email", "emails"), "0 emails");
+        assert_eq!(count(1, "email", "emails"), "1 email");
+        assert_eq!(count(2, "address", "addresses"), "2 addresses");
+    }
 
     #[test]
     fn bounds_accept_rfc3339_and_dates() {

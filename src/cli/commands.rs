@@ -122,14 +122,17 @@ pub async fn run(config: Config, clock: Clock, once: bool) -> ExitCode {
 /// The line `run --once` prints for an account: what the sync found and what the cycle did.
 fn once_summary(name: &str, new_messages: usize, c: &crate::outbox::CycleReport) -> String {
     // Found in review: "jane: 1 new messages".
-    let messages = if new_messages == 1 {
-        "message"
-    } else {
-        "messages"
-    };
     format!(
-        "{name}: {new_messages} new {messages}; {} queued, {} sent, {} drafted, {} recorded, {} failed, {} unknown, {} cancelled at send time, {} to retry",
-        c.queued, c.sent, c.drafted, c.recorded, c.failed, c.unknown, c.cancelled, c.retrying
+        "{name}: {}; {} queued, {} sent, {} drafted, {} recorded, {} failed, {} unknown, {} cancelled at send time, {} to retry",
+        crate::report::count(new_messages, "new message", "new messages"),
+        c.queued,
+        c.sent,
+        c.drafted,
+        c.recorded,
+        c.failed,
+        c.unknown,
+        c.cancelled,
+        c.retrying
     )
 }
 

@@ -10,7 +10,7 @@ use super::commands::{account_row, failed, open_store, pick_account};
 use crate::clock::Clock;
 use crate::config::{Config, DigestSchedule};
 use crate::policy::Outcome;
-use crate::report::facts;
+use crate::report::{count, facts};
 use crate::store::mailbox;
 use crate::store::outbox::{self, CandidateState};
 
@@ -187,7 +187,10 @@ pub fn pause(
         None => println!("{candidate}: paused until `candor candidate resume {candidate}`"),
     }
     if cancelled > 0 {
-        println!("{cancelled} queued email(s) cancelled");
+        println!(
+            "{} cancelled",
+            count(cancelled, "queued email", "queued emails")
+        );
     }
     ExitCode::SUCCESS
 }
@@ -217,7 +220,10 @@ pub fn resume(config: &Config, address: &str, account: Option<&str>, clock: Cloc
     };
     println!("{candidate}: resumed; pauses, holds and pending closures before now no longer apply");
     if cancelled > 0 {
-        println!("{cancelled} queued email(s) cancelled");
+        println!(
+            "{} cancelled",
+            count(cancelled, "queued email", "queued emails")
+        );
     }
     ExitCode::SUCCESS
 }
@@ -261,8 +267,9 @@ pub fn forget(config: &Config, address: &str, account: Option<&str>, clock: Cloc
     }) {
         Ok(erased) => {
             println!(
-                "{candidate}: forgotten ({} address(es), {erased} message(s) erased from candor's store; the mailbox itself is untouched)",
-                addresses.len()
+                "{candidate}: forgotten ({}, {} erased from candor's store; the mailbox itself is untouched)",
+                count(addresses.len(), "address", "addresses"),
+                count(erased, "message", "messages")
             );
             println!(
                 "only a hash of the address is kept, so that candor never writes to it even if its mail is read again"

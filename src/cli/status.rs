@@ -61,17 +61,18 @@ fn needs_attention(view: &AccountView) -> Vec<String> {
                 .to_owned(),
         );
     }
-    let count = |state: &str| view.record.outbox.get(state).copied().unwrap_or(0);
-    if count("unknown") > 0 {
+    let in_state = |state: &str| view.record.outbox.get(state).copied().unwrap_or(0);
+    let emails = |n: i64| crate::report::count(usize::try_from(n).unwrap_or(0), "email", "emails");
+    if in_state("unknown") > 0 {
         reasons.push(format!(
-            "{} email(s) with an unknown outcome (never resent automatically): check the Sent folder, see `candor outbox list`",
-            count("unknown")
+            "{} with an unknown outcome (never resent automatically): check the Sent folder, see `candor outbox list`",
+            emails(in_state("unknown"))
         ));
     }
-    if count("failed") > 0 {
+    if in_state("failed") > 0 {
         reasons.push(format!(
-            "{} email(s) failed: see `candor outbox list`",
-            count("failed")
+            "{} failed: see `candor outbox list`",
+            emails(in_state("failed"))
         ));
     }
     reasons
@@ -259,8 +260,8 @@ mod tests {
         assert_eq!(reasons.len(), 4, "{reasons:?}");
         assert!(reasons[0].contains("refuses the login"));
         assert!(reasons[1].contains("no Sent folder"));
-        assert!(reasons[2].starts_with("1 email(s) with an unknown outcome"));
-        assert!(reasons[3].starts_with("2 email(s) failed"));
+        assert!(reasons[2].starts_with("1 email with an unknown outcome"));
+        assert!(reasons[3].starts_with("2 emails failed"));
     }
 
     #[test]

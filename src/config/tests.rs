@@ -255,6 +255,13 @@ fn domain_and_exclude_checks() {
     assert!(check_address_or_domain("boss@bigco.example").is_ok());
     assert!(check_address_or_domain("bigco.example").is_ok());
     assert!(check_address_or_domain("big co").is_err());
+    // "@bigco.example" said only "empty local part": it now says how to write the domain.
+    let err = check_address_or_domain("@bigco.example").unwrap_err();
+    assert!(
+        err.contains("write \"bigco.example\", without '@'"),
+        "{err}"
+    );
+    assert!(check_address_or_domain("@").is_err());
 }
 
 #[test]

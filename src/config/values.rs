@@ -60,6 +60,14 @@ pub(crate) fn check_address(raw: &str) -> Result<String, String> {
 
 /// An entry of `scope.exclude`: an address (lowercased) or a bare domain.
 pub(crate) fn check_address_or_domain(raw: &str) -> Result<String, String> {
+    if let Some(domain) = raw.strip_prefix('@')
+        && !domain.contains('@')
+        && check_domain(domain).is_ok()
+    {
+        return Err(format!(
+            "{raw:?} is not an email address: for the whole domain write {domain:?}, without '@'"
+        ));
+    }
     if raw.contains('@') {
         check_address(raw)
     } else {

@@ -198,17 +198,11 @@ pub async fn send(
     Ok(Sent::Done { outbox_id, state })
 }
 
-/// Sends one queued digest row by SMTP, following the outbox rules.
-///
-/// A stop asked for before the attempt leaves the row `queued`, its attempt count untouched:
-/// the daemon's grace would otherwise cut a transaction begun during the stop, leaving the
-/// digest `unknown` (found in review; the outbox cycle has the same rule).
 /// The digest's subject: who waits on the owner, and what candor will send in the next 24 hours
 /// (found in review: "0 follow-up(s) coming", and a closure after silence counted as a
 /// follow-up).
 fn subject(digest: &Digest) -> String {
-    let count =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    use crate::report::count;
     let closures = digest
         .coming
         .iter()
@@ -230,6 +224,11 @@ fn subject(digest: &Digest) -> String {
     )
 }
 
+/// Sends one queued digest row by SMTP, following the outbox rules.
+///
+/// A stop asked for before the attempt leaves the row `queued`, its attempt count untouched:
+/// the daemon's grace would otherwise cut a transaction begun during the stop, leaving the
+/// digest `unknown` (found in review; the outbox cycle has the same rule).
 pub async fn deliver(
     store: &Store,
     account: &Account,

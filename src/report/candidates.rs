@@ -154,12 +154,10 @@ pub fn candidates_text(
 
 /// The table's last line (found in review: "1 candidates in jane").
 fn count_line(candidates: usize, account: &str) -> String {
-    let noun = if candidates == 1 {
-        "candidate"
-    } else {
-        "candidates"
-    };
-    format!("{candidates} {noun} in {account}")
+    format!(
+        "{} in {account}",
+        super::count(candidates, "candidate", "candidates")
+    )
 }
 
 fn truncate(text: &str, width: usize) -> String {

@@ -119,8 +119,9 @@ pub fn plan_text(plan: &AccountPlan, now: Timestamp) -> String {
     if !scope.is_empty() {
         let _ = writeln!(
             out,
-            "  {} conversation(s) out of scope are tracked but never written to (see `candor plan --json`)",
-            scope.len()
+            "  {} out of scope {} tracked but never written to (see `candor plan --json`)",
+            super::count(scope.len(), "conversation", "conversations"),
+            if scope.len() == 1 { "is" } else { "are" }
         );
     }
     out.trim_end().to_owned()
