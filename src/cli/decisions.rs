@@ -321,25 +321,46 @@ pub fn outbox_list(config: &Config, as_json: bool) -> ExitCode {
     }
     if rows.is_empty() {
         println!("the outbox is empty");
+        return ExitCode::SUCCESS;
     }
-    for r in &rows {
-        println!(
-            "{:>5}  {:<10} {:<24} {:<34} {:<9} tries {}  {}{}",
-            r.id,
-            r.account,
-            r.kind,
-            r.candidate,
-            r.state,
-            r.attempts,
-            ts(r.done_at.unwrap_or(r.due)),
-            if r.last_error.is_empty() {
-                String::new()
-            } else {
-                format!("  ({})", r.last_error)
-            }
-        );
+    for line in outbox_table(&rows) {
+        println!("{line}");
     }
     ExitCode::SUCCESS
+}
+
+/// `outbox list` as text: a header, then one line per email, with when it was done (else when it
+/// is due, said so), and the address it goes to where that is not the candidate's (found in
+/// review: no header, and a bare time that was the due time for some rows and the time done for
+/// others).
+fn outbox_table(rows: &[outbox::OutboxRow]) -> Vec<String> {
+    let ts = |s: i64| {
+        jiff::Timestamp::from_second(s)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    };
+    let mut lines = vec![format!(
+        "{:>5}  {:<10} {:<24} {:<34} {:<9} {:>5}  WHEN",
+        "ID", "ACCOUNT", "KIND", "CANDIDATE", "STATE", "TRIES"
+    )];
+    for r in rows {
+        let when = match r.done_at {
+            Some(done) => ts(done),
+            None => format!("due {}", ts(r.due)),
+        };
+        let mut line = format!(
+            "{:>5}  {:<10} {:<24} {:<34} {:<9} {:>5}  {when}",
+            r.id, r.account, r.kind, r.candidate, r.state, r.attempts
+        );
+        if r.recipient != r.candidate && !r.recipient.is_empty() {
+            line.push_str(&format!("  to {}", r.recipient));
+        }
+        if !r.last_error.is_empty() {
+            line.push_str(&format!("  ({})", r.last_error));
+        }
+        lines.push(line);
+    }
+    lines
 }
 
 /// `candor outbox cancel ID`: only a queued email can be cancelled.
@@ -363,5 +384,52 @@ pub fn outbox_cancel(config: &Config, id: i64, clock: Clock) -> ExitCode {
             ExitCode::from(1)
         }
         Err(err) => failed("outbox cancel", err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, state: &str, done_at: Option<i64>, recipient: &str) -> outbox::OutboxRow {
+        outbox::OutboxRow {
+            id,
+            account: "jane".to_owned(),
+            candidate: "ann@c.example".to_owned(),
+            recipient: recipient.to_owned(),
+            kind: "follow_up_1".to_owned(),
+            state: state.to_owned(),
+            message_id: format!("{id}@candor"),
+            reply_to: None,
+            due: 1_764_309_600, // 2025-11-28T06:00:00Z
+            attempts: 0,
+            next_try_at: None,
+            last_error: String::new(),
+            copied: false,
+            created_at: 1_764_309_600,
+            done_at,
+            channel: None,
+        }
+    }
+
+    #[test]
+    fn the_outbox_table_has_a_header_and_says_which_time_it_shows() {
+        let lines = outbox_table(&[
+            row(1, "queued", None, "ann@c.example"),
+            row(2, "sent", Some(1_764_313_200), "ann.private@home.example"),
+        ]);
+        assert_eq!(lines.len(), 3);
+        assert!(
+            lines[0].trim_start().starts_with("ID  ACCOUNT"),
+            "{lines:#?}"
+        );
+        assert!(lines[0].ends_with("WHEN"), "{lines:#?}");
+        assert!(lines[1].ends_with("due 2025-11-28T06:00:00Z"), "{lines:#?}");
+        assert!(
+            lines[2].ends_with("2025-11-28T07:00:00Z  to ann.private@home.example"),
+            "{lines:#?}"
+        );
+        let when = |l: &str| l.find("WHEN").or_else(|| l.find("due ")).unwrap();
+        assert_eq!(when(&lines[0]), when(&lines[1]), "the columns line up");
     }
 }
