@@ -26,7 +26,15 @@ pub struct Threads {
 pub type SharedThreads = Arc<Mutex<Threads>>;
 
 impl Threads {
-    /// Rebuilds the threader from every stored message of the account.
+    /// Rebuilds the threader from every stored message of the account, and makes the stored
+    /// threads agree with it.
+    ///
+    /// A thread is named after its smallest row id. Deleting messages (`candidate forget`,
+    /// retention) can delete a thread's first message while the rest of the thread stays: the
+    /// threader of the daemon that runs meanwhile still holds the deleted row, and goes on naming
+    /// the thread as stored, but one rebuilt from the rows left names it after the next row. New
+    /// messages then went to a thread apart from the stored messages they answer. The stored
+    /// thread of each such row is set to the rebuilt one here, in one transaction.
     pub async fn load(
         store: &Store,
         account: AccountId,
@@ -46,6 +54,22 @@ impl Threads {
         for row in &rows {
             let input = threads.input_of_row(row);
             threads.threader.add(&input);
+        }
+        let renamed: Vec<(MessageRowId, i64)> = rows
+            .iter()
+            .filter_map(|row| {
+                let thread = threads.threader.thread_of(row.id.0)?.0;
+                (thread != row.thread).then_some((row.id, thread))
+            })
+            .collect();
+        if !renamed.is_empty() {
+            tracing::info!(
+                messages = renamed.len(),
+                "stored threads brought in line with the rebuilt threader (their first rows were deleted)"
+            );
+            store
+                .call(move |tx| ingest::set_threads(tx, &renamed))
+                .await?;
         }
         Ok(Arc::new(Mutex::new(threads)))
     }
@@ -183,5 +207,131 @@ impl Preparer {
     pub fn prepare(&self, message: &Message, internal_date: jiff::Timestamp) -> Prepared {
         self.digests
             .prepare(&input(&self.identity, message, internal_date, 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::outbox;
+
+    fn parsed(raw: &str) -> Message {
+        crate::mail::parse(raw.replace('\n', "\r\n").as_bytes()).expect("test message parses")
+    }
+
+    fn message(from: &str, to: &str, cc: &str, id: &str, refs: &str) -> Message {
+        let refs = if refs.is_empty() {
+            String::new()
+        } else {
+            format!("In-Reply-To: <{refs}>\nReferences: <{refs}>\n")
+        };
+        parsed(&format!(
+            "From: {from}\nTo: {to}\nCc: {cc}\nDate: Tue, 3 Mar 2026 10:00:00 +0000\nMessage-ID: <{id}>\n{refs}Subject: Shortlist\n\nText of {id}\n"
+        ))
+    }
+
+    /// Stores `messages` in the account's INBOX from `uid` on, threaded by `threads`.
+    async fn store_messages(
+        store: &Store,
+        threads: &SharedThreads,
+        account: AccountId,
+        uid: u32,
+        messages: Vec<Message>,
+    ) {
+        let threads = threads.clone();
+        store
+            .call(move |tx| {
+                let folder = ingest::ensure_folder(tx, account, "INBOX", "inbox")?;
+                let at = jiff::Timestamp::from_second(1_772_532_000).unwrap();
+                let batch: Vec<Fetched> = messages
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, m)| Fetched::parsed(uid + i as u32, at, m))
+                    .collect();
+                let next = uid + batch.len() as u32;
+                threads
+                    .lock()
+                    .unwrap()
+                    .store_batch(tx, account, folder.id, 1, &batch, next, at)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+
+    /// (row, thread) of every stored message, by row.
+    async fn stored_threads(store: &Store, account: AccountId) -> Vec<(i64, i64)> {
+        let rows = store
+            .call(move |tx| ingest::thread_rows(tx, account))
+            .await
+            .unwrap();
+        rows.iter().map(|r| (r.id.0, r.thread)).collect()
+    }
+
+    /// Regression: Ann opened a thread that Carl, a client, carried on with the owner; after
+    /// `candidate forget ann` and a restart, the threader rebuilt from the rows left named the
+    /// thread after Carl's message while the store still named it after Ann's deleted one, and
+    /// Carl's next message went to a thread apart from the one it answers.
+    #[tokio::test]
+    async fn a_thread_whose_first_message_was_forgotten_stays_one_thread_after_a_restart() {
+        let store = Store::open_in_memory().unwrap();
+        let now = jiff::Timestamp::from_second(1_772_532_000).unwrap();
+        let account = store
+            .call(move |tx| ingest::ensure_account(tx, "jane", now))
+            .await
+            .unwrap();
+        let identity = || {
+            Identity::new(
+                &["jane@agency.example".to_owned()],
+                &["agency.example".to_owned()],
+            )
+        };
+        let threads = Threads::load(&store, account, identity()).await.unwrap();
+        let ann = "Ann <ann@candidates.example>";
+        let jane = "Jane <jane@agency.example>";
+        let carl = "Carl <carl@client.example>";
+        store_messages(
+            &store,
+            &threads,
+            account,
+            1,
+            vec![
+                message(ann, jane, "", "a1@c", ""),
+                message(carl, jane, "", "c1@c", "a1@c"),
+            ],
+        )
+        .await;
+        let before = stored_threads(&store, account).await;
+        assert_eq!(before.len(), 2);
+        assert_eq!(before[0].1, before[1].1, "one thread: {before:?}");
+
+        // candor candidate forget ann@candidates.example, then a restart.
+        store
+            .call(move |tx| outbox::forget(tx, account, &["ann@candidates.example".to_owned()], 0))
+            .await
+            .unwrap();
+        drop(threads);
+        let threads = Threads::load(&store, account, identity()).await.unwrap();
+        let carl_row = before[1].0;
+        assert_eq!(
+            stored_threads(&store, account).await,
+            [(carl_row, carl_row)],
+            "Carl's message now names its thread"
+        );
+
+        store_messages(
+            &store,
+            &threads,
+            account,
+            3,
+            vec![message(carl, jane, "", "c2@c", "c1@c")],
+        )
+        .await;
+        let after = stored_threads(&store, account).await;
+        assert_eq!(after.len(), 2);
+        assert_eq!(
+            after[0].1, after[1].1,
+            "Carl's reply joins the thread it answers: {after:?}"
+        );
     }
 }

@@ -748,7 +748,8 @@ pub fn account_error(tx: &Transaction<'_>, account: AccountId, error: &str) -> a
 pub fn thread_rows(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<Vec<ThreadRow>> {
     let mut rows: Vec<ThreadRow> = Vec::new();
     let mut stmt = tx.prepare(
-        "SELECT id, message_id, extra_ids, in_reply_to, refs, time, subject, from_addr, recipients
+        "SELECT id, message_id, extra_ids, in_reply_to, refs, time, subject, from_addr, recipients,
+             thread_id
          FROM messages WHERE account_id = ?1 ORDER BY id",
     )?;
     let mapped = stmt.query_map([account.0], |r| {
@@ -772,6 +773,7 @@ pub fn thread_rows(tx: &Transaction<'_>, account: AccountId) -> anyhow::Result<V
             from: r.get(7)?,
             to,
             cc,
+            thread: r.get(9)?,
         })
     })?;
     for row in mapped {
@@ -798,6 +800,18 @@ pub struct ThreadRow {
     pub from: String,
     pub to: Vec<String>,
     pub cc: Vec<String>,
+    /// The thread stored for it (`messages.thread_id`).
+    pub thread: i64,
+}
+
+/// Sets the stored thread of each message of `threads` (row, thread), in the caller's
+/// transaction; a row deleted meanwhile is left alone.
+pub fn set_threads(tx: &Transaction<'_>, threads: &[(MessageRowId, i64)]) -> anyhow::Result<()> {
+    let mut update = tx.prepare_cached("UPDATE messages SET thread_id = ?2 WHERE id = ?1")?;
+    for (row, thread) in threads {
+        update.execute(params![row.0, thread])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
