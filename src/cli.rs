@@ -85,7 +85,7 @@ pub struct AccountArg {
 
 #[derive(Debug, Subcommand)]
 pub enum CandidateCommand {
-    /// Show the conversation with a candidate as a timeline
+    /// Show the conversation with a candidate as a timeline, its state and what candor does next
     Show {
         /// The candidate's email address, plain (ann@example.com)
         address: String,

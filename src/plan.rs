@@ -940,4 +940,38 @@ schedule = "off"
             "still a candidate, for latency"
         );
     }
+
+    /// Found in review: `candidate show` gave the timeline only. The recruiter looking at Ann
+    /// saw neither the conversation's state, nor that candor would follow up on Monday, nor the
+    /// draft of the first follow-up waiting in Drafts.
+    #[test]
+    fn candidate_show_says_the_state_what_comes_next_and_candors_emails() {
+        let config = config("drafts");
+        let account = &config.accounts[0];
+        let drafted = OutboxRow {
+            id: 7,
+            state: "drafted".to_owned(),
+            ..recorded("ann@a.example", "follow_up_1", "2026-03-09T10:00:00Z")
+        };
+        let extra = Extra {
+            rows: vec![drafted],
+            ..following()
+        };
+        let facts = facts(account, vec![jane_asks_ann(1, "2026-03-02T09:00:00Z")]);
+        let now: Timestamp = "2026-03-10T10:00:00Z".parse().unwrap();
+        let index = facts.find("ann@a.example").unwrap();
+        let plan = plan_facts(account, facts, extra, now);
+        let text = crate::report::plan::conversation_text(&plan, index, now);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "state: awaiting_candidate", "{text}");
+        assert!(
+            lines[1].starts_with("next: follow_up_2 at Mon 2026-03-16 11:00 CET: "),
+            "{text}"
+        );
+        assert_eq!(
+            lines[2], "candor's email 7: follow_up_1 drafted 2026-03-09T10:00:00Z",
+            "{text}"
+        );
+        assert_eq!(lines.len(), 3, "{text}");
+    }
 }

@@ -325,13 +325,18 @@ pub fn candidate_show(
         Ok(store) => store,
         Err(code) => return code,
     };
-    let facts = match facts::load(&store, account) {
-        Ok(facts) => facts,
+    let now = clock.now();
+    let plan = match crate::plan::plan_account(&store, account, now) {
+        Ok(plan) => plan,
         Err(err) => return failed("candidate show", err),
     };
-    match facts.find(address) {
+    match plan.account.find(address) {
         Some(index) => {
-            println!("{}", candidates::timeline_text(&facts, index, clock.now()));
+            println!("{}", candidates::timeline_text(&plan.account, index, now));
+            print!(
+                "{}",
+                crate::report::plan::conversation_text(&plan, index, now)
+            );
             ExitCode::SUCCESS
         }
         None => {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::plan::AccountPlan;
+use crate::plan::{AccountPlan, Verdict};
 use crate::policy::State;
 
 /// The `plan --json` entries of one account (SPEC §11): planned emails and held conversations.
@@ -13,31 +13,48 @@ pub fn plan_json(plan: &AccountPlan, now: Timestamp) -> (Vec<Value>, Vec<Value>)
     let mut planned = Vec::new();
     let mut held = Vec::new();
     for verdict in &plan.verdicts {
-        let conversation = &plan.account.conversations[verdict.conversation];
-        let d = &verdict.decision;
-        if let Some(h) = &d.held {
-            held.push(json!({
-                "account": plan.account.name,
-                "candidate": conversation.address,
-                "gate": h.gate.as_str(),
-                "detail": h.detail,
-                "state": d.state.as_str(),
-                "kind": d.planned.as_ref().map(|p| p.kind.as_str()),
-                "retry_at": h.retry_at.map(|t| t.to_string()),
-            }));
-        } else if d.planned.is_none() && held_state(d.state) && verdict.facts.in_scope {
-            // Nothing is planned because of the conversation's state: say so.
-            held.push(json!({
-                "account": plan.account.name,
-                "candidate": conversation.address,
-                "gate": "state",
-                "detail": if d.notes.is_empty() { d.state.as_str().to_owned() } else { d.notes.join("; ") },
-                "state": d.state.as_str(),
-                "kind": null,
-                "retry_at": null,
-            }));
-        } else if let Some(p) = &d.planned {
-            planned.push(json!({
+        match entry(plan, verdict, now) {
+            Some(Entry::Planned(p)) => planned.push(p),
+            Some(Entry::Held(h)) => held.push(h),
+            None => {}
+        }
+    }
+    (planned, held)
+}
+
+/// One conversation's line in `plan --json`, if it has one.
+enum Entry {
+    Planned(Value),
+    Held(Value),
+}
+
+fn entry(plan: &AccountPlan, verdict: &Verdict, now: Timestamp) -> Option<Entry> {
+    let conversation = &plan.account.conversations[verdict.conversation];
+    let d = &verdict.decision;
+    if let Some(h) = &d.held {
+        Some(Entry::Held(json!({
+            "account": plan.account.name,
+            "candidate": conversation.address,
+            "gate": h.gate.as_str(),
+            "detail": h.detail,
+            "state": d.state.as_str(),
+            "kind": d.planned.as_ref().map(|p| p.kind.as_str()),
+            "retry_at": h.retry_at.map(|t| t.to_string()),
+        })))
+    } else if d.planned.is_none() && held_state(d.state) && verdict.facts.in_scope {
+        // Nothing is planned because of the conversation's state: say so.
+        Some(Entry::Held(json!({
+            "account": plan.account.name,
+            "candidate": conversation.address,
+            "gate": "state",
+            "detail": if d.notes.is_empty() { d.state.as_str().to_owned() } else { d.notes.join("; ") },
+            "state": d.state.as_str(),
+            "kind": null,
+            "retry_at": null,
+        })))
+    } else {
+        d.planned.as_ref().map(|p| {
+            Entry::Planned(json!({
                 "account": plan.account.name,
                 "candidate": conversation.address,
                 // The address it goes to: one of the candidate's, perhaps not the canonical one.
@@ -47,10 +64,89 @@ pub fn plan_json(plan: &AccountPlan, now: Timestamp) -> (Vec<Value>, Vec<Value>)
                 "reason": p.reason,
                 "state": d.state.as_str(),
                 "due_now": p.due <= now,
-            }));
-        }
+            }))
+        })
     }
-    (planned, held)
+}
+
+/// What `candidate show` adds below the timeline: the conversation's state, what candor will
+/// do next or why it holds back, and the emails candor made for the candidate (found in
+/// review: the recruiter looking at one candidate saw neither the state nor a draft waiting
+/// in Drafts).
+pub fn conversation_text(plan: &AccountPlan, index: usize, now: Timestamp) -> String {
+    let mut out = String::new();
+    let Some(verdict) = plan.verdicts.iter().find(|v| v.conversation == index) else {
+        return out;
+    };
+    let conversation = &plan.account.conversations[index];
+    let _ = writeln!(out, "state: {}", verdict.decision.state.as_str());
+    let next = match entry(plan, verdict, now) {
+        Some(Entry::Planned(p)) => {
+            let due: Timestamp = p["due"]
+                .as_str()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(now);
+            let to = p["to"].as_str().unwrap_or_default();
+            format!(
+                "{} {}: {}{}",
+                p["kind"].as_str().unwrap_or_default(),
+                when(plan, due, now),
+                p["reason"].as_str().unwrap_or_default(),
+                if to == conversation.address {
+                    String::new()
+                } else {
+                    format!(" (to {to})")
+                }
+            )
+        }
+        Some(Entry::Held(h)) => format!(
+            "held back ({}): {}",
+            h["gate"].as_str().unwrap_or_default(),
+            h["detail"].as_str().unwrap_or_default()
+        ),
+        None if !verdict.facts.in_scope => {
+            "nothing: out of scope, tracked but never written to".to_owned()
+        }
+        None => "nothing planned".to_owned(),
+    };
+    let _ = writeln!(out, "next: {next}");
+    let rows: Vec<_> = plan
+        .extra
+        .rows
+        .iter()
+        .filter(|r| r.kind != "digest" && conversation.addresses.contains(&r.candidate))
+        .collect();
+    for r in rows {
+        let at = r.done_at.unwrap_or(r.due);
+        let at = Timestamp::from_second(at)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "candor's email {}: {} {} {at}",
+            r.id,
+            r.kind,
+            if r.done_at.is_some() {
+                r.state.clone()
+            } else {
+                format!("{}, due", r.state)
+            }
+        );
+    }
+    out
+}
+
+/// "now", or the local time in the account's time zone.
+fn when(plan: &AccountPlan, due: Timestamp, now: Timestamp) -> String {
+    if due <= now {
+        "now".to_owned()
+    } else {
+        format!(
+            "at {}",
+            due.to_zoned_datetime(plan.account.calendar.tz.clone())
+                .strftime("%a %Y-%m-%d %H:%M %Z")
+        )
+    }
 }
 
 fn held_state(state: State) -> bool {
@@ -73,15 +169,7 @@ pub fn plan_text(plan: &AccountPlan, now: Timestamp) -> String {
             .as_str()
             .and_then(|d| d.parse().ok())
             .unwrap_or(now);
-        let when = if due <= now {
-            "now".to_owned()
-        } else {
-            format!(
-                "at {}",
-                due.to_zoned_datetime(plan.account.calendar.tz.clone())
-                    .strftime("%a %Y-%m-%d %H:%M %Z")
-            )
-        };
+        let when = when(plan, due, now);
         let (candidate, to) = (
             p["candidate"].as_str().unwrap_or_default(),
             p["to"].as_str().unwrap_or_default(),
