@@ -943,7 +943,8 @@ schedule = "off"
 
     /// Found in review: `candidate show` gave the timeline only. The recruiter looking at Ann
     /// saw neither the conversation's state, nor that candor would follow up on Monday, nor the
-    /// draft of the first follow-up waiting in Drafts.
+    /// draft of the first follow-up waiting in Drafts; and `plan` listed the second follow-up
+    /// for Monday without saying that the unsent draft holds it.
     #[test]
     fn candidate_show_says_the_state_what_comes_next_and_candors_emails() {
         let config = config("drafts");
@@ -967,6 +968,18 @@ schedule = "off"
         assert!(
             lines[1].starts_with("next: follow_up_2 at Mon 2026-03-16 11:00 CET: "),
             "{text}"
+        );
+        // Not due yet, but the mode gate will hold it while the first follow-up is a draft.
+        assert!(
+            lines[1].ends_with(
+                "; held while your draft of follow_up_1 from 2026-03-09T10:00:00Z is unsent"
+            ),
+            "{text}"
+        );
+        let plan_text = crate::report::plan::plan_text(&plan, now);
+        assert!(
+            plan_text.contains("held while your draft of follow_up_1"),
+            "{plan_text}"
         );
         assert_eq!(
             lines[2], "candor's email 7: follow_up_1 drafted 2026-03-09T10:00:00Z",

@@ -44,7 +44,7 @@ use jiff::civil::Date;
 use crate::latency::Side;
 use crate::mail::Class;
 
-pub use gates::gates;
+pub use gates::{gates, unsent_draft};
 
 /// Fewest business days between two follow-ups of one conversation (SPEC §6).
 pub const FOLLOW_UP_SPACING_DAYS: u32 = 5;

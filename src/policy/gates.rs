@@ -351,12 +351,7 @@ fn account_spacing(config: &PolicyConfig, candidate: &str, last: Timestamp) -> S
 
 /// Gate 6: a draft still waiting unsent in Drafts blocks the next email of the conversation.
 fn mode(facts: &Facts, messages: &[&FactMessage]) -> Result<(), HeldBack> {
-    let pending = facts.automated.iter().find(|r| {
-        r.state == OutboxState::Drafted
-            && owner_wrote_after(messages, r.created_at).is_none()
-            && !lifted(facts, r.created_at)
-    });
-    match pending {
+    match unsent_draft_among(facts, messages) {
         Some(row) => Err(held(
             Gate::Mode,
             format!(
@@ -368,4 +363,22 @@ fn mode(facts: &Facts, messages: &[&FactMessage]) -> Result<(), HeldBack> {
         )),
         None => Ok(()),
     }
+}
+
+/// A draft candor made for the conversation that the owner has not sent yet (nor written to the
+/// candidate since, nor lifted with `candidate resume`): while there is one, the mode gate holds
+/// every next email of the conversation.
+pub fn unsent_draft(facts: &Facts) -> Option<&super::SentRecord> {
+    unsent_draft_among(facts, &sorted_messages(facts))
+}
+
+fn unsent_draft_among<'a>(
+    facts: &'a Facts,
+    messages: &[&FactMessage],
+) -> Option<&'a super::SentRecord> {
+    facts.automated.iter().find(|r| {
+        r.state == OutboxState::Drafted
+            && owner_wrote_after(messages, r.created_at).is_none()
+            && !lifted(facts, r.created_at)
+    })
 }

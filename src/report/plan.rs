@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::plan::{AccountPlan, Verdict};
-use crate::policy::State;
+use crate::policy::{self, State};
 
 /// The `plan --json` entries of one account (SPEC §11): planned emails and held conversations.
 pub fn plan_json(plan: &AccountPlan, now: Timestamp) -> (Vec<Value>, Vec<Value>) {
@@ -54,6 +54,20 @@ fn entry(plan: &AccountPlan, verdict: &Verdict, now: Timestamp) -> Option<Entry>
         })))
     } else {
         d.planned.as_ref().map(|p| {
+            // Not due yet, so the gates have not been asked; the mode gate will hold it while a
+            // draft of the conversation waits in Drafts: said now rather than on the day (found
+            // in review: plan listed Bruno's second follow-up for Thursday while his first was
+            // still an unsent draft).
+            let waits_for = (p.due > now)
+                .then(|| policy::unsent_draft(&verdict.facts))
+                .flatten()
+                .map(|row| {
+                    format!(
+                        "held while your draft of {} from {} is unsent",
+                        row.kind.as_str(),
+                        row.created_at
+                    )
+                });
             Entry::Planned(json!({
                 "account": plan.account.name,
                 "candidate": conversation.address,
@@ -64,6 +78,7 @@ fn entry(plan: &AccountPlan, verdict: &Verdict, now: Timestamp) -> Option<Entry>
                 "reason": p.reason,
                 "state": d.state.as_str(),
                 "due_now": p.due <= now,
+                "waits_for": waits_for,
             }))
         })
     }
@@ -97,7 +112,10 @@ pub fn conversation_text(plan: &AccountPlan, index: usize, now: Timestamp) -> St
                 } else {
                     format!(" (to {to})")
                 }
-            )
+            ) + &p["waits_for"]
+                .as_str()
+                .map(|w| format!("; {w}"))
+                .unwrap_or_default()
         }
         Some(Entry::Held(h)) => format!(
             "held back ({}): {}",
@@ -178,11 +196,15 @@ pub fn plan_text(plan: &AccountPlan, now: Timestamp) -> String {
             out,
             // As wide as "at Sun 2026-03-29 10:00 CEST", so that the reasons line up (found in
             // review: each "at ..." pushed its reason 17 columns right of a "now").
-            "  {:<24} {:<34} {:<28} {}{}",
+            "  {:<24} {:<34} {:<28} {}{}{}",
             p["kind"].as_str().unwrap_or_default(),
             candidate,
             when,
             p["reason"].as_str().unwrap_or_default(),
+            p["waits_for"]
+                .as_str()
+                .map(|w| format!("; {w}"))
+                .unwrap_or_default(),
             if to == candidate {
                 String::new()
             } else {
