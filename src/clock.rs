@@ -34,11 +34,13 @@ impl Clock {
     }
 }
 
-/// `t` if it is a whole second, else the next whole second: the end of a window `[since, until)`
-/// that must hold everything up to `t`, since the store keeps whole seconds.
+/// The end of the second `t` is in (the next whole second, also when `t` is a whole second): the
+/// end of a window `[since, until)` that must hold everything up to `t`. The store keeps whole
+/// seconds, so what happened at `t` itself is stored as `t`'s second, which a window ending at
+/// `t` would leave out (found in review: a clock read at a whole second, as a `--now` clock can
+/// be at its start, ended the window at that second and left out what was done in it).
 pub fn end_of_second(t: Timestamp) -> Timestamp {
-    let whole = t.as_second() + i64::from(t.subsec_nanosecond() > 0);
-    Timestamp::from_second(whole).unwrap_or(t)
+    Timestamp::from_second(t.as_second() + 1).unwrap_or(t)
 }
 
 #[cfg(test)]
@@ -52,9 +54,11 @@ mod tests {
             end_of_second(at("2026-11-28T06:05:14.25Z")),
             at("2026-11-28T06:05:15Z")
         );
+        // A whole second is a second too: what was stored as 06:05:14 may have happened at
+        // exactly that instant, and the window must hold it.
         assert_eq!(
             end_of_second(at("2026-11-28T06:05:14Z")),
-            at("2026-11-28T06:05:14Z")
+            at("2026-11-28T06:05:15Z")
         );
     }
 

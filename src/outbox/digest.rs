@@ -324,6 +324,9 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let (_, end) = preview_period(&store, &account, at("2026-11-28T06:05:14.25Z")).unwrap();
         assert_eq!(end, at("2026-11-28T06:05:15Z"));
+        // Asked at a whole second (a `--now` clock at its start), it still covers that second.
+        let (_, end) = preview_period(&store, &account, at("2026-11-28T06:05:14Z")).unwrap();
+        assert_eq!(end, at("2026-11-28T06:05:15Z"));
         let (_, end) = current_period(&store, &account, at("2026-11-28T06:05:14.25Z")).unwrap();
         assert_eq!(
             end,
