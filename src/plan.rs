@@ -375,6 +375,10 @@ mod tests {
     use crate::policy::{Kind, Outcome, State};
 
     fn config(mode: &str) -> config::Config {
+        config_in(mode, "Europe/Berlin")
+    }
+
+    fn config_in(mode: &str, timezone: &str) -> config::Config {
         let text = format!(
             r#"
 [storage]
@@ -384,7 +388,7 @@ name = "jane"
 owner_name = "Jane Doe"
 owner_addresses = ["jane@agency.example"]
 internal_domains = ["agency.example"]
-timezone = "Europe/Berlin"
+timezone = "{timezone}"
 mode = "{mode}"
 [account.imap]
 host = "imap.agency.example"
@@ -727,7 +731,14 @@ schedule = "off"
     /// one due "at Mon 2026-11-30 15:30 CET".
     #[test]
     fn the_plan_lines_up_its_reasons() {
-        let config = config("auto");
+        // Asia/Kathmandu's abbreviation is its offset, "+0545": one more than "CEST".
+        for timezone in ["Europe/Berlin", "Asia/Kathmandu"] {
+            the_plan_lines_up_its_reasons_in(timezone);
+        }
+    }
+
+    fn the_plan_lines_up_its_reasons_in(timezone: &str) {
+        let config = config_in("auto", timezone);
         let account = &config.accounts[0];
         let bob_asked = StoredMessage {
             thread: 2,
@@ -745,9 +756,12 @@ schedule = "off"
         let text = crate::report::plan::plan_text(&plan, now);
         let columns: Vec<usize> = text.lines().filter_map(|l| l.find("no answer")).collect();
         assert_eq!(columns.len(), 2, "{text}");
-        assert_eq!(columns[0], columns[1], "{text}");
+        assert_eq!(columns[0], columns[1], "{timezone}: {text}");
         assert!(text.contains(" now "), "{text}");
         assert!(text.contains(" at "), "{text}");
+        if timezone == "Asia/Kathmandu" {
+            assert!(text.contains("+0545 "), "{text}");
+        }
     }
 
     /// Found in review: `candidate show` printed Ann's message as "2026-11-19 18:45", in UTC

@@ -182,21 +182,28 @@ pub fn plan_text(plan: &AccountPlan, now: Timestamp) -> String {
     if planned.is_empty() {
         let _ = writeln!(out, "  nothing planned");
     }
-    for p in &planned {
-        let due: Timestamp = p["due"]
-            .as_str()
-            .and_then(|d| d.parse().ok())
-            .unwrap_or(now);
-        let when = when(plan, due, now);
+    let whens: Vec<String> = planned
+        .iter()
+        .map(|p| {
+            let due: Timestamp = p["due"]
+                .as_str()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(now);
+            when(plan, due, now)
+        })
+        .collect();
+    // As wide as the longest due, so that the reasons line up (found in review: each "at ..."
+    // pushed its reason 17 columns right of a "now"; a fixed width fitted "CEST" but not a zone
+    // whose abbreviation is its offset, such as Asia/Kathmandu's "+0545").
+    let width = whens.iter().map(|w| w.chars().count()).max().unwrap_or(0);
+    for (p, when) in planned.iter().zip(&whens) {
         let (candidate, to) = (
             p["candidate"].as_str().unwrap_or_default(),
             p["to"].as_str().unwrap_or_default(),
         );
         let _ = writeln!(
             out,
-            // As wide as "at Sun 2026-03-29 10:00 CEST", so that the reasons line up (found in
-            // review: each "at ..." pushed its reason 17 columns right of a "now").
-            "  {:<24} {:<34} {:<28} {}{}{}",
+            "  {:<24} {:<34} {:<width$} {}{}{}",
             p["kind"].as_str().unwrap_or_default(),
             candidate,
             when,
