@@ -344,9 +344,15 @@ fn outbox_table(rows: &[outbox::OutboxRow]) -> Vec<String> {
         "ID", "ACCOUNT", "KIND", "CANDIDATE", "STATE", "TRIES"
     )];
     for r in rows {
-        let when = match r.done_at {
-            Some(done) => ts(done),
-            None => format!("due {}", ts(r.due)),
+        // Only a queued email is still due, at its next try once it met a temporary error; one
+        // being sent or of unknown outcome (never resent) was due (found in review: an unknown
+        // row said "due", as if it would still go).
+        let when = match (r.done_at, r.state.as_str()) {
+            (Some(done), _) => ts(done),
+            (None, "queued") => {
+                format!("due {}", ts(r.next_try_at.map_or(r.due, |t| t.max(r.due))))
+            }
+            (None, _) => format!("was due {}", ts(r.due)),
         };
         let mut line = format!(
             "{:>5}  {:<10} {:<24} {:<34} {:<9} {:>5}  {when}",
@@ -424,6 +430,19 @@ mod tests {
             "{lines:#?}"
         );
         assert!(lines[0].ends_with("WHEN"), "{lines:#?}");
+        // Only a queued email is due: one of unknown outcome is never sent again, and one that
+        // met a temporary error is due at its next try.
+        let unknown = outbox_table(&[row(3, "unknown", None, "ann@c.example")]);
+        assert!(
+            unknown[1].ends_with("was due 2025-11-28T06:00:00Z"),
+            "{unknown:#?}"
+        );
+        let retry = outbox::OutboxRow {
+            next_try_at: Some(1_764_310_200),
+            ..row(4, "queued", None, "ann@c.example")
+        };
+        let retry = outbox_table(&[retry]);
+        assert!(retry[1].ends_with("due 2025-11-28T06:10:00Z"), "{retry:#?}");
         assert!(lines[1].ends_with("due 2025-11-28T06:00:00Z"), "{lines:#?}");
         assert!(
             lines[2].ends_with("2025-11-28T07:00:00Z  to ann.private@home.example"),
