@@ -37,14 +37,19 @@ runs=${BENCH_RUNS:-3}
 case "$runs" in
     '' | *[!0-9]* | 0) echo "BENCH_RUNS must be a positive number" >&2; exit 2 ;;
 esac
-transports=${BENCH_TRANSPORTS:-tls plain}
-for transport in $transports; do
+transports=''
+for transport in ${BENCH_TRANSPORTS:-tls plain}; do
     case "$transport" in
         tls | plain) ;;
         *) echo "BENCH_TRANSPORTS takes tls and plain, not $transport" >&2; exit 2 ;;
     esac
+    # Each once: a second pass would reuse the first one's directories (and mbsync its Maildir).
+    case " $transports " in
+        *" $transport "*) echo "BENCH_TRANSPORTS names $transport twice" >&2; exit 2 ;;
+    esac
+    transports="$transports $transport"
 done
-[ -n "$transports" ] || { echo "BENCH_TRANSPORTS is empty" >&2; exit 2; }
+[ -n "$transports" ] || { echo "BENCH_TRANSPORTS names no transport (tls, plain)" >&2; exit 2; }
 transport_count=$(printf '%s\n' $transports | wc -l)
 cache_root=${CANDOR_BENCH_CACHE:-/tmp/candor-bench-cache}
 bin="${CARGO_TARGET_DIR:-$repo/target}/release"

@@ -1,5 +1,5 @@
 # Sourced by the scripts that run candor against a stack started with `candor-stack start`,
-# once its stack.env (IMAPS_PORT, SMTP_PORT, CA_FILE) is sourced.
+# once its stack.env (IMAP_PORT, IMAPS_PORT, SMTP_PORT, CA_FILE) is sourced.
 
 # write_loopback_config STORE CONFIG NAME OWNER_NAME USER PASSWORD_FILE
 # Writes CONFIG (owner-only): one dry-run account NAME reading USER's mailbox over implicit TLS
