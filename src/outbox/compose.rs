@@ -517,6 +517,33 @@ mod tests {
         }
     }
 
+    /// Found in review: a drafts-mode digest told the owner what candor "will send", and a
+    /// dry-run one too, while candor only drafts, or only records.
+    #[test]
+    fn the_digest_says_what_candor_does_with_the_coming_emails_in_each_mode() {
+        let templates = Templates::load(None).unwrap();
+        let [full, _] = crate::report::digest::Digest::samples();
+        for (mode, words) in [
+            ("auto", "what candor will send in the next 24 hours"),
+            (
+                "drafts",
+                "what candor will draft for you to send in the next 24 hours",
+            ),
+            (
+                "dry-run",
+                "what candor will record (dry-run: nothing is sent) in the next 24 hours",
+            ),
+        ] {
+            let digest = crate::report::digest::Digest {
+                mode: mode.to_owned(),
+                ..full.clone()
+            };
+            let (text, html) = templates.render_digest(&digest).unwrap();
+            assert!(text.contains(&words.to_uppercase()), "{mode}: {text}");
+            assert!(html.contains(words), "{mode}: {html}");
+        }
+    }
+
     #[test]
     fn an_override_beside_the_config_wins() {
         let dir = tempfile::tempdir().unwrap();
