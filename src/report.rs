@@ -18,6 +18,22 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// When an outbox row was done, else when it is due (a queued row, at its next try once it met
+/// a temporary error), else when it was due (a row being sent or of unknown outcome, never
+/// resent). Found in review: an unknown row said "due", as if it would still go.
+pub fn outbox_when(r: &crate::store::outbox::OutboxRow) -> String {
+    let ts = |s: i64| {
+        jiff::Timestamp::from_second(s)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    };
+    match (r.done_at, r.state.as_str()) {
+        (Some(done), _) => ts(done),
+        (None, "queued") => format!("due {}", ts(r.next_try_at.map_or(r.due, |t| t.max(r.due)))),
+        (None, _) => format!("was due {}", ts(r.due)),
+    }
+}
+
 /// Parses a window bound of `stats --since/--until`: RFC 3339, or a date (midnight UTC).
 pub fn parse_bound(text: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(ts) = text.parse::<jiff::Timestamp>() {

@@ -334,26 +334,12 @@ pub fn outbox_list(config: &Config, as_json: bool) -> ExitCode {
 /// review: no header, and a bare time that was the due time for some rows and the time done for
 /// others).
 fn outbox_table(rows: &[outbox::OutboxRow]) -> Vec<String> {
-    let ts = |s: i64| {
-        jiff::Timestamp::from_second(s)
-            .map(|t| t.to_string())
-            .unwrap_or_default()
-    };
     let mut lines = vec![format!(
         "{:>5}  {:<10} {:<24} {:<34} {:<9} {:>5}  WHEN",
         "ID", "ACCOUNT", "KIND", "CANDIDATE", "STATE", "TRIES"
     )];
     for r in rows {
-        // Only a queued email is still due, at its next try once it met a temporary error; one
-        // being sent or of unknown outcome (never resent) was due (found in review: an unknown
-        // row said "due", as if it would still go).
-        let when = match (r.done_at, r.state.as_str()) {
-            (Some(done), _) => ts(done),
-            (None, "queued") => {
-                format!("due {}", ts(r.next_try_at.map_or(r.due, |t| t.max(r.due))))
-            }
-            (None, _) => format!("was due {}", ts(r.due)),
-        };
+        let when = crate::report::outbox_when(r);
         let mut line = format!(
             "{:>5}  {:<10} {:<24} {:<34} {:<9} {:>5}  {when}",
             r.id, r.account, r.kind, r.candidate, r.state, r.attempts

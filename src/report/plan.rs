@@ -96,27 +96,12 @@ pub fn conversation_text(plan: &AccountPlan, index: usize, now: Timestamp) -> St
     let conversation = &plan.account.conversations[index];
     let _ = writeln!(out, "state: {}", verdict.decision.state.as_str());
     let next = match entry(plan, verdict, now) {
-        Some(Entry::Planned(p)) => {
-            let due: Timestamp = p["due"]
-                .as_str()
-                .and_then(|d| d.parse().ok())
-                .unwrap_or(now);
-            let to = p["to"].as_str().unwrap_or_default();
-            format!(
-                "{} {}: {}{}",
-                p["kind"].as_str().unwrap_or_default(),
-                when(plan, due, now),
-                p["reason"].as_str().unwrap_or_default(),
-                if to == conversation.address {
-                    String::new()
-                } else {
-                    format!(" (to {to})")
-                }
-            ) + &p["waits_for"]
-                .as_str()
-                .map(|w| format!("; {w}"))
-                .unwrap_or_default()
-        }
+        Some(Entry::Planned(p)) => format!(
+            "{} {}: {}",
+            p["kind"].as_str().unwrap_or_default(),
+            when(plan, due_of(&p, now), now),
+            reason_of(&p)
+        ),
         Some(Entry::Held(h)) => format!(
             "held back ({}): {}",
             h["gate"].as_str().unwrap_or_default(),
@@ -135,23 +120,46 @@ pub fn conversation_text(plan: &AccountPlan, index: usize, now: Timestamp) -> St
         .filter(|r| r.kind != "digest" && conversation.addresses.contains(&r.candidate))
         .collect();
     for r in rows {
-        let at = r.done_at.unwrap_or(r.due);
-        let at = Timestamp::from_second(at)
-            .map(|t| t.to_string())
-            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "candor's email {}: {} {} {at}",
+            "candor's email {}: {} {} {}",
             r.id,
             r.kind,
-            if r.done_at.is_some() {
-                r.state.clone()
-            } else {
-                format!("{}, due", r.state)
-            }
+            r.state,
+            super::outbox_when(r)
         );
     }
     out
+}
+
+/// A planned entry's due time.
+fn due_of(p: &Value, now: Timestamp) -> Timestamp {
+    p["due"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(now)
+}
+
+/// A planned entry's reason, with what will hold it and where it goes when that is not the
+/// candidate's address.
+fn reason_of(p: &Value) -> String {
+    let (candidate, to) = (
+        p["candidate"].as_str().unwrap_or_default(),
+        p["to"].as_str().unwrap_or_default(),
+    );
+    format!(
+        "{}{}{}",
+        p["reason"].as_str().unwrap_or_default(),
+        p["waits_for"]
+            .as_str()
+            .map(|w| format!("; {w}"))
+            .unwrap_or_default(),
+        if to == candidate {
+            String::new()
+        } else {
+            format!(" (to {to})")
+        }
+    )
 }
 
 /// "now", or the local time in the account's time zone.
@@ -184,39 +192,20 @@ pub fn plan_text(plan: &AccountPlan, now: Timestamp) -> String {
     }
     let whens: Vec<String> = planned
         .iter()
-        .map(|p| {
-            let due: Timestamp = p["due"]
-                .as_str()
-                .and_then(|d| d.parse().ok())
-                .unwrap_or(now);
-            when(plan, due, now)
-        })
+        .map(|p| when(plan, due_of(p, now), now))
         .collect();
     // As wide as the longest due, so that the reasons line up (found in review: each "at ..."
     // pushed its reason 17 columns right of a "now"; a fixed width fitted "CEST" but not a zone
     // whose abbreviation is its offset, such as Asia/Kathmandu's "+0545").
     let width = whens.iter().map(|w| w.chars().count()).max().unwrap_or(0);
     for (p, when) in planned.iter().zip(&whens) {
-        let (candidate, to) = (
-            p["candidate"].as_str().unwrap_or_default(),
-            p["to"].as_str().unwrap_or_default(),
-        );
         let _ = writeln!(
             out,
-            "  {:<24} {:<34} {:<width$} {}{}{}",
+            "  {:<24} {:<34} {:<width$} {}",
             p["kind"].as_str().unwrap_or_default(),
-            candidate,
+            p["candidate"].as_str().unwrap_or_default(),
             when,
-            p["reason"].as_str().unwrap_or_default(),
-            p["waits_for"]
-                .as_str()
-                .map(|w| format!("; {w}"))
-                .unwrap_or_default(),
-            if to == candidate {
-                String::new()
-            } else {
-                format!(" (to {to})")
-            }
+            reason_of(p)
         );
     }
     let (scope, other): (Vec<&Value>, Vec<&Value>) =
