@@ -65,6 +65,44 @@ fn store_reopens_with_its_data() {
     assert_eq!(user_version(&path), LATEST_VERSION);
 }
 
+fn page_size(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_query_value(None, "page_size", |r| r.get(0))
+        .unwrap()
+}
+
+/// A new store has 16 KiB pages (the cheaper first sync of issue 4); a store made before keeps
+/// its 4 KiB pages and its data, as SQLite cannot change the page size of a WAL database.
+#[test]
+fn a_new_store_has_16_kib_pages_and_an_older_store_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.db");
+    drop(Store::open(&new).unwrap());
+    assert_eq!(page_size(&new), 16 * 1024);
+
+    let old = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&old).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch("CREATE TABLE before_candor (x INTEGER)")
+            .unwrap();
+    }
+    assert_eq!(page_size(&old), 4096);
+    let store = Store::open(&old).unwrap();
+    store
+        .call_blocking(|tx| {
+            tx.execute(
+                "INSERT INTO accounts (name, created_at) VALUES ('jane', 1)",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    assert_eq!(page_size(&old), 4096);
+    assert_eq!(user_version(&old), LATEST_VERSION);
+}
+
 #[test]
 fn store_written_by_a_newer_candor_is_refused() {
     let dir = tempfile::tempdir().unwrap();
