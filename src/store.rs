@@ -36,11 +36,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// was created with). A first sync of 100k messages spent a tenth of its store time on per-page
 /// work (b-tree balancing, WAL frames, one write per page): with 16 KiB pages it took 10% less
 /// CPU (`examples/store_bench`: 10.5-11.1 us per message at 4 KiB, 9.0-9.4 at 16 KiB) and the
-/// whole sync 6-7% less, for twice the bytes written, as an index page that a commit touches is
+/// whole sync 6-8% less, for twice the bytes written, as an index page that a commit touches is
 /// written whole (issue 4; `BENCHMARKS.md`).
 const NEW_STORE_PAGE_SIZE: i64 = 16 * 1024;
 /// Bytes the WAL file is cut back to after a checkpoint: without a limit it keeps the size of
-/// its largest run (a first sync's ingest checkpoints only every 10,000 pages, 160 MiB).
+/// its largest run (the ingest lets it grow to 40 MiB between checkpoints).
 const WAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
 
 /// Errors a caller branches on when opening the store.
