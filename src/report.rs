@@ -18,19 +18,24 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A stored time (whole seconds) in RFC 3339, or empty if out of range.
+pub fn time_text(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
 /// When an outbox row was done, else when it is due (a queued row, at its next try once it met
 /// a temporary error), else when it was due (a row being sent or of unknown outcome, never
 /// resent). Found in review: an unknown row said "due", as if it would still go.
 pub fn outbox_when(r: &crate::store::outbox::OutboxRow) -> String {
-    let ts = |s: i64| {
-        jiff::Timestamp::from_second(s)
-            .map(|t| t.to_string())
-            .unwrap_or_default()
-    };
     match (r.done_at, r.state.as_str()) {
-        (Some(done), _) => ts(done),
-        (None, "queued") => format!("due {}", ts(r.next_try_at.map_or(r.due, |t| t.max(r.due)))),
-        (None, _) => format!("was due {}", ts(r.due)),
+        (Some(done), _) => time_text(done),
+        (None, "queued") => format!(
+            "due {}",
+            time_text(r.next_try_at.map_or(r.due, |t| t.max(r.due)))
+        ),
+        (None, _) => format!("was due {}", time_text(r.due)),
     }
 }
 

@@ -290,11 +290,7 @@ pub fn outbox_list(config: &Config, as_json: bool) -> ExitCode {
         Ok(rows) => rows,
         Err(err) => return failed("outbox list", err),
     };
-    let ts = |s: i64| {
-        jiff::Timestamp::from_second(s)
-            .map(|t| t.to_string())
-            .unwrap_or_default()
-    };
+    let ts = crate::report::time_text;
     if as_json {
         let out: Vec<_> = rows
             .iter()

@@ -12,6 +12,19 @@ fn user_version(path: &std::path::Path) -> i64 {
         .unwrap()
 }
 
+/// Adds an account row, as a first sync would.
+fn add_account(store: &Store, name: &'static str) {
+    store
+        .call_blocking(move |tx| {
+            tx.execute(
+                "INSERT INTO accounts (name, created_at) VALUES (?1, 1)",
+                [name],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+}
+
 /// Rewrites the schema version a store says it has, as an older or newer candor would leave it.
 fn set_user_version(path: &std::path::Path, version: i64) {
     let conn = rusqlite::Connection::open(path).unwrap();
@@ -43,15 +56,7 @@ fn store_reopens_with_its_data() {
     let path = dir.path().join("candor.db");
     {
         let store = Store::open(&path).unwrap();
-        store
-            .call_blocking(|tx| {
-                tx.execute(
-                    "INSERT INTO accounts (name, created_at) VALUES ('jane', 1)",
-                    [],
-                )?;
-                Ok(())
-            })
-            .unwrap();
+        add_account(&store, "jane");
     }
     let store = Store::open(&path).unwrap();
     let names: Vec<String> = store
@@ -89,15 +94,7 @@ fn a_new_store_has_16_kib_pages_and_an_older_store_keeps_its_own() {
     }
     assert_eq!(page_size(&old), 4096);
     let store = Store::open(&old).unwrap();
-    store
-        .call_blocking(|tx| {
-            tx.execute(
-                "INSERT INTO accounts (name, created_at) VALUES ('jane', 1)",
-                [],
-            )?;
-            Ok(())
-        })
-        .unwrap();
+    add_account(&store, "jane");
     drop(store);
     assert_eq!(page_size(&old), 4096);
     assert_eq!(user_version(&old), LATEST_VERSION);
